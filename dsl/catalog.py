@@ -1,0 +1,130 @@
+"""Every name the spec language knows, in one place, without importing torch.
+
+The language validates specs against these tables (so nothing invalid reaches the engine) and the
+engine implements exactly these names (tests check both sides agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ParamType = Literal["range", "prob", "float", "int"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One overridable parameter of a transform and its paper default."""
+
+    type: ParamType
+    default: float | int | tuple[float, float]
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class TransformInfo:
+    name: str
+    category: Literal["geometric", "photometric", "corruption"]
+    params: dict[str, Param] = field(default_factory=dict)
+    doc: str = ""
+
+
+def _t(name, category, doc, **params) -> TransformInfo:
+    return TransformInfo(name, category, params, doc)
+
+
+# The 18 transformation types in the order they are composed (paper-facts.md, Transforms-2D).
+# Ranges are [low, high] of a uniform draw; `p` is the probability the transform is applied at all.
+TRANSFORMS: dict[str, TransformInfo] = {
+    t.name: t
+    for t in [
+        _t("translate", "geometric", "object placed uniformly so it stays fully inside the canvas",
+           extent=Param("float", 1.0, "fraction of the free room the object may move in")),
+        _t("rotate", "geometric", "rotation, nearest sampling, transparent fill",
+           degrees=Param("range", (0.0, 360.0))),
+        _t("scale", "geometric", "object scale about its centre",
+           factor=Param("range", (0.4, 1.0))),
+        _t("shear", "geometric", "x and y shear angles, each drawn from the range",
+           degrees=Param("range", (-50.0, 50.0))),
+        _t("vflip", "geometric", "vertical flip", p=Param("prob", 0.5)),
+        _t("hflip", "geometric", "horizontal flip", p=Param("prob", 0.5)),
+        _t("hue", "photometric", "hue shift as a fraction of the colour circle",
+           shift=Param("range", (-0.5, 0.5))),
+        _t("brightness", "photometric", "brightness factor", factor=Param("range", (0.0, 2.0))),
+        _t("grayscale", "photometric", "convert to grey", p=Param("prob", 0.5)),
+        _t("posterize", "photometric", "keep the top `bits` bits per channel",
+           bits=Param("int", 1), p=Param("prob", 0.5)),
+        _t("invert", "photometric", "invert colours", p=Param("prob", 0.5)),
+        _t("sharpen", "photometric", "sharpness factor (1 = identity)",
+           factor=Param("float", 7.0), p=Param("prob", 0.5)),
+        _t("blur", "corruption", "Gaussian blur", kernel=Param("int", 7),
+           sigma=Param("range", (0.1, 1.5))),
+        _t("noise", "corruption", "additive Gaussian noise on [0,1] pixels, clipped",
+           sigma=Param("float", 1.0), p=Param("prob", 0.5)),
+        _t("pixelate", "corruption", "box-filter down to factor x size, nearest back up",
+           factor=Param("float", 0.3), p=Param("prob", 0.5)),
+        _t("elastic", "corruption", "elastic displacement field",
+           alpha=Param("float", 150.0), sigma=Param("float", 5.0), p=Param("prob", 0.5)),
+        _t("erasing", "corruption", "one transparent square fully inside the canvas; size is a "
+           "fraction of the canvas side (14/32 in the paper)",
+           size=Param("float", 0.4375), p=Param("prob", 0.5)),
+        _t("contrast", "corruption", "contrast factor", factor=Param("range", (0.0, 2.0))),
+    ]
+}
+
+# Foreground objects of the embedded default: (name, OpenMoji code point sequence).
+# The order is fixed: an object's class index in a dataset follows the order of the draw, but the
+# names here are what specs and draws refer to. 61 categories, as in the paper's SI-Score set.
+OBJECTS: tuple[tuple[str, str], ...] = (
+    # food
+    ("apple", "1F34E"), ("banana", "1F34C"), ("grapes", "1F347"), ("watermelon", "1F349"),
+    ("lemon", "1F34B"), ("pineapple", "1F34D"), ("strawberry", "1F353"), ("cherries", "1F352"),
+    ("carrot", "1F955"), ("broccoli", "1F966"), ("pizza", "1F355"), ("hamburger", "1F354"),
+    ("croissant", "1F950"), ("cheese", "1F9C0"), ("doughnut", "1F369"),
+    # household items
+    ("teapot", "1FAD6"), ("light_bulb", "1F4A1"), ("key", "1F511"), ("lock", "1F512"),
+    ("chair", "1FA91"), ("umbrella", "1F302"), ("candle", "1F56F"), ("alarm_clock", "23F0"),
+    ("mobile_phone", "1F4F1"), ("laptop", "1F4BB"), ("camera", "1F4F7"), ("books", "1F4DA"),
+    ("basket", "1F9FA"),
+    # clothing
+    ("t_shirt", "1F455"), ("jeans", "1F456"), ("dress", "1F457"), ("socks", "1F9E6"),
+    ("top_hat", "1F3A9"), ("crown", "1F451"), ("running_shoe", "1F45F"), ("backpack", "1F392"),
+    ("glasses", "1F453"),
+    # vehicles
+    ("car", "1F697"), ("bus", "1F68C"), ("bicycle", "1F6B2"), ("airplane", "2708"),
+    ("rocket", "1F680"), ("sailboat", "26F5"), ("tractor", "1F69C"), ("helicopter", "1F681"),
+    # animals
+    ("dog", "1F415"), ("cat", "1F408"), ("horse", "1F40E"), ("cow", "1F404"),
+    ("elephant", "1F418"), ("turtle", "1F422"), ("fish", "1F41F"), ("butterfly", "1F98B"),
+    ("octopus", "1F419"),
+    # tools
+    ("hammer", "1F528"), ("wrench", "1F527"), ("axe", "1FA93"), ("magnet", "1F9F2"),
+    # instruments
+    ("guitar", "1F3B8"), ("violin", "1F3BB"), ("trumpet", "1F3BA"),
+)
+OBJECT_NAMES: tuple[str, ...] = tuple(name for name, _ in OBJECTS)
+
+# Random-pattern classes are drawn from this many fixed patterns (pattern i is seeded by i).
+N_PATTERNS = 1000
+
+# Architectures: name -> penultimate feature width at width multiplier 1.
+ARCHS: dict[str, int] = {
+    "small_cnn": 128,
+    "resnet18": 512,
+    "resnet50": 2048,
+    "densenet121": 342,
+    "vgg11_bn": 512,
+    "vit": 384,
+}
+
+DATA_KINDS = ("transforms2d", "random_patterns", "cifar10", "cifar100", "image_folder",
+              "composite", "solid")
+CIFAR_CLASSES = {"cifar10": 10, "cifar100": 100}
+LABELS = ("class", "foreground", "background")
+PROBE_KINDS = ("linear", "finetune", "sensitivity", "accuracy")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine", "linear")
+CHECKPOINTS = ("last", "best_val")
+COMPONENTS = ("background", "foreground")
+POSITIONS = ("center", "upper_right", "upper_left", "lower_right", "lower_left", "random")
+SPLITS = ("train", "val", "test")

@@ -1,0 +1,12 @@
+"""`dsl table` (scaffold: replaced by the module that implements it)."""
+
+from dsl.errors import DslError
+
+
+def register(sub):
+    p = sub.add_parser("table", help="(not built yet)")
+    p.set_defaults(func=_run)
+
+
+def _run(args):
+    raise DslError("'dsl table' is not built yet")

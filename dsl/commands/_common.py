@@ -1,0 +1,27 @@
+"""Options shared by every command that plans specs: paths, --profile, --set, --store."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_plan_options(parser: argparse.ArgumentParser, *, paths_required: bool = True) -> None:
+    parser.add_argument("paths", nargs="+" if paths_required else "*", metavar="SPEC",
+                        help="spec files or folders of specs (*.toml)")
+    parser.add_argument("--profile", default=None,
+                        help="a named profile that shrinks every spec (e.g. smoke)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="PATH=VALUE", help="override a field, e.g. train.epochs=2")
+    add_store_option(parser)
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", default=None,
+                        help="store folder (default: $DSL_STORE, else .dsl/ here)")
+
+
+def plan_from_args(args: argparse.Namespace):
+    """The Plan for the command's spec paths with its profile and overrides applied."""
+    from dsl.planner import plan
+
+    return plan(args.paths, profile=args.profile, overrides=tuple(args.overrides))

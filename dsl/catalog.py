@@ -112,7 +112,7 @@ ARCHS: dict[str, int] = {
     "small_cnn": 128,
     "resnet18": 512,
     "resnet50": 2048,
-    "densenet121": 342,
+    "densenet121": 384,  # growth 12: 2k + (6+12+24+16)k with 0.5 transitions = 32k
     "vgg11_bn": 512,
     "vit": 384,
 }

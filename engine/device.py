@@ -1,0 +1,80 @@
+"""Where tensors live and how images become network inputs, one place for CPU and GPU.
+
+Datasets stay uint8 (4x smaller than float) and are converted per batch *on the device*: on a GPU
+the whole split is resident, so a training step never waits for a host-to-device copy or a
+DataLoader worker. On CPU the same calls run unchanged, without bf16 and channels_last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def resolve(device: str | torch.device) -> torch.device:
+    """The device to run on; "cuda" without a GPU falls back to CPU instead of failing."""
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        return torch.device("cpu")
+    return device
+
+
+def is_cuda(device: torch.device) -> bool:
+    return torch.device(device).type == "cuda"
+
+
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A numpy array (possibly memory-mapped) as a tensor on `device`, dtype kept (uint8 stays uint8)."""
+    t = torch.from_numpy(np.ascontiguousarray(array))
+    return t.to(device, non_blocking=False)
+
+
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [N,3,H,W] -> float in [-1, 1]: (x/255 - 0.5)/0.5, the paper's normalisation.
+
+    channels_last on GPU: cuDNN's fastest bf16 convolution kernels want NHWC.
+    """
+    x = images.float().mul_(2.0 / 255.0).sub_(1.0)
+    if images.is_cuda:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on GPU (tensor cores, no loss scaling needed); nothing on CPU, where bf16
+    convolutions are slower than float32 on most machines."""
+    if is_cuda(device):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def prepare(model: nn.Module, device: torch.device) -> nn.Module:
+    model = model.to(device)
+    if is_cuda(device):
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def batches(n: int, batch_size: int) -> Iterator[slice]:
+    for start in range(0, n, batch_size):
+        yield slice(start, min(n, start + batch_size))
+
+
+@torch.no_grad()
+def map_batches(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
+                device: torch.device, batch_size: int = 1024) -> torch.Tensor:
+    """fn(normalised batch) over uint8 `images` (on any device), concatenated as float32 on `device`.
+
+    Used for features, logits and sensitivity pairs: inference only, so no gradients and bf16 on GPU.
+    """
+    out = []
+    # An empty split still goes through fn once, so the result keeps its trailing shape [0, D].
+    for s in batches(images.shape[0], batch_size) if images.shape[0] else [slice(0, 0)]:
+        x = normalise(images[s].to(device, non_blocking=True))
+        with autocast(device):
+            out.append(fn(x).float())
+    return torch.cat(out)

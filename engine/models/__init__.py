@@ -1,0 +1,69 @@
+"""The architectures the spec language names (`dsl.catalog.ARCHS`), built from a model config.
+
+Every model exposes `features(x)` (the penultimate representation, [N, feature_dim]) and `head`
+(the linear classifier on it), so probes can swap or bypass the head without knowing the arch.
+Models take normalised float images; `engine.device.normalise` makes them from uint8.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+from dsl.catalog import ARCHS
+from dsl.errors import DslError, did_you_mean
+from engine.models.densenet import densenet121
+from engine.models.resnet import resnet18, resnet50
+from engine.models.small_cnn import SmallCNN
+from engine.models.vgg import vgg11_bn
+from engine.models.vit import vit
+
+BUILDERS: dict[str, Callable[[int, float], nn.Module]] = {
+    "small_cnn": SmallCNN,
+    "resnet18": resnet18,
+    "resnet50": resnet50,
+    "densenet121": densenet121,
+    "vgg11_bn": vgg11_bn,
+    "vit": vit,
+}
+assert set(BUILDERS) == set(ARCHS), "engine.models and dsl.catalog.ARCHS must name the same archs"
+
+CHECKPOINT = "model.pt"
+
+
+def build(model_config: Mapping[str, Any]) -> nn.Module:
+    """`{"arch": "resnet18", "width": 1.0, "num_classes": 30}` -> an untrained model.
+
+    Initialisation uses torch's global generator; callers that need a seeded init wrap this in
+    `seeded(seed)` so the job's seed alone fixes the weights.
+    """
+    arch = model_config["arch"]
+    if arch not in BUILDERS:
+        raise DslError(f"unknown arch '{arch}'; " + (did_you_mean(arch, BUILDERS) or
+                                                     f"known: {', '.join(BUILDERS)}"))
+    return BUILDERS[arch](int(model_config["num_classes"]), float(model_config.get("width", 1.0)))
+
+
+def seeded_build(model_config: Mapping[str, Any], seed: int) -> nn.Module:
+    """`build` with the init drawn from `seed`, leaving the caller's global RNG state untouched."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build(model_config)
+
+
+def load_trained(model_input, device: str | torch.device = "cpu") -> nn.Module:
+    """The trained model of a finished `train` job (an `engine.jobs.Input`), in eval mode.
+
+    The architecture comes from the train job's own config, so a probe can never pair weights with
+    a different network. weights_only=True: a checkpoint is data and must not run code on load.
+    """
+    if model_input.kind != "train":
+        raise DslError(f"expected a train job as model input, got a '{model_input.kind}' job")
+    model = build(model_input.config["model"])
+    state = torch.load(Path(model_input.path) / CHECKPOINT, map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+    from engine.device import prepare  # channels_last on GPU, as training used
+    return prepare(model, device).eval()

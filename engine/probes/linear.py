@@ -1,0 +1,91 @@
+"""The `linear` job: a new linear classifier trained on cached features of a target task.
+
+`fit_linear` is the probe itself, shared with fine-tuning (which probes before it fine-tunes).
+It sees only a feature matrix, never the network: the features were computed once by the
+`features` job, so 200 probe epochs cost 200 passes over an [N, D] matrix, not over a ResNet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dsl.errors import DslError
+from engine import device as dev
+from engine.data import artifact
+from engine.jobs import Input, Metric, RunContext
+from engine.train import labelled
+
+
+def fit_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int, *, epochs: int,
+               lr: float, batch_size: int, weight_decay: float = 0.0, seed: int = 0,
+               device: torch.device | str = "cpu") -> nn.Linear:
+    """Minibatch Adam on cross-entropy of a linear head; deterministic given `seed`.
+
+    Init and batch order both come from the seed (init through a forked global RNG, order
+    through a CPU generator), so the same features and seed give the same head on any run.
+    """
+    device = dev.resolve(device)
+    features, labels = features.to(device, torch.float32), labels.to(device)
+    n, d = features.shape
+    if n == 0:
+        raise DslError("the linear probe has no training samples")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        head = nn.Linear(d, num_classes)
+    head = head.to(device)
+    # On GPU a probe step is a handful of tiny kernels: the fused Adam update is one launch, not
+    # one per tensor, which is most of what an epoch over cached features costs there.
+    fused = {"fused": True} if dev.is_cuda(device) else {}
+    optimizer = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay, **fused)
+    order = torch.Generator().manual_seed(seed)
+    batch_size = min(batch_size, n)
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=order).to(device)
+        # Every sample every epoch (a ragged last batch is harmless here: no BatchNorm, no compile).
+        for start in range(0, n, batch_size):
+            idx = perm[start:start + batch_size]
+            loss = F.cross_entropy(head(features[idx]), labels[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    return head
+
+
+@torch.no_grad()
+def score(head: nn.Module, features: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """(loss, accuracy) of a head on features; (nan, nan) when there are none."""
+    if features.shape[0] == 0:
+        return float("nan"), float("nan")
+    p = next(head.parameters())
+    logits = head(features.to(p.device, p.dtype))
+    labels = labels.to(p.device)
+    return F.cross_entropy(logits, labels).item(), (logits.argmax(1) == labels).float().mean().item()
+
+
+def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
+        ctx: RunContext) -> list[Metric]:
+    device = dev.resolve(ctx.device)
+    data = artifact.load(inputs["features"].path)
+    label = config["label"]
+    splits = {}
+    for split in data.splits:
+        n = config.get("n_train") if split == "train" else None
+        x, y = labelled(data, split, label, n)
+        splits[split] = (torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
+    head = fit_linear(*splits["train"], data.num_classes(label), epochs=int(config["epochs"]),
+                      lr=float(config["lr"]), batch_size=int(config["batch_size"]),
+                      weight_decay=float(config.get("weight_decay", 0.0)),
+                      seed=int(config["seed"]), device=device)
+    torch.save({k: v.cpu() for k, v in head.state_dict().items()}, Path(out_dir) / "head.pt")
+    metrics = []
+    for split, (x, y) in splits.items():
+        if x.shape[0]:
+            loss, acc = score(head, x, y)
+            metrics += [Metric("accuracy", split, acc), Metric("loss", split, loss)]
+    ctx.log(" ".join(f"{m.name}@{m.split}={m.value:.4f}" for m in metrics))
+    return metrics

@@ -1,0 +1,76 @@
+"""Every architecture builds at full and tiny width, with the documented feature widths."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dsl.catalog import ARCHS
+from dsl.errors import DslError
+from engine.jobs import Input
+from engine.models import BUILDERS, build, load_trained, seeded_build
+
+
+@pytest.mark.parametrize("width", [1.0, 0.125])
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_forward_and_feature_shapes(arch, width):
+    model = build({"arch": arch, "width": width, "num_classes": 7}).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        feats, logits = model.features(x), model(x)
+    assert feats.shape == (2, model.feature_dim)
+    assert logits.shape == (2, 7)
+    assert model.head.in_features == model.feature_dim and model.head.out_features == 7
+    # forward is exactly head(features): probes rely on swapping the head
+    torch.testing.assert_close(logits, model.head(feats))
+    if width == 1.0:
+        assert model.feature_dim == ARCHS[arch], "dsl.catalog.ARCHS must state the real width"
+    else:
+        assert model.feature_dim < ARCHS[arch]
+
+
+def test_engine_and_catalog_name_the_same_archs():
+    assert set(BUILDERS) == set(ARCHS)
+
+
+def test_unknown_arch_suggests_the_closest():
+    with pytest.raises(DslError, match="resnet18"):
+        build({"arch": "resnet19", "width": 1.0, "num_classes": 3})
+
+
+@pytest.mark.parametrize("width", [0.3, 0.7])
+def test_vit_heads_stay_valid_at_odd_widths(width):
+    model = build({"arch": "vit", "width": width, "num_classes": 3})
+    block = model.blocks[0]
+    assert model.feature_dim % block.heads == 0
+    assert model(torch.randn(1, 3, 32, 32)).shape == (1, 3)
+
+
+def test_vit_and_cnns_accept_another_resolution():
+    for arch in ("vit", "small_cnn", "resnet18"):
+        model = build({"arch": arch, "width": 0.125, "num_classes": 3}).eval()
+        assert model(torch.randn(2, 3, 16, 16)).shape == (2, 3)
+
+
+def test_seeded_build_is_reproducible_and_leaves_global_rng_alone():
+    cfg = {"arch": "small_cnn", "width": 0.25, "num_classes": 3}
+    torch.manual_seed(5)
+    before = torch.random.get_rng_state()
+    a, b, c = seeded_build(cfg, 1), seeded_build(cfg, 1), seeded_build(cfg, 2)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    for (k, va), vb, vc in zip(a.state_dict().items(), b.state_dict().values(),
+                               c.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert not torch.equal(a.head.weight, c.head.weight)
+
+
+def test_load_trained_round_trip(tmp_path):
+    cfg = {"arch": "small_cnn", "width": 0.25, "num_classes": 3}
+    model = seeded_build(cfg, 0)
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    loaded = load_trained(Input("train-x", "train", {"model": cfg}, tmp_path))
+    assert not loaded.training
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(loaded(x), model.eval()(x))
+    with pytest.raises(DslError):
+        load_trained(Input("dataset-x", "dataset", {"model": cfg}, tmp_path))

@@ -1,0 +1,230 @@
+"""Probes: cached-feature linear probes, fine-tuning, Eq. 1 sensitivity, the source head's accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from dsl.errors import DslError
+from engine import device as dev
+from engine import features, train
+from engine.data import artifact
+from engine.jobs import Input, RunContext
+from engine.models import load_trained, seeded_build
+from engine.probes import accuracy, finetune, linear
+from engine.probes.sensitivity import sensitivity
+from tests import synthetic
+
+CPU = RunContext(device="cpu")
+MODEL = {"arch": "small_cnn", "width": 0.5, "num_classes": 4}
+LINEAR = {"label": "class", "epochs": 15, "lr": 0.01, "batch_size": 32, "weight_decay": 0.0,
+          "n_train": None, "seed": 0}
+
+
+def trained(tmp_path, name, data, epochs=4, **over) -> Input:
+    cfg = {"model": MODEL, "label": "class",
+           "optimizer": {"name": "adam", "lr": 0.003, "weight_decay": 0.0, "momentum": 0.9},
+           "schedule": {"name": "cosine", "warmup_epochs": 1, "final_lr": 0.0},
+           "epochs": epochs, "batch_size": 64, "checkpoint": "last", "seed": 0, **over}
+    out = tmp_path / name
+    out.mkdir()
+    train.run(cfg, {"data": Input("dataset-x", "dataset", {}, data)}, out, CPU)
+    return Input(f"train-{name}", "train", cfg, out)
+
+
+def untrained(tmp_path, seed=0) -> Input:
+    """A seeded random model saved as a train artifact: enough where no learning is needed."""
+    out = tmp_path / f"untrained{seed}"
+    out.mkdir()
+    cfg = {"model": MODEL, "seed": seed}
+    torch.save(seeded_build(MODEL, seed).state_dict(), out / "model.pt")
+    return Input(f"train-u{seed}", "train", cfg, out)
+
+
+def as_metrics(ms):
+    return {(m.name, m.split): m.value for m in ms}
+
+
+def test_linear_probe_on_cached_features_equals_one_on_fresh_features(tmp_path):
+    data = synthetic.dataset(tmp_path / "data", sizes=(128, 32, 64))
+    model_in = untrained(tmp_path)
+    (tmp_path / "feat").mkdir()
+    features.run({"model": MODEL}, {"model": model_in, "data": Input("d", "dataset", {}, data)},
+                 tmp_path / "feat", CPU)
+    cached = artifact.load(tmp_path / "feat")
+    assert cached.splits["train"].x.dtype == np.float32
+    assert cached.splits["train"].x.shape == (128, 64)
+    (tmp_path / "lin").mkdir()
+    metrics = as_metrics(linear.run(LINEAR, {"features": Input("f", "features", {}, tmp_path / "feat")},
+                                    tmp_path / "lin", CPU))
+    assert set(metrics) == {(m, s) for m in ("accuracy", "loss") for s in ("train", "val", "test")}
+
+    # The same probe on features computed right now, straight through the network.
+    model = load_trained(model_in)
+    images = artifact.load(data)
+    with torch.no_grad():
+        fresh = {s: model.features(dev.normalise(torch.from_numpy(np.array(images.splits[s].x))))
+                 for s in ("train", "test")}
+    labels = {s: torch.from_numpy(np.array(images.splits[s].labels["class"])) for s in fresh}
+    head = linear.fit_linear(fresh["train"], labels["train"], 4, epochs=15, lr=0.01,
+                             batch_size=32, seed=0)
+    saved = torch.load(tmp_path / "lin" / "head.pt", weights_only=True)
+    torch.testing.assert_close(saved["weight"], head.weight.detach(), atol=1e-4, rtol=1e-4)
+    _, acc = linear.score(head, fresh["test"], labels["test"])
+    assert acc == pytest.approx(metrics[("accuracy", "test")], abs=1 / 64 + 1e-9)
+
+
+def test_linear_probe_uses_only_the_first_n_train_and_is_seeded(tmp_path):
+    feats = tmp_path / "feat"
+    feats.mkdir()
+    rng = np.random.default_rng(0)
+    splits = {s: artifact.Split(rng.normal(size=(n, 5)).astype(np.float32),
+                                {"class": rng.integers(0, 3, n)}) for s, n in
+              (("train", 50), ("val", 10), ("test", 10))}
+    artifact.save(feats, splits, {"class": {"num_classes": 3}}, array_name="features")
+    cfg = dict(LINEAR, n_train=7, epochs=3)
+    heads = []
+    for i, seed in enumerate((0, 0, 1)):
+        out = tmp_path / f"l{i}"
+        out.mkdir()
+        linear.run(dict(cfg, seed=seed), {"features": Input("f", "features", {}, feats)}, out, CPU)
+        heads.append(torch.load(out / "head.pt", weights_only=True)["weight"])
+    assert torch.equal(heads[0], heads[1]) and not torch.equal(heads[0], heads[2])
+    direct = linear.fit_linear(torch.from_numpy(splits["train"].x[:7]),
+                               torch.from_numpy(splits["train"].labels["class"][:7]), 3,
+                               epochs=3, lr=cfg["lr"], batch_size=cfg["batch_size"], seed=0)
+    torch.testing.assert_close(heads[0], direct.weight.detach())
+
+
+class Flatten(nn.Module):
+    """f(x) = the normalised pixels: Eq. 1 then has a closed form to check against."""
+
+    def features(self, x):
+        return x.flatten(1)
+
+
+def test_sensitivity_is_eq1_on_known_tensors():
+    g = torch.Generator().manual_seed(0)
+    x1, xa, xb = (torch.randint(0, 256, (20, 3, 4, 4), generator=g, dtype=torch.uint8)
+                  for _ in range(3))
+    x2 = x1.clone()
+    x2[:, 0] = 255 - x2[:, 0]  # vary the first channel only
+    out = sensitivity(Flatten(), x1, x2, xa, xb, batch_size=7)
+    norm = lambda a, b: (dev.normalise(a) - dev.normalise(b)).flatten(1).norm(dim=1).mean().item()
+    assert out["pair_distance"] == pytest.approx(norm(x1, x2), rel=1e-5)
+    assert out["independent_distance"] == pytest.approx(norm(xa, xb), rel=1e-5)
+    assert out["sensitivity"] == pytest.approx(norm(x1, x2) / norm(xa, xb), rel=1e-5)
+    assert sensitivity(Flatten(), x1, x1.clone(), xa, xb)["sensitivity"] == 0.0
+    with pytest.raises(DslError):
+        sensitivity(Flatten(), x1, x2[:3], xa, xb)
+
+
+def test_a_model_trained_with_a_transform_is_less_sensitive_to_it(tmp_path):
+    # Same task, one model sees colour inversion in half its training images, the other never.
+    plain = synthetic.dataset(tmp_path / "plain", sizes=(512, 64, 64), invert_p=0.0)
+    inverted = synthetic.dataset(tmp_path / "inverted", sizes=(512, 64, 64), invert_p=0.5)
+    invariant = load_trained(trained(tmp_path, "inv", inverted, epochs=6))
+    ordinary = load_trained(trained(tmp_path, "ord", plain, epochs=6))
+    x1 = torch.from_numpy(synthetic.images(256, seed=99)[0])
+    x2 = 255 - x1
+    xa = torch.from_numpy(synthetic.images(256, seed=100)[0])
+    xb = torch.from_numpy(synthetic.images(256, seed=101)[0])
+    s_inv = sensitivity(invariant, x1, x2, xa, xb)["sensitivity"]
+    s_ord = sensitivity(ordinary, x1, x2, xa, xb)["sensitivity"]
+    assert s_inv < 0.75 * s_ord, (s_inv, s_ord)
+
+
+def test_finetune_reports_linear_and_finetuned_accuracy(tmp_path):
+    data = synthetic.dataset(tmp_path / "data", sizes=(512, 64, 64))
+    model_in = trained(tmp_path, "src", data, epochs=5)
+    cfg = {"model": MODEL, "label": "class", "n_train": 40, "linear": LINEAR, "epochs": 3,
+           "lr": 1e-4, "batch_size": 16, "optimizer": "adam", "weight_decay": 0.0,
+           "schedule": {"name": "linear", "warmup_epochs": 0, "final_lr": 0.0}, "seed": 0}
+    (tmp_path / "ft").mkdir()
+    m = as_metrics(finetune.run(cfg, {"model": model_in, "data": Input("d", "dataset", {}, data)},
+                                tmp_path / "ft", CPU))
+    assert {("accuracy", "val"), ("accuracy", "test"), ("linear_accuracy", "test")} <= set(m)
+    assert all(0.0 <= v <= 1.0 for (name, _), v in m.items() if "accuracy" in name)
+    assert m[("linear_accuracy", "test")] > 0.5  # the source task is the target task here
+    import json
+    history = json.loads((tmp_path / "ft" / "history.json").read_text())
+    # 40 samples in batches of 16: 2 full steps per epoch, and the lr reaches 0 at the last one
+    assert history["steps_per_epoch"] == 2 and history["epochs"][-1]["lr"] == 0.0
+
+
+def test_accuracy_probe_uses_the_source_head_and_checks_classes(tmp_path):
+    data = synthetic.dataset(tmp_path / "data", sizes=(256, 64, 64))
+    model_in = trained(tmp_path, "src", data, epochs=3)
+    m = as_metrics(accuracy.run({"model": MODEL, "label": "class", "splits": ["val", "test"]},
+                                {"model": model_in, "data": Input("d", "dataset", {}, data)},
+                                tmp_path, CPU))
+    assert set(m) == {("accuracy", "val"), ("accuracy", "test")}
+    x, y = train.labelled(artifact.load(data), "test", "class")
+    _, expected = train.evaluate(load_trained(model_in), torch.from_numpy(x), torch.from_numpy(y),
+                                 torch.device("cpu"))
+    assert m[("accuracy", "test")] == pytest.approx(expected)
+    other = synthetic.dataset(tmp_path / "other", sizes=(8, 8, 8), num_classes=3)
+    with pytest.raises(DslError, match="classes"):
+        accuracy.run({"model": MODEL, "label": "class", "splits": ["test"]},
+                     {"model": model_in, "data": Input("d", "dataset", {}, other)}, tmp_path, CPU)
+
+
+def test_sensitivity_job_reports_eq1_of_the_pairs_it_is_given(tmp_path, monkeypatch):
+    import engine.data
+    from engine.probes import sensitivity as job
+
+    seen = {}
+
+    def pairs(data, vary, n, seed, device):
+        seen.update(data=data, vary=vary, n=n, seed=seed)
+        x1 = torch.from_numpy(synthetic.images(n, seed=seed)[0])
+        xa, xb = (torch.from_numpy(synthetic.images(n, seed=seed + k)[0]) for k in (1, 2))
+        return x1, 255 - x1, xa, xb
+
+    # setitem on the module dict: the lazy engine.data.__getattr__ must not run for the fake
+    monkeypatch.setitem(vars(engine.data), "sensitivity_pairs", pairs)
+    model_in = untrained(tmp_path)
+    cfg = {"model": MODEL, "data": {"kind": "solid"}, "vary": {"component": "foreground"},
+           "pairs": 32, "seed": 5}
+    m = as_metrics(job.run(cfg, {"model": model_in}, tmp_path, CPU))
+    assert seen == {"data": {"kind": "solid"}, "vary": {"component": "foreground"}, "n": 32, "seed": 5}
+    assert set(m) == {("sensitivity", None), ("pair_distance", None), ("independent_distance", None)}
+    x1, x2, xa, xb = pairs(None, None, 32, 5, "cpu")
+    expected = sensitivity(load_trained(model_in), x1, x2, xa, xb)
+    assert m[("sensitivity", None)] == pytest.approx(expected["sensitivity"], rel=1e-5)
+    assert m[("sensitivity", None)] == pytest.approx(
+        m[("pair_distance", None)] / m[("independent_distance", None)])
+
+
+def test_invariance_shows_in_sensitivity_on_transforms2d(tmp_path):
+    """End to end with the data engine: train with and without `invert`, probe Eq. 1 on invert."""
+    pytest.importorskip("engine.data.pairs")
+    from engine.data import generate
+    from engine.probes import sensitivity as job
+
+    invert = {"name": "invert", "params": {"p": 0.5}}
+
+    def data_config(transforms):
+        return {"kind": "transforms2d", "objects": ["apple", "car", "dog", "key"],
+                "transforms": transforms, "resolution": 16, "foregrounds": "openmoji",
+                "backgrounds": "procedural", "object_size": 0.7}
+
+    def materialise(name, cfg):
+        out = tmp_path / name
+        out.mkdir()
+        splits = {}
+        for split, n in (("train", 512), ("val", 64), ("test", 64)):
+            x, labels = generate(cfg, split, range(n), seed=0)
+            splits[split] = artifact.Split(x.numpy(), {"class": labels["class"].numpy()})
+        artifact.save(out, splits, {"class": {"num_classes": 4}})
+        return out
+
+    invariant = trained(tmp_path, "inv", materialise("d_inv", data_config([invert])), epochs=6)
+    ordinary = trained(tmp_path, "ord", materialise("d_ord", data_config([])), epochs=6)
+    cfg = {"model": MODEL, "data": data_config([invert]), "vary": {"transforms": [invert]},
+           "pairs": 256, "seed": 0}
+    s = {name: as_metrics(job.run(cfg, {"model": m}, tmp_path, CPU))[("sensitivity", None)]
+         for name, m in (("invariant", invariant), ("ordinary", ordinary))}
+    assert s["invariant"] < s["ordinary"], s

@@ -1,0 +1,380 @@
+"""`dsl run`: plan, skip what is finished, run what is ready, record everything, summarise.
+
+The runner is the only place that decides what runs: a job starts once every input is finished,
+after it has been claimed in the store (so two drivers on one store never run it twice; a job
+another live driver holds is waited for). A failed job fails alone: its dependents are recorded
+as skipped and everything else goes on. Ctrl-C (or SIGTERM, as Slurm sends before preemption)
+stops the workers, gives the claims back and leaves the store consistent; a rerun continues.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from rich.console import Console
+
+from dsl.graph import Job, Plan, SpecPlan
+from engine import kinds as kinds_mod
+from engine.executors import make as make_executor
+from engine.executors.base import Executor
+from engine.progress import Progress
+from engine.store import Store, hostname, owner_id, resolve_root
+from engine.worker import Result, Task, TaskInput
+
+HEARTBEAT_EVERY_S = 10.0
+POLL_OTHERS_EVERY_S = 1.0
+
+
+@dataclass
+class RunSummary:
+    """What one `run` did. `ok` is false when any job failed or was skipped for a failure."""
+
+    run_ids: dict[str, str] = field(default_factory=dict)  # spec name -> run id
+    total: int = 0  # jobs of the specs that ran
+    ran: list[str] = field(default_factory=list)  # finished by this run
+    cached: list[str] = field(default_factory=list)  # already finished before it started
+    elsewhere: list[str] = field(default_factory=list)  # finished by another driver meanwhile
+    failed: dict[str, str] = field(default_factory=dict)  # job id -> error's last line
+    skipped: dict[str, str] = field(default_factory=dict)  # job id -> why (the failed input)
+    skipped_specs: dict[str, str] = field(default_factory=dict)  # spec -> missing data message
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped and not self.interrupted
+
+
+def _missing_data(name: str, data_root: Path) -> str | None:
+    """Why a spec's required local data is absent, or None (also when no checker exists yet)."""
+    try:
+        from engine.data.cifar import missing
+    except ImportError:
+        return None
+    return missing(name, data_root)
+
+
+def _task(job: Job, plan_jobs, store: Store, *, data_root, compile: bool, verbose: bool) -> Task:
+    kind = kinds_mod.KINDS[job.kind]
+    inputs = {}
+    for role, dep in job.inputs.items():
+        dep_job = plan_jobs.get(dep)
+        rec = dep_job if dep_job is not None else store.job(dep)  # an input finished earlier
+        inputs[role] = TaskInput(str(dep), rec.kind, dict(rec.config),
+                                 str(store.paths.artifact(dep)))
+    return Task(str(job.id), job.kind, kind.impl, dict(job.config), inputs, str(store.root),
+                gpu=kind.gpu, data_root=str(data_root) if data_root else None,
+                compile=compile, verbose=verbose)
+
+
+class _Scheduler:
+    """The driver's loop over one job graph: claim ready jobs, submit, record results."""
+
+    def __init__(self, jobs: dict[str, Job], store: Store, executor: Executor,
+                 progress: Progress, summary: RunSummary, console: Console, *, data_root,
+                 compile: bool, verbose: bool):
+        self.jobs, self.store, self.executor = jobs, store, executor
+        self.progress, self.summary, self.console = progress, summary, console
+        self.opts = dict(data_root=data_root, compile=compile, verbose=verbose)
+        self.verbose = verbose
+        self.owner = owner_id()
+        self.dependents: dict[str, list[str]] = {j: [] for j in jobs}
+        for job in jobs.values():
+            for dep in job.inputs.values():
+                if dep in self.dependents:
+                    self.dependents[dep].append(job.id)
+        self.done: set[str] = set()
+        self.bad: set[str] = set()  # failed or skipped: their dependents cannot run
+        self.pending: list[str] = []  # not started, in dependency order
+        self.running: dict[str, float] = {}  # ours: job id -> submitted at
+        self.elsewhere: set[str] = set()  # claimed by another live driver
+
+    def run(self) -> None:
+        self.done = self.store.finished(self.jobs)
+        self.summary.cached = [j for j in self.jobs if j in self.done]
+        self.pending = [j for j in self.jobs if j not in self.done]
+        self.progress.start(Counter(j.kind for j in self.jobs.values()),
+                            Counter(self.jobs[j].kind for j in self.done))
+        last_beat = last_poll = time.time()
+        while self.pending or self.running or self.elsewhere:
+            self._launch()
+            if self.running:
+                busy_wait = 0.25 if self.elsewhere else 1.0
+                for result in self.executor.wait(timeout=busy_wait):
+                    self._record(result)
+            elif self.elsewhere:
+                time.sleep(0.2)
+            elif self.pending and not self._any_ready():
+                # Nothing runs, nothing is awaited and nothing can start: inputs outside the plan.
+                for jid in list(self.pending):
+                    self._skip(jid, "an input is not finished and not part of this plan")
+            now = time.time()
+            if self.elsewhere and now - last_poll >= POLL_OTHERS_EVERY_S:
+                self._poll_others()
+                last_poll = now
+            if self.running and now - last_beat >= HEARTBEAT_EVERY_S:
+                self.store.heartbeat(self.owner, self.running)
+                last_beat = now
+
+    def interrupt(self) -> None:
+        """Stop our workers and hand our claims back so a rerun (or another driver) continues."""
+        self.executor.cancel()
+        self.store.release(self.owner, list(self.running))
+        for jid in self.running:
+            for leftover in self.store.paths.tmp.glob(f"{jid}.*"):
+                self.store.paths.discard(leftover)
+        self.running.clear()
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _ready(self, jid: str) -> bool:
+        return all(dep in self.done for dep in self.jobs[jid].inputs.values())
+
+    def _any_ready(self) -> bool:
+        return any(self._ready(j) for j in self.pending)
+
+    def _launch(self) -> None:
+        for jid in list(self.pending):
+            if self.executor.in_flight >= self.executor.capacity:
+                return
+            if not self._ready(jid):
+                continue
+            self.pending.remove(jid)
+            job = self.jobs[jid]
+            if self.store.claim(job, self.owner):
+                task = _task(job, self.jobs, self.store, **self.opts)
+                self.executor.submit(task)
+                self.running[jid] = time.time()
+                self.progress.job_started(jid, job.kind)
+                if self.verbose:
+                    self.console.log(f"start {jid}")
+            else:
+                self._settle_other(self.store.job(jid))
+
+    def _settle_other(self, rec) -> None:
+        """A job we could not claim: finished, failed, or in the hands of a live other driver."""
+        jid = rec.job_id
+        if rec.status == "done" and self.store.paths.artifact(jid).is_dir():
+            self.elsewhere.discard(jid)
+            self.done.add(jid)
+            self.summary.elsewhere.append(jid)
+            self.progress.job_finished(jid, rec.kind, rec.seconds, True)
+        elif rec.status == "failed":
+            self.elsewhere.discard(jid)
+            self._failed(jid, f"{rec.error_line} (in the run of {rec.owner})")
+        elif rec.status == "running" and not self.store.abandoned(rec.owner, rec.heartbeat):
+            if jid not in self.elsewhere and self.verbose:
+                self.console.log(f"wait  {jid}: running in {rec.owner}")
+            self.elsewhere.add(jid)
+        else:  # given back, or its owner died: claim it again
+            self.elsewhere.discard(jid)
+            if jid not in self.pending:
+                self.pending.insert(0, jid)
+
+    def _poll_others(self) -> None:
+        for rec in self.store.jobs(list(self.elsewhere)).values():
+            self._settle_other(rec)
+
+    def _record(self, result: Result) -> None:
+        jid = result.job_id
+        if jid not in self.running:
+            return  # a result we stopped waiting for
+        del self.running[jid]
+        job = self.jobs[jid]
+        if result.ok:
+            self.store.complete(jid, result.metric_objects(), result.seconds, result.host)
+            self.done.add(jid)
+            self.summary.ran.append(jid)
+            self.progress.job_finished(jid, job.kind, result.seconds, True)
+            if self.verbose:
+                self.console.log(f"done  {jid} ({result.seconds:.1f}s)")
+        else:
+            self.store.fail(jid, result.error or "unknown error", result.seconds,
+                            result.host or hostname(), owner=self.owner)
+            self.progress.job_finished(jid, job.kind, result.seconds, False)
+            self._failed(jid, result.error_line or "unknown error")
+
+    def _failed(self, jid: str, line: str) -> None:
+        self.summary.failed[jid] = line
+        self.bad.add(jid)
+        if self.verbose:
+            self.console.log(f"FAIL  {jid}: {line}")
+        stack = list(self.dependents.get(jid, ()))
+        while stack:
+            dep = stack.pop()
+            if dep in self.bad or dep in self.done:
+                continue
+            self._skip(dep, f"input {jid} failed")
+            stack.extend(self.dependents.get(dep, ()))
+
+    def _skip(self, jid: str, reason: str) -> None:
+        if jid in self.pending:
+            self.pending.remove(jid)
+        self.elsewhere.discard(jid)
+        self.bad.add(jid)
+        self.summary.skipped[jid] = reason
+        self.store.skip(self.jobs[jid], reason)
+        self.progress.job_skipped(self.jobs[jid].kind)
+
+
+def _plan(plan_or_paths, store: Store, profile, overrides) -> Plan:
+    if isinstance(plan_or_paths, Plan):
+        return plan_or_paths
+    from dsl.planner import plan
+
+    paths = [plan_or_paths] if isinstance(plan_or_paths, (str, os.PathLike)) else plan_or_paths
+    return plan([str(p) for p in paths], profile=profile, overrides=tuple(overrides), store=store)
+
+
+def _runnable(plan: Plan, data_root: Path, summary: RunSummary, console: Console,
+              echo: bool) -> list[SpecPlan]:
+    specs = []
+    for spec in plan.specs:
+        reasons = [m for m in (_missing_data(r, data_root) for r in sorted(spec.requires)) if m]
+        if reasons:
+            summary.skipped_specs[spec.name] = reasons[0]
+            if echo:
+                console.print(f"[yellow]skip[/] {spec.name}: {reasons[0]}", highlight=False)
+        else:
+            specs.append(spec)
+    return specs
+
+
+def _spec_status(spec: SpecPlan, summary: RunSummary, finished: set[str]) -> str:
+    ids = set(spec.jobs)
+    if summary.interrupted:
+        return "interrupted"
+    if ids & (set(summary.failed) | set(summary.skipped)):
+        return "failed"
+    return "done" if ids <= finished else "incomplete"
+
+
+class _TermAsInterrupt:
+    """Turn SIGTERM into KeyboardInterrupt while running, so a preempted job cleans up too."""
+
+    def __enter__(self):
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            def handler(signum, frame):
+                raise KeyboardInterrupt
+            self.old = signal.signal(signal.SIGTERM, handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+
+
+def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *,
+        store: Store | str | os.PathLike | None = None, executor: str | Executor = "local",
+        jobs: int = 1, per_gpu: int = 1, profile: str | None = None,
+        overrides: Iterable[str] = (), data_root: str | os.PathLike | None = None,
+        address: str | None = None, verbose: bool = False, progress: bool = True,
+        compile: bool = False, echo: bool = True, console: Console | None = None) -> RunSummary:
+    """Run every unfinished job of the plan (or of the specs at the given paths).
+
+    Returns a RunSummary; prints missing-data skips, each spec's report tables and a summary
+    unless `echo` is false. Raises KeyboardInterrupt after a clean stop on Ctrl-C.
+    """
+    t0 = time.time()
+    console = console or Console(highlight=False, log_path=False)
+    store = store if isinstance(store, Store) else Store(resolve_root(store))
+    data_root = Path(data_root or os.environ.get("DSL_DATA", "data"))
+    plan = _plan(plan_or_paths, store, profile, overrides)
+    summary = RunSummary()
+    specs = _runnable(plan, data_root, summary, console, echo)
+    wanted = {jid for s in specs for jid in s.jobs}
+    # Keep the plan's dependency order; only jobs of specs that can run.
+    graph = {job.id: job for job in plan.topological() if job.id in wanted}
+    summary.total = len(graph)
+    # No executor (no Ray start-up) when everything is already finished.
+    needed = bool(set(graph) - store.finished(graph))
+    ex = executor if isinstance(executor, Executor) else make_executor(
+        executor, jobs=jobs, per_gpu=per_gpu, address=address) if needed else None
+    for spec in specs:
+        summary.run_ids[spec.name] = store.record_run(spec, plan.profile or profile,
+                                                     plan.overrides or tuple(overrides))
+    bar = Progress(Console(stderr=True), live=progress and echo,
+                   parallel=ex.capacity if ex else 1)
+    scheduler = _Scheduler(graph, store, ex, bar, summary, console, data_root=data_root,
+                           compile=compile, verbose=verbose) if ex else None
+    try:
+        with _TermAsInterrupt():
+            if scheduler is not None:
+                if verbose and echo:
+                    console.log(ex.describe())
+                scheduler.run()
+            else:
+                summary.cached = list(graph)
+    except BaseException as exc:
+        # Ctrl-C, SIGTERM, or a bug: stop workers, give claims back, say how the run ended.
+        summary.interrupted = isinstance(exc, KeyboardInterrupt)
+        bar.stop()
+        if scheduler is not None:
+            scheduler.interrupt()
+        elif ex is not None:
+            ex.cancel()
+        for spec in specs:
+            store.finish_run(summary.run_ids[spec.name],
+                             "interrupted" if summary.interrupted else "error")
+        summary.seconds = time.time() - t0
+        if echo and summary.interrupted:
+            console.print(f"interrupted: {len(summary.ran)} job(s) finished and kept; "
+                          "run again to continue")
+        raise
+    else:
+        if ex is not None:
+            ex.shutdown()
+    finally:
+        bar.stop()
+
+    finished = scheduler.done if scheduler is not None else set(graph)
+    for spec in specs:
+        store.finish_run(summary.run_ids[spec.name], _spec_status(spec, summary, finished))
+    summary.seconds = time.time() - t0
+    if echo:
+        _print_tables(specs, store, console)
+        print_summary(summary, console)
+    return summary
+
+
+def _print_tables(specs: list[SpecPlan], store: Store, console: Console) -> None:
+    try:
+        from engine.results.tables import print_spec_tables
+    except ImportError:
+        return
+    for spec in specs:
+        if not spec.reports:
+            continue
+        try:
+            print_spec_tables(spec, store)
+        except Exception as err:  # noqa: BLE001 - results are stored; a table bug must not hide them
+            last = (str(err).strip().splitlines() or [""])[-1]
+            console.print(f"[yellow]could not tabulate {spec.name}:[/] {type(err).__name__}: {last}")
+
+
+def print_summary(summary: RunSummary, console: Console) -> None:
+    s = summary
+    parts = [f"{len(s.ran)} ran", f"{len(s.cached)} already done"]
+    if s.elsewhere:
+        parts.append(f"{len(s.elsewhere)} done by another run")
+    if s.failed:
+        parts.append(f"[red]{len(s.failed)} failed[/]")
+    if s.skipped:
+        parts.append(f"[red]{len(s.skipped)} skipped after a failure[/]")
+    if s.skipped_specs:
+        parts.append(f"{len(s.skipped_specs)} spec(s) skipped for missing data")
+    console.print(f"{s.total} jobs: " + ", ".join(parts) + f" in {s.seconds:.1f}s")
+    for jid, line in s.failed.items():
+        console.print(f"[red]failed[/] {jid}: {line}")
+    if s.skipped:
+        by_cause = Counter(s.skipped.values())
+        for reason, n in by_cause.items():
+            console.print(f"[red]skipped[/] {n} job(s): {reason}")

@@ -1,0 +1,476 @@
+"""The store: SQLite for runs, jobs and metrics; artifact folders beside it (see engine.paths).
+
+Only driver processes (`dsl run`) write the database, in short transactions; workers return
+results instead. A job is claimed by a row update inside an IMMEDIATE transaction before it runs,
+which is what lets two drivers share one store without running a job twice. A claim held by a
+process that is gone (dead pid on this host, or a heartbeat gone stale) is taken over.
+
+Torch-free and cheap to import: the planner asks `finished()` while planning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from dsl.errors import DslError
+from engine.paths import ArtifactPaths
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars
+    from dsl.graph import Job, SpecPlan
+    from engine.jobs import Metric
+
+DEFAULT_ROOT = ".dsl"
+# A claim whose heartbeat is older than this is considered abandoned (drivers beat every ~10 s).
+STALE_AFTER_S = 120.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, spec TEXT NOT NULL, spec_path TEXT, spec_text TEXT, spec_hash TEXT,
+    resolved TEXT, profile TEXT, overrides TEXT, git TEXT, host TEXT,
+    started REAL, finished REAL, status TEXT, cells TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_spec ON runs (spec, started);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY, kind TEXT NOT NULL, version TEXT, config TEXT, inputs TEXT,
+    status TEXT NOT NULL, owner TEXT, claimed_at REAL, heartbeat REAL,
+    started REAL, finished REAL, seconds REAL, host TEXT, error TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
+CREATE TABLE IF NOT EXISTS metrics (
+    job_id TEXT NOT NULL, name TEXT NOT NULL, split TEXT NOT NULL, value REAL,
+    PRIMARY KEY (job_id, name, split)
+);
+"""
+
+# SQLite treats NULLs as distinct in a primary key, so "no split" is stored as '' and read as None.
+_NO_SPLIT = ""
+
+
+def resolve_root(cli_value: str | os.PathLike | None = None) -> Path:
+    """--store DIR, else $DSL_STORE, else ./.dsl (one rule for every command)."""
+    value = cli_value or os.environ.get("DSL_STORE") or DEFAULT_ROOT
+    return Path(value).expanduser().absolute()
+
+
+def hostname() -> str:
+    return socket.gethostname()
+
+
+def owner_id() -> str:
+    """This process as a claim owner: `host:pid`."""
+    return f"{hostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def owner_alive(owner: str | None) -> bool | None:
+    """True/False when the owner runs on this host (checkable), None when it is elsewhere."""
+    if not owner or ":" not in owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != hostname():
+        return None
+    try:
+        return _pid_alive(int(pid))
+    except ValueError:
+        return False
+
+
+def git_revision(cwd: str | os.PathLike | None = None) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    kind: str
+    version: str | None
+    config: dict
+    inputs: dict
+    status: str  # pending | running | done | failed | skipped
+    owner: str | None
+    claimed_at: float | None
+    heartbeat: float | None
+    started: float | None
+    finished: float | None
+    seconds: float | None
+    host: str | None
+    error: str | None
+
+    @property
+    def error_line(self) -> str | None:
+        """The last non-empty line of the error: what a summary shows instead of a traceback."""
+        if not self.error:
+            return None
+        lines = [ln for ln in self.error.strip().splitlines() if ln.strip()]
+        return lines[-1].strip() if lines else None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    spec: str
+    spec_path: str | None
+    spec_text: str | None
+    spec_hash: str | None
+    resolved: dict
+    profile: str | None
+    overrides: list
+    git: str | None
+    host: str | None
+    started: float | None
+    finished: float | None
+    status: str | None
+    cells: list  # [{seed, factors, train, probes: [{name, kind, job, derived}], derived}]
+
+    def job_ids(self) -> set[str]:
+        """Every job a cell of this run names (train and probe jobs)."""
+        out: set[str] = set()
+        for cell in self.cells:
+            out.add(cell["train"])
+            out.update(p["job"] for p in cell["probes"])
+        return out
+
+
+def _loads(text: str | None, default: Any) -> Any:
+    return json.loads(text) if text else default
+
+
+def _job_record(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(row["job_id"], row["kind"], row["version"], _loads(row["config"], {}),
+                     _loads(row["inputs"], {}), row["status"], row["owner"], row["claimed_at"],
+                     row["heartbeat"], row["started"], row["finished"], row["seconds"],
+                     row["host"], row["error"])
+
+
+def _run_record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(row["run_id"], row["spec"], row["spec_path"], row["spec_text"],
+                     row["spec_hash"], _loads(row["resolved"], {}), row["profile"],
+                     _loads(row["overrides"], []), row["git"], row["host"], row["started"],
+                     row["finished"], row["status"], _loads(row["cells"], []))
+
+
+def _chunks(items: list, n: int = 500) -> Iterator[list]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def cells_json(spec_plan: "SpecPlan") -> list[dict]:
+    from dsl.identity import normalise
+
+    return [normalise({
+        "seed": c.seed, "factors": dict(c.factors), "train": str(c.train),
+        "probes": [{"name": p.name, "kind": p.kind, "job": str(p.job), "derived": dict(p.derived)}
+                   for p in c.probes],
+        "derived": dict(c.derived),
+    }) for c in spec_plan.cells]
+
+
+class Store:
+    """One store folder. Creating the object touches nothing; the first write creates the files."""
+
+    def __init__(self, root: str | os.PathLike | None = None, *, stale_after: float = STALE_AFTER_S):
+        self.paths = ArtifactPaths(resolve_root(root) if root is None else root)
+        self.root = self.paths.root
+        self.stale_after = stale_after
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # -- connections -------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.paths.db.exists()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A short IMMEDIATE transaction: the write lock is taken up front, so a read-then-update
+        (a claim) cannot interleave with another driver's."""
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection | None]:
+        """A read-only connection, or None when there is no store yet (nothing is created)."""
+        if not self._ready and not self.exists():
+            yield None
+            return
+        uri = f"file:{self.paths.db}?mode=ro"
+        con = sqlite3.connect(uri, uri=True, timeout=30.0)
+        con.row_factory = sqlite3.Row
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self._ready:
+            self.root.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) and short.
+        con = sqlite3.connect(self.paths.db, timeout=30.0, isolation_level=None)
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA busy_timeout = 30000")
+        if not self._ready:
+            con.execute("PRAGMA journal_mode = WAL")
+            con.executescript(_SCHEMA)
+            self._ready = True
+        con.execute("PRAGMA synchronous = NORMAL")
+        return con
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def finished(self, ids: Iterable[str]) -> set[str]:
+        """The ids among `ids` that are done and whose artifact folder is in place.
+
+        Read-only: it never creates a store (the planner calls it before anything runs).
+        """
+        ids = [str(i) for i in ids]
+        done: set[str] = set()
+        with self._read() as con:
+            if con is None:
+                return done
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                rows = con.execute(
+                    f"SELECT job_id FROM jobs WHERE status='done' AND job_id IN ({marks})", chunk)
+                done.update(r[0] for r in rows)
+        return {i for i in done if self.paths.artifact(i).is_dir()}
+
+    def job(self, job_id: str) -> JobRecord:
+        with self._read() as con:
+            row = None if con is None else con.execute(
+                "SELECT * FROM jobs WHERE job_id=?", (str(job_id),)).fetchone()
+        if row is None:
+            raise DslError(f"no job {job_id!r} in the store at {self.root}")
+        return _job_record(row)
+
+    def jobs(self, job_ids: Iterable[str] | None = None) -> dict[str, JobRecord]:
+        """Records of the given jobs (those the store knows), or of every job."""
+        out: dict[str, JobRecord] = {}
+        with self._read() as con:
+            if con is None:
+                return out
+            if job_ids is None:
+                rows: Iterable = con.execute("SELECT * FROM jobs").fetchall()
+            else:
+                rows = []
+                for chunk in _chunks([str(i) for i in job_ids]):
+                    marks = ",".join("?" * len(chunk))
+                    rows += con.execute(f"SELECT * FROM jobs WHERE job_id IN ({marks})",
+                                        chunk).fetchall()
+            for row in rows:
+                out[row["job_id"]] = _job_record(row)
+        return out
+
+    def claim(self, job: "Job", owner: str | None = None) -> bool:
+        """Mark `job` running for `owner`; False if it is done or held by a live other owner.
+
+        A failed, skipped or pending job is claimable (a rerun retries it). A running job is taken
+        over when its owner is `owner` itself or has abandoned it (see `abandoned`).
+        """
+        owner = owner or owner_id()
+        now = time.time()
+        with self._write() as con:
+            row = con.execute("SELECT status, owner, heartbeat FROM jobs WHERE job_id=?",
+                              (str(job.id),)).fetchone()
+            if row is not None:
+                if row["status"] == "done" and self.paths.artifact(job.id).is_dir():
+                    return False
+                if row["status"] == "running" and row["owner"] != owner and \
+                        not self.abandoned(row["owner"], row["heartbeat"], now):
+                    return False
+            con.execute(
+                "INSERT INTO jobs (job_id, kind, version, config, inputs, status, owner, "
+                "claimed_at, heartbeat, started) VALUES (?,?,?,?,?,'running',?,?,?,?) "
+                "ON CONFLICT(job_id) DO UPDATE SET status='running', owner=excluded.owner, "
+                "claimed_at=excluded.claimed_at, heartbeat=excluded.heartbeat, "
+                "started=excluded.started, finished=NULL, seconds=NULL, error=NULL, "
+                "kind=excluded.kind, version=excluded.version, config=excluded.config, "
+                "inputs=excluded.inputs",
+                (str(job.id), job.kind, job.version, json.dumps(dict(job.config), sort_keys=True),
+                 json.dumps({k: str(v) for k, v in job.inputs.items()}, sort_keys=True),
+                 owner, now, now, now))
+        return True
+
+    def abandoned(self, owner: str | None, heartbeat: float | None,
+                  now: float | None = None) -> bool:
+        """Whether a running claim may be taken over: its owner process is gone from this host,
+        or it has not beaten for `stale_after` seconds (another host, a hung driver, or a dead
+        driver's pid reused by an unrelated process)."""
+        now = time.time() if now is None else now
+        return owner_alive(owner) is False or (heartbeat or 0.0) < now - self.stale_after
+
+    def heartbeat(self, owner: str | None = None, job_ids: Iterable[str] | None = None) -> None:
+        """Refresh the heartbeat of `owner`'s running claims (all of them, or just `job_ids`)."""
+        owner = owner or owner_id()
+        now = time.time()
+        with self._write() as con:
+            if job_ids is None:
+                con.execute("UPDATE jobs SET heartbeat=? WHERE owner=? AND status='running'",
+                            (now, owner))
+            else:
+                con.executemany(
+                    "UPDATE jobs SET heartbeat=? WHERE job_id=? AND owner=? AND status='running'",
+                    [(now, str(j), owner) for j in job_ids])
+
+    def release(self, owner: str | None = None, job_ids: Iterable[str] | None = None) -> None:
+        """Give claims back (Ctrl-C): the jobs return to pending so anyone may run them."""
+        owner = owner or owner_id()
+        with self._write() as con:
+            if job_ids is None:
+                con.execute("UPDATE jobs SET status='pending', owner=NULL WHERE owner=? "
+                            "AND status='running'", (owner,))
+            else:
+                con.executemany("UPDATE jobs SET status='pending', owner=NULL WHERE job_id=? "
+                                "AND owner=? AND status='running'",
+                                [(str(j), owner) for j in job_ids])
+
+    def complete(self, job_id: str, metrics: Iterable["Metric"], seconds: float,
+                 host: str | None = None) -> None:
+        """Record a finished job and its metrics (its artifact is already published)."""
+        rows = [(str(job_id), m.name, _NO_SPLIT if m.split is None else m.split, float(m.value))
+                for m in metrics]
+        with self._write() as con:
+            con.execute("UPDATE jobs SET status='done', finished=?, seconds=?, host=?, error=NULL "
+                        "WHERE job_id=?", (time.time(), seconds, host, str(job_id)))
+            con.execute("DELETE FROM metrics WHERE job_id=?", (str(job_id),))
+            con.executemany("INSERT INTO metrics (job_id, name, split, value) VALUES (?,?,?,?)",
+                            rows)
+
+    def fail(self, job_id: str, error: str, seconds: float | None = None,
+             host: str | None = None, owner: str | None = None) -> None:
+        """Record a failure (the full traceback; summaries show its last line).
+
+        With `owner`, only while that owner still holds the claim: a driver whose claim was taken
+        over must not mark failed a job its successor is running or has finished.
+        """
+        sql = "UPDATE jobs SET status='failed', finished=?, seconds=?, host=?, error=? WHERE job_id=?"
+        args: tuple = (time.time(), seconds, host, error, str(job_id))
+        if owner is not None:
+            sql += " AND owner=? AND status='running'"
+            args += (owner,)
+        with self._write() as con:
+            con.execute(sql, args)
+
+    def skip(self, job: "Job", reason: str) -> None:
+        """Record that `job` was not run because an upstream job failed (unless it is done or
+        being run by someone)."""
+        with self._write() as con:
+            con.execute(
+                "INSERT INTO jobs (job_id, kind, version, config, inputs, status, error, finished) "
+                "VALUES (?,?,?,?,?,'skipped',?,?) ON CONFLICT(job_id) DO UPDATE SET "
+                "status='skipped', error=excluded.error, finished=excluded.finished "
+                "WHERE jobs.status NOT IN ('done', 'running')",
+                (str(job.id), job.kind, job.version, json.dumps(dict(job.config), sort_keys=True),
+                 json.dumps({k: str(v) for k, v in job.inputs.items()}, sort_keys=True),
+                 reason, time.time()))
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def metrics(self, job_ids: Iterable[str] | None = None) -> "polars.DataFrame":
+        """Metrics as a polars frame [job_id, name, split, value] (split null where none)."""
+        import polars as pl
+
+        rows: list[tuple] = []
+        with self._read() as con:
+            if con is not None:
+                if job_ids is None:
+                    rows = con.execute("SELECT job_id, name, split, value FROM metrics").fetchall()
+                else:
+                    for chunk in _chunks([str(i) for i in job_ids]):
+                        marks = ",".join("?" * len(chunk))
+                        rows += con.execute("SELECT job_id, name, split, value FROM metrics "
+                                            f"WHERE job_id IN ({marks})", chunk).fetchall()
+        schema = {"job_id": pl.String, "name": pl.String, "split": pl.String, "value": pl.Float64}
+        data = [(r[0], r[1], None if r[2] == _NO_SPLIT else r[2], r[3]) for r in rows]
+        return pl.DataFrame(data, schema=schema, orient="row").sort(["job_id", "name", "split"])
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def record_run(self, spec_plan: "SpecPlan", profile: str | None = None,
+                   overrides: Iterable[str] = ()) -> str:
+        """Store what made a run: spec text, hashes, resolved spec, code version, cells."""
+        now = time.time()
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + uuid.uuid4().hex[:6]
+        # The code's version is what made the results; a spec kept in its own repository is the
+        # fallback when the code is not a git checkout (an installed package).
+        spec_dir = Path(spec_plan.path).parent if spec_plan.path else None
+        git = git_revision(Path(__file__).resolve().parent) or (
+            git_revision(spec_dir) if spec_dir and spec_dir.is_dir() else None)
+        with self._write() as con:
+            con.execute(
+                "INSERT INTO runs (run_id, spec, spec_path, spec_text, spec_hash, resolved, "
+                "profile, overrides, git, host, started, status, cells) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,'running',?)",
+                (run_id, spec_plan.name, spec_plan.path, spec_plan.text, spec_plan.hash,
+                 json.dumps(spec_plan.resolved, sort_keys=True, default=str), profile,
+                 json.dumps(list(overrides)), git, hostname(), now,
+                 json.dumps(cells_json(spec_plan), sort_keys=True)))
+        return run_id
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        with self._write() as con:
+            con.execute("UPDATE runs SET finished=?, status=? WHERE run_id=?",
+                        (time.time(), status, run_id))
+
+    def runs(self, spec: str | None = None) -> list[RunRecord]:
+        """Recorded runs, newest first (of one spec if given)."""
+        with self._read() as con:
+            if con is None:
+                return []
+            if spec is None:
+                rows = con.execute("SELECT * FROM runs ORDER BY started DESC, rowid DESC")
+            else:
+                rows = con.execute("SELECT * FROM runs WHERE spec=? ORDER BY started DESC, "
+                                   "rowid DESC", (spec,))
+            return [_run_record(r) for r in rows.fetchall()]
+
+    def run(self, run_id: str) -> RunRecord:
+        """One run by id (a unique prefix is enough)."""
+        with self._read() as con:
+            rows = [] if con is None else con.execute(
+                "SELECT * FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY started DESC",
+                (len(run_id), run_id)).fetchall()
+        exact = [r for r in rows if r["run_id"] == run_id]
+        if exact:
+            return _run_record(exact[0])
+        if len(rows) == 1:
+            return _run_record(rows[0])
+        if not rows:
+            raise DslError(f"no run {run_id!r} in the store at {self.root}")
+        raise DslError(f"run id {run_id!r} is ambiguous: " +
+                       ", ".join(r["run_id"] for r in rows[:5]))

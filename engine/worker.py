@@ -1,0 +1,142 @@
+"""Run one job where the executor put it (a local worker process or a Ray task).
+
+The driver sends a `Task` (plain, picklable data: the job, its finished inputs' folders, where to
+publish) and gets a `Result` back; the worker never touches the database. The job function writes
+into a private staging folder that is renamed into place only after it returned, so an artifact is
+either complete or absent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from engine.paths import ArtifactPaths
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    id: str
+    kind: str
+    config: Mapping[str, Any]
+    path: str
+
+
+@dataclass(frozen=True)
+class Task:
+    job_id: str
+    kind: str
+    impl: str  # "module:function", resolved by the driver so tests can register fake kinds
+    config: Mapping[str, Any]
+    inputs: Mapping[str, TaskInput]
+    store_root: str
+    gpu: bool = False  # the kind benefits from a GPU (placement hint)
+    data_root: str | None = None
+    device: str | None = None  # None: cuda when the worker sees one, else cpu
+    compile: bool = False
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    job_id: str
+    ok: bool
+    metrics: tuple[tuple[str, str | None, float], ...] = ()
+    seconds: float = 0.0
+    host: str = ""
+    error: str | None = None  # the full traceback; summaries show its last line
+    started: float = 0.0
+    finished: float = 0.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def error_line(self) -> str | None:
+        if not self.error:
+            return None
+        lines = [ln for ln in self.error.strip().splitlines() if ln.strip()]
+        return lines[-1].strip() if lines else None
+
+    def metric_objects(self) -> list:
+        from engine.jobs import Metric
+
+        return [Metric(n, s, v) for n, s, v in self.metrics]
+
+
+def resolve(impl: str):
+    module, fn = impl.split(":")
+    return getattr(importlib.import_module(module), fn)
+
+
+def _check_metrics(job_id: str, metrics: Any) -> tuple[tuple[str, str | None, float], ...]:
+    """Turn what the job returned into plain tuples, refusing anything the store cannot hold."""
+    from engine.jobs import Metric
+
+    out = []
+    for m in metrics or ():
+        if not isinstance(m, Metric):
+            raise TypeError(f"{job_id}: a job must return engine.jobs.Metric values, got {m!r}")
+        out.append((str(m.name), None if m.split is None else str(m.split), float(m.value)))
+    return tuple(out)
+
+
+def execute(task: Task) -> Result:
+    """Run `task` and publish its artifact; every exception becomes a failed Result."""
+    from engine.jobs import Input, RunContext
+
+    paths = ArtifactPaths(task.store_root)
+    host = socket.gethostname()
+    started = time.time()
+    staging: Path | None = None
+    try:
+        fn = resolve(task.impl)
+        inputs = {role: Input(i.id, i.kind, i.config, Path(i.path))
+                  for role, i in task.inputs.items()}
+        for role, inp in inputs.items():
+            if not inp.path.is_dir():
+                raise FileNotFoundError(f"input {role!r} ({inp.id}) has no artifact at {inp.path}")
+        staging = paths.staging(task.job_id)
+        log_file = staging / "log.txt"
+
+        def log(msg: str) -> None:
+            with log_file.open("a") as fh:
+                fh.write(f"{time.strftime('%H:%M:%S')} {msg}\n")
+            if task.verbose:
+                print(f"[{task.job_id}] {msg}", flush=True)
+
+        kwargs: dict[str, Any] = {"compile": task.compile, "log": log}
+        if task.device:
+            kwargs["device"] = task.device
+        if task.data_root:
+            kwargs["data_root"] = Path(task.data_root)
+        ctx = RunContext(**kwargs)
+        metrics = _check_metrics(task.job_id, fn(dict(task.config), inputs, staging, ctx))
+        paths.publish(staging, task.job_id)
+        staging = None
+        finished = time.time()
+        return Result(task.job_id, True, metrics, finished - started, host, None, started, finished)
+    except BaseException as exc:  # noqa: BLE001 - a job's failure is data for the driver
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        finished = time.time()
+        return Result(task.job_id, False, (), finished - started, host,
+                      "".join(traceback.format_exception(exc)), started, finished)
+    finally:
+        if staging is not None:
+            paths.discard(staging)
+
+
+def worker_env(device_index: int | None) -> dict[str, str]:
+    """Environment that pins a worker process to one GPU (set before torch initialises CUDA)."""
+    if device_index is None:
+        return {}
+    return {"CUDA_VISIBLE_DEVICES": str(device_index)}
+
+
+def apply_env(env: Mapping[str, str]) -> None:
+    os.environ.update(env)

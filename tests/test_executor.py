@@ -1,0 +1,107 @@
+"""The local executor: runs tasks in worker processes, survives a dying worker, pins GPUs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from engine.executors.local import LocalExecutor
+from engine.paths import ArtifactPaths
+from engine.worker import Task, TaskInput, execute
+
+import fake_kinds
+
+M = fake_kinds.MODULE
+
+
+def _task(store, job_id, fn, config, inputs=None, device="cpu"):
+    return Task(job_id, job_id.rsplit("-", 1)[0], f"{M}:{fn}", config, inputs or {}, str(store),
+                device=device)
+
+
+def _drain(ex, n, timeout=60.0):
+    out = {}
+    deadline = time.time() + timeout
+    while len(out) < n and time.time() < deadline:
+        for r in ex.wait(timeout=1.0):
+            out[r.job_id] = r
+    return out
+
+
+def test_execute_publishes_and_reports_failures_without_raising(tmp_path):
+    ok = execute(_task(tmp_path, "fsource-aaaaaaaaaaaaaaaa", "source", {"name": "s", "value": 3}))
+    assert ok.ok and ok.metrics == (("value", None, 3.0), ("double", "test", 6.0))
+    art = ArtifactPaths(tmp_path).artifact("fsource-aaaaaaaaaaaaaaaa")
+    assert json.loads((art / "value.json").read_text()) == {"value": 3.0}
+    down = execute(_task(tmp_path, "fcombine-bbbbbbbbbbbbbbbb", "combine", {"name": "c", "add": 1},
+                         {"a": TaskInput("fsource-aaaaaaaaaaaaaaaa", "fsource", {}, str(art))}))
+    assert down.ok and dict((n, v) for n, _, v in down.metrics)["value"] == 4.0
+    bad = execute(_task(tmp_path, "fsource-cccccccccccccccc", "source",
+                        {"name": "x", "value": 1, "fail": True}))
+    assert not bad.ok and bad.error_line == "ValueError: x was told to fail"
+    assert "Traceback" in bad.error
+    # A failed job publishes nothing and leaves no staging folder behind.
+    assert not ArtifactPaths(tmp_path).artifact("fsource-cccccccccccccccc").exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_local_executor_runs_in_parallel_and_replaces_a_dead_worker(tmp_path):
+    ex = LocalExecutor(jobs=2, gpus=[])
+    try:
+        assert ex.capacity == 2
+        ex.submit(_task(tmp_path, "fsource-0000000000000001", "die", {}))
+        for i in range(2, 5):
+            ex.submit(_task(tmp_path, f"fsource-000000000000000{i}", "source",
+                            {"name": f"s{i}", "value": i, "sleep": 0.3}))
+        assert ex.in_flight == 4
+        results = _drain(ex, 4)
+        assert ex.in_flight == 0
+    finally:
+        ex.shutdown()
+    dead = results.pop("fsource-0000000000000001")
+    assert not dead.ok and "worker process died" in dead.error_line
+    assert all(r.ok for r in results.values()) and len(results) == 3
+    assert not ArtifactPaths(tmp_path).artifact("fsource-0000000000000001").exists()
+
+
+def test_workers_are_pinned_round_robin_to_gpus(tmp_path):
+    # No real GPU here: only the pinning (CUDA_VISIBLE_DEVICES per worker) is checked.
+    ex = LocalExecutor(jobs=1, per_gpu=2, gpus=[3, 5])
+    try:
+        assert ex.capacity == 4 and "2 per GPU" in ex.describe()
+        for i in range(4):
+            # Submitted while every slot is idle: each task lands on its own worker.
+            ex.submit(_task(tmp_path, f"fenv-{i:016x}", "environment", {"i": i}))
+        results = _drain(ex, 4)
+    finally:
+        ex.shutdown()
+    metrics = [dict((n, v) for n, _, v in r.metrics) for r in results.values()]
+    assert sorted(m["gpu"] for m in metrics) == [3.0, 3.0, 5.0, 5.0]
+    assert len({m["pid"] for m in metrics}) == 4
+
+
+def test_cancel_stops_running_tasks(tmp_path):
+    ex = LocalExecutor(jobs=1, gpus=[])
+    ex.submit(_task(tmp_path, "fsource-00000000000000aa", "source",
+                    {"name": "slow", "value": 1, "sleep": 30}))
+    time.sleep(1.0)
+    t0 = time.time()
+    ex.cancel()
+    assert time.time() - t0 < 10 and ex.in_flight == 0 and ex.wait(0.1) == []
+
+
+def test_progress_eta_uses_each_kinds_mean_duration():
+    from collections import Counter
+
+    from engine.progress import Progress
+
+    bar = Progress(live=False, parallel=2)
+    bar.start(Counter({"train": 4, "linear": 10}), Counter())
+    assert bar.eta() is None
+    bar.job_finished("t1", "train", 100.0, True)
+    bar.job_finished("l1", "linear", 1.0, True)
+    bar.job_finished("l2", "linear", 3.0, False)  # a failure says nothing about duration
+    # 3 trains x 100 s + 8 linears x 1 s, over 2 parallel workers.
+    assert bar.eta() == (3 * 100.0 + 8 * 1.0) / 2
+    bar.job_skipped("train")
+    assert bar.eta() == (2 * 100.0 + 8 * 1.0) / 2

@@ -1,0 +1,102 @@
+"""The runner on one store: reuse, failure isolation, records, and taking over stale claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.runner import run
+from engine.store import Store
+
+import fake_kinds
+
+
+@pytest.fixture(autouse=True)
+def _fake_kinds(monkeypatch):
+    fake_kinds.install(monkeypatch)
+
+
+def _values(store: Store, ids) -> dict[str, float]:
+    df = store.metrics(ids)
+    return {r["job_id"]: r["value"] for r in df.iter_rows(named=True) if r["name"] == "value"}
+
+
+def test_run_then_rerun_runs_zero_jobs(tmp_path):
+    ledger = tmp_path / "ledger"
+    plan = fake_kinds.make_plan(ledger, 3)
+    names = fake_kinds.by_name(plan)
+    first = run(plan, store=tmp_path / "store", jobs=2, progress=False, echo=False)
+    assert first.ok and sorted(first.ran) == sorted(plan.jobs) and first.cached == []
+    store = Store(tmp_path / "store")
+    values = _values(store, plan.jobs)
+    # c_i = s_i + 10 (i+1) with s_i = i+1; total = sum of c_i: inputs really reached each job.
+    assert [values[names[f"c{i}"]] for i in range(3)] == [11.0, 22.0, 33.0]
+    assert values[names["total"]] == 66.0
+    second = run(plan, store=store, jobs=2, progress=False, echo=False)
+    assert second.ok and second.ran == [] and sorted(second.cached) == sorted(plan.jobs)
+    assert set(fake_kinds.ledger_counts(ledger).values()) == {1}
+    runs = store.runs("fake")
+    assert len(runs) == 2 and {r.status for r in runs} == {"done"}
+    assert runs[0].run_id == second.run_ids["fake"]
+    assert runs[0].job_ids() <= set(plan.jobs)
+
+
+def test_a_failed_job_fails_alone(tmp_path, capsys):
+    plan = fake_kinds.make_plan(tmp_path / "ledger", 3, fail={"s1"})
+    names = fake_kinds.by_name(plan)
+    summary = run(plan, store=tmp_path / "store", progress=False)
+    assert not summary.ok
+    assert summary.failed == {names["s1"]: "ValueError: s1 was told to fail"}
+    assert set(summary.skipped) == {names["c1"], names["total"]}
+    assert sorted(summary.ran) == sorted(names[n] for n in ("s0", "s2", "c0", "c2"))
+    store = Store(tmp_path / "store")
+    assert store.job(names["s1"]).status == "failed"
+    assert "Traceback" in store.job(names["s1"]).error
+    assert store.job(names["c1"]).status == "skipped"
+    assert names["s1"] in store.job(names["c1"]).error
+    assert store.run(summary.run_ids["fake"]).status == "failed"
+    out = capsys.readouterr().out
+    assert f"failed {names['s1']}: ValueError: s1 was told to fail" in out
+    assert "skipped 2 job(s)" in out and "Traceback" not in out
+
+
+def test_dsl_run_exits_nonzero_when_a_job_fails(tmp_path, monkeypatch):
+    """The command's exit status follows the summary (planner replaced by a fixed plan)."""
+    from dsl.cli import main
+    import engine.runner
+
+    plan = fake_kinds.make_plan(None, 1, fail={"c0"})
+    monkeypatch.setattr(engine.runner, "_plan", lambda *a, **k: plan)
+    assert main(["run", "x.toml", "--store", str(tmp_path), "--no-progress"]) == 1
+    ok_plan = fake_kinds.make_plan(None, 1)
+    monkeypatch.setattr(engine.runner, "_plan", lambda *a, **k: ok_plan)
+    assert main(["run", "x.toml", "--store", str(tmp_path), "--no-progress", "-j", "2"]) == 0
+
+
+def test_stale_claim_of_a_vanished_driver_is_taken_over(tmp_path):
+    plan = fake_kinds.make_plan(tmp_path / "ledger", 1)
+    names = fake_kinds.by_name(plan)
+    store = Store(tmp_path / "store", stale_after=1.0)
+    # A driver on another node claimed s0, then vanished without a trace (no heartbeat since).
+    assert store.claim(plan.jobs[names["s0"]], "lost-node:4242")
+    store.heartbeat("lost-node:4242")
+    summary = run(plan, store=store, progress=False, echo=False)
+    assert summary.ok and names["s0"] in summary.ran
+    assert store.job(names["s0"]).owner != "lost-node:4242"
+
+
+def test_missing_data_skips_only_that_spec(tmp_path, monkeypatch):
+    import dataclasses
+
+    import engine.runner
+    from dsl.graph import Plan
+
+    a = fake_kinds.make_plan(None, 1, name="a").specs[0]
+    b = fake_kinds.make_plan(None, 2, name="b").specs[0]
+    b = dataclasses.replace(b, requires=frozenset({"cifar10"}))
+    plan = Plan(specs=(a, b), jobs={**a.jobs, **b.jobs})
+    monkeypatch.setattr(engine.runner, "_missing_data",
+                        lambda name, root: f"{name} is not in {root}: see docs/data.md")
+    summary = run(plan, store=tmp_path / "store", progress=False, echo=False)
+    assert summary.skipped_specs == {"b": "cifar10 is not in data: see docs/data.md"}
+    assert sorted(summary.ran) == sorted(a.jobs) and summary.ok
+    assert list(summary.run_ids) == ["a"]

@@ -1,0 +1,201 @@
+"""The store: read-only probing, claims (and taking over dead or stale ones), metrics, runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dsl.errors import DslError
+from dsl.graph import Job
+from engine.jobs import Metric
+from engine.paths import ArtifactPaths
+from engine.store import Store, hostname, resolve_root
+
+import fake_kinds
+
+
+def _job(name="a", value=1):
+    return Job.make("fsource", "1", {"name": name, "value": value})
+
+
+def _publish(store: Store, job_id: str) -> None:
+    staging = store.paths.staging(job_id)
+    (staging / "value.json").write_text("{}")
+    store.paths.publish(staging, job_id)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_resolve_root_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("DSL_STORE", str(tmp_path / "env"))
+    assert resolve_root(str(tmp_path / "cli")) == tmp_path / "cli"
+    assert resolve_root(None) == tmp_path / "env"
+    monkeypatch.delenv("DSL_STORE")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_root(None) == tmp_path / ".dsl"
+
+
+def test_reading_a_missing_store_creates_nothing(tmp_path):
+    store = Store(tmp_path / "nowhere")
+    assert store.finished(["fsource-0000000000000000"]) == set()
+    assert store.runs() == []
+    assert store.metrics().is_empty()
+    with pytest.raises(DslError):
+        store.job("fsource-0000000000000000")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_claim_complete_and_metrics(tmp_path):
+    store = Store(tmp_path)
+    job = _job()
+    assert store.claim(job, "me:1")
+    assert store.job(job.id).status == "running"
+    _publish(store, job.id)
+    store.complete(job.id, [Metric("accuracy", "test", 0.5), Metric("sensitivity", None, 0.25)],
+                   1.5, "h")
+    rec = store.job(job.id)
+    assert (rec.status, rec.seconds, rec.host, rec.config) == ("done", 1.5, "h", dict(job.config))
+    assert store.finished([job.id, "fsource-ffffffffffffffff"]) == {job.id}
+    df = store.metrics([job.id])
+    assert df.columns == ["job_id", "name", "split", "value"]
+    rows = {(r["name"], r["split"]): r["value"] for r in df.iter_rows(named=True)}
+    assert rows == {("accuracy", "test"): 0.5, ("sensitivity", None): 0.25}
+    # A done job is not claimed again, by anyone.
+    assert not store.claim(job, "me:1")
+    assert not store.claim(job, "other:2")
+
+
+def test_done_without_artifact_is_not_finished(tmp_path):
+    store = Store(tmp_path)
+    job = _job()
+    store.claim(job, "me:1")
+    store.complete(job.id, [], 0.1, "h")
+    assert store.finished([job.id]) == set()
+    assert store.claim(job, "me:1")  # its artifact was lost: it must be computed again
+
+
+def test_live_claim_blocks_dead_claim_is_taken_over(tmp_path):
+    store = Store(tmp_path)
+    job = _job()
+    assert store.claim(job, f"{hostname()}:{os.getpid()}")  # alive: this test process
+    assert not store.claim(job, "someone:else")
+    dead = _job("b")
+    assert store.claim(dead, f"{hostname()}:{_dead_pid()}")
+    assert store.claim(dead, "me:1")
+    assert store.job(dead.id).owner == "me:1"
+
+
+def test_stale_heartbeat_on_another_host_is_taken_over(tmp_path):
+    store = Store(tmp_path, stale_after=0.5)
+    job = _job()
+    assert store.claim(job, "far-away-node:123")  # other host: liveness unknown, heartbeat counts
+    assert not store.claim(job, "me:1")
+    time.sleep(0.3)
+    store.heartbeat("far-away-node:123")
+    time.sleep(0.3)
+    assert not store.claim(job, "me:1")  # the heartbeat kept it fresh
+    time.sleep(0.6)
+    assert store.claim(job, "me:1")
+
+
+def test_failed_and_released_jobs_are_claimable(tmp_path):
+    store = Store(tmp_path)
+    job = _job()
+    store.claim(job, "me:1")
+    store.fail(job.id, "Traceback...\nValueError: boom\n", 0.2, "h")
+    rec = store.job(job.id)
+    assert (rec.status, rec.error_line) == ("failed", "ValueError: boom")
+    assert store.claim(job, "other:2")
+    store.release("other:2")
+    assert store.job(job.id).status == "pending"
+    assert store.claim(job, "me:1")
+
+
+def test_skip_never_overwrites_done(tmp_path):
+    store = Store(tmp_path)
+    job = _job()
+    store.claim(job, "me:1")
+    _publish(store, job.id)
+    store.complete(job.id, [], 0.1, "h")
+    store.skip(job, "input x failed")
+    assert store.job(job.id).status == "done"
+    other = _job("b")
+    store.skip(other, "input x failed")
+    assert (store.job(other.id).status, store.job(other.id).error) == ("skipped", "input x failed")
+
+
+def test_record_and_read_runs(tmp_path):
+    store = Store(tmp_path)
+    plan = fake_kinds.make_plan(None, 2)
+    spec = plan.specs[0]
+    first = store.record_run(spec, "smoke", ["train.epochs=1"])
+    time.sleep(0.01)
+    second = store.record_run(spec, None, [])
+    store.finish_run(first, "done")
+    runs = store.runs("fake")
+    assert [r.run_id for r in runs] == [second, first]
+    rec = store.run(first[:-2])  # a unique prefix is enough
+    assert (rec.status, rec.profile, rec.overrides, rec.spec_text) == (
+        "done", "smoke", ["train.epochs=1"], "# fake\n")
+    assert rec.host == hostname() and rec.finished is not None
+    if (Path(__file__).resolve().parent.parent / ".git").exists():
+        assert re.fullmatch("[0-9a-f]{40}", rec.git or "")  # the code's revision
+    assert [c["seed"] for c in rec.cells] == [0, 1]
+    assert rec.cells[0]["probes"][0]["job"] == str(spec.cells[0].probes[0].job)
+    assert rec.job_ids() == {str(c.train) for c in spec.cells} | {
+        str(p.job) for c in spec.cells for p in c.probes}
+    assert store.runs("other") == []
+    with pytest.raises(DslError):
+        store.run("nope")
+
+
+def test_publish_is_a_rename_and_replaces_a_leftover(tmp_path):
+    paths = ArtifactPaths(tmp_path)
+    jid = "fsource-0123456789abcdef"
+    leftover = paths.tmp / f"{jid}.99999"
+    leftover.mkdir(parents=True)
+    (leftover / "half.txt").write_text("x")
+    staging = paths.staging(jid)
+    assert not leftover.exists()  # an earlier attempt's debris is cleared
+    assert staging.parent == paths.tmp
+    (staging / "a.txt").write_text("1")
+    final = paths.publish(staging, jid)
+    assert final == tmp_path / "artifacts" / "fsource" / jid
+    assert (final / "a.txt").read_text() == "1" and not staging.exists()
+    again = paths.staging(jid)
+    (again / "a.txt").write_text("2")
+    paths.publish(again, jid)
+    assert (final / "a.txt").read_text() == "2"
+    assert list(paths.tmp.iterdir()) == []
+
+
+def test_a_live_but_silent_owner_loses_its_claim(tmp_path):
+    # A hung driver, or a dead driver's pid reused by an unrelated process: alive, never beating.
+    store = Store(tmp_path, stale_after=0.3)
+    job = _job()
+    assert store.claim(job, f"{hostname()}:{os.getpid()}")
+    assert not store.claim(job, "me:1")
+    time.sleep(0.5)
+    assert store.claim(job, "me:1")
+
+
+def test_a_superseded_owner_cannot_fail_the_job(tmp_path):
+    store = Store(tmp_path, stale_after=0.05)
+    job = _job()
+    assert store.claim(job, "old-node:1")
+    time.sleep(0.1)
+    assert store.claim(job, "new-node:2")  # the old owner went silent: taken over
+    store.fail(job.id, "boom", owner="old-node:1")  # its late report must not count
+    assert store.job(job.id).status == "running"
+    store.fail(job.id, "boom", owner="new-node:2")
+    assert store.job(job.id).status == "failed"

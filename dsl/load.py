@@ -1,0 +1,566 @@
+"""Spec file -> validated raw `Spec`: read, follow `extends`, apply `--set`, validate, check.
+
+`read_document` gives the back end the merged TOML document with the (file, line) of every key;
+`load_spec` validates it (pydantic field checks, then whole-document checks in `dsl.checks`) and
+raises one `SpecError` listing every problem with file, line, field path and a suggestion.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import tomli
+from pydantic import BaseModel, ValidationError
+
+from dsl import catalog
+from dsl.errors import Problem, SpecError, did_you_mean
+from dsl.spec import DRAW_SORTS, Spec
+from dsl.toml_positions import KeyPath, parse_toml
+
+SET_FILE = "--set"
+
+
+@dataclass
+class Document:
+    """A spec as one merged TOML document, remembering where each value was written."""
+
+    path: Path                      # the spec file itself
+    data: dict[str, Any]            # merged: bases under the file, then --set overrides
+    where: dict[KeyPath, tuple[str, int | None]] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # display file name -> source text
+    files: list[str] = field(default_factory=list)       # the file, then its bases, in order
+
+    @property
+    def file(self) -> str:
+        return self.files[0]
+
+    def locate(self, path: Iterable[Any]) -> tuple[str, int | None]:
+        """(file, line) of a key path, else of its nearest written parent."""
+        path = tuple(path)
+        while path:
+            if path in self.where:
+                return self.where[path]
+            path = path[:-1]
+        return self.file, None
+
+    def problem(self, path: Iterable[Any], message: str, suggestion: str | None = None
+                ) -> Problem:
+        path = tuple(path)
+        file, line = self.locate(path)
+        return Problem(file, line, dotted(path), message, suggestion)
+
+
+def dotted(path: Sequence[Any]) -> str:
+    """("task", "C+O->C", "data") -> 'task."C+O->C".data'; ("probe", 1) -> "probe[1]"."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = str(part)
+            bare = text and all(ch.isalnum() or ch in "_-" for ch in text)
+            text = text if bare else '"' + text.replace('"', '\\"') + '"'
+            out += ("." if out else "") + text
+    return out
+
+
+def display_name(path: Path) -> str:
+    """A path as the user would write it: relative to the working folder when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: extends and overrides
+# ---------------------------------------------------------------------------------------------
+
+def read_document(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Document:
+    """The merged document of a spec file: its bases (`extends`) under it, overrides on top."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError([Problem(display_name(path), None, "", "spec file not found")])
+    doc = Document(path=path, data={})
+    data, where = _read_chain(path, [], doc, via=None)
+    _default_name(data, where, path, doc)
+    doc.data, doc.where = data, where
+    _apply_overrides(doc, overrides)
+    return doc
+
+
+def _read_chain(path: Path, stack: list[Path], doc: Document, via: tuple[str, int | None] | None
+                ) -> tuple[dict[str, Any], dict[KeyPath, tuple[str, int | None]]]:
+    real = path.resolve()
+    name = display_name(path)
+    if real in stack:
+        chain = " -> ".join(display_name(p) for p in stack + [real])
+        file, line = via if via else (name, None)
+        raise SpecError([Problem(file, line, "spec.extends", f"extends cycle: {chain}",
+                                 "remove one of these extends")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        file, line = via if via else (name, None)
+        raise SpecError([Problem(file, line, "spec.extends",
+                                 f"cannot read base spec '{name}': {err.strerror or err}")]) from None
+    own, positions = parse_toml(text, name)
+    doc.texts[name] = text
+    doc.files.append(name)
+    own_where = {p: (name, line) for p, line in positions.lines.items()}
+
+    spec_table = own.get("spec") if isinstance(own.get("spec"), dict) else {}
+    bases = spec_table.get("extends", [])
+    bases = [bases] if isinstance(bases, str) else bases
+    merged: dict[str, Any] = {}
+    merged_where: dict[KeyPath, tuple[str, int | None]] = {}
+    if isinstance(bases, list):
+        for k, base in enumerate(bases):
+            if not isinstance(base, str):
+                continue  # a wrong type is reported by validation
+            key = ("spec", "extends") if isinstance(spec_table["extends"], str) else (
+                "spec", "extends", k)
+            base_path = path.parent / base
+            line = positions.line_of(key)
+            if not base_path.is_file():
+                raise SpecError([Problem(name, line, "spec.extends",
+                                         f"base spec '{base}' not found (looked for "
+                                         f"{display_name(base_path)})")])
+            data, where = _read_chain(base_path, stack + [real], doc, via=(name, line))
+            merged, merged_where = merge(merged, merged_where, data, where)
+    return merge(merged, merged_where, own, own_where)
+
+
+def merge(base: dict[str, Any], base_where: dict[KeyPath, Any], child: dict[str, Any],
+          child_where: dict[KeyPath, Any]) -> tuple[dict[str, Any], dict[KeyPath, Any]]:
+    """Deep-merge `child` over `base`: tables merge key by key, anything else (arrays, arrays of
+    tables, scalars) is replaced, and so is a table whose `kind` changes (mixing two kinds'
+    fields would be meaningless). Positions follow the value that won."""
+    replaced: set[KeyPath] = set()
+    data = _merge(base, child, (), replaced)
+    where = {p: w for p, w in base_where.items()
+             if not any(p[:k] in replaced for k in range(1, len(p) + 1))}
+    where.update(child_where)
+    return data, where
+
+
+def _merge(base: dict, child: dict, path: KeyPath, replaced: set[KeyPath]) -> dict:
+    out = dict(base)
+    for key, value in child.items():
+        old = base.get(key)
+        if isinstance(old, dict) and isinstance(value, dict) and old.get("kind") == value.get(
+                "kind"):
+            out[key] = _merge(old, value, path + (key,), replaced)
+        else:
+            out[key] = value
+            if key in base:
+                replaced.add(path + (key,))
+    return out
+
+
+def _default_name(data: dict, where: dict, path: Path, doc: Document) -> None:
+    """A spec's name is its own: never inherited from a base (two specs would collide)."""
+    spec = data.get("spec")
+    if not isinstance(spec, dict):
+        return
+    own = tomli.loads(doc.texts[doc.files[0]]).get("spec", {})
+    if "name" in own:
+        return
+    spec["name"] = path.stem
+    where[("spec", "name")] = where.get(("spec",), (doc.files[0], None))
+
+
+def parse_override(text: str) -> tuple[KeyPath, Any]:
+    """'train.epochs=2' -> (("train", "epochs"), 2); the value is TOML, else a plain string."""
+    if "=" not in text:
+        raise SpecError([Problem(SET_FILE, None, "", f"--set '{text}': expected PATH=VALUE",
+                                 "e.g. --set train.epochs=2")])
+    raw_path, raw_value = text.split("=", 1)
+    try:
+        path = _parse_key(raw_path.strip())
+    except tomli.TOMLDecodeError:
+        raise SpecError([Problem(SET_FILE, None, "", f"--set '{text}': '{raw_path}' is not a "
+                                 "key path", "e.g. train.epochs or task.\"C+O->C\".n_train")]
+                        ) from None
+    try:
+        value = tomli.loads(f"v = {raw_value.strip()}")["v"]
+    except tomli.TOMLDecodeError:
+        value = raw_value.strip()
+    return path, value
+
+
+def _parse_key(text: str) -> KeyPath:
+    """A dotted TOML key; all-digit parts index arrays (probe.0.epochs)."""
+    doc = tomli.loads(f"{text} = 0")
+    path: list[Any] = []
+    node: Any = doc
+    while isinstance(node, dict):
+        (key, node), = node.items()
+        path.append(int(key) if key.isdigit() else key)
+    return tuple(path)
+
+
+def _apply_overrides(doc: Document, overrides: Sequence[str]) -> None:
+    problems = []
+    for text in overrides:
+        path, value = parse_override(text)
+        source = f"{SET_FILE} {text}"
+        if path[0] not in Spec.model_fields:
+            problems.append(Problem(source, None, dotted(path),
+                                    f"--set: unknown section '{path[0]}'",
+                                    did_you_mean(str(path[0]), Spec.model_fields)))
+            continue
+        node: Any = doc.data
+        for k, part in enumerate(path[:-1]):
+            if isinstance(node, list) and isinstance(part, int):
+                if part >= len(node):
+                    problems.append(Problem(source, None, dotted(path),
+                                            f"--set: {dotted(path[:k + 1])} does not exist "
+                                            f"({len(node)} entries)"))
+                    node = None
+                    break
+                node = node[part]
+            elif isinstance(node, dict):
+                node = node.setdefault(part, {})
+            else:
+                node = None
+            if not isinstance(node, (dict, list)):
+                problems.append(Problem(source, None, dotted(path),
+                                        f"--set: {dotted(path[:k + 1])} is not a table"))
+                node = None
+                break
+        if node is None:
+            continue
+        last = path[-1]
+        if isinstance(node, list):
+            if not isinstance(last, int) or last >= len(node):
+                problems.append(Problem(source, None, dotted(path),
+                                        f"--set: {dotted(path)} does not exist"))
+                continue
+        node[last] = value
+        doc.where = {p: w for p, w in doc.where.items() if p[:len(path)] != path}
+        doc.where[path] = (source, None)
+    if problems:
+        raise SpecError(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+
+def load_spec(path: str | os.PathLike, profile: str | None = None,
+              overrides: Sequence[str] = ()) -> Spec:
+    """A spec file -> validated raw Spec; raises SpecError listing every problem.
+
+    `profile` is checked by name here; profiles rewrite resolved job configs (dsl.profiles),
+    not the spec.
+    """
+    doc = read_document(path, overrides)
+    _check_profile(profile)
+    return validate_document(doc)
+
+
+def validate_document(doc: Document) -> Spec:
+    """Field checks (pydantic) and whole-document checks, all problems in one SpecError."""
+    from dsl.checks import check_document
+
+    problems: list[Problem] = []
+    spec = None
+    try:
+        spec = Spec.model_validate(doc.data)
+    except ValidationError as err:
+        problems.extend(problems_from_error(err, doc))
+    problems.extend(check_document(doc))
+    if spec is not None and not problems:
+        problems.extend(_draw_problems(spec, doc))
+    if problems:
+        raise SpecError(_sorted_unique(problems))
+    return spec
+
+
+def _check_profile(profile: str | None) -> None:
+    if profile is None:
+        return
+    try:
+        from dsl import profiles
+    except ImportError:
+        return
+    known = getattr(profiles, "PROFILES", None)
+    if known is not None and profile not in known:
+        raise SpecError([Problem("--profile", None, "", f"unknown profile '{profile}'",
+                                 did_you_mean(profile, known))])
+
+
+def _draw_problems(spec: Spec, doc: Document) -> list[Problem]:
+    """Impossible and cyclic draws: checked by the back end's draw resolver (dsl.draws)."""
+    try:
+        from dsl import draws
+    except ImportError:
+        return []
+    check = getattr(draws, "check_draws", None)
+    if check is None:
+        return []
+    found = check(spec, doc) or []
+    return [p if isinstance(p, Problem) else doc.problem(("draw",), str(p)) for p in found]
+
+
+def _sorted_unique(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    order = {f: k for k, f in enumerate(dict.fromkeys(p.file for p in out))}
+    return sorted(out, key=lambda p: (order[p.file], p.line or 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# pydantic errors -> Problems
+# ---------------------------------------------------------------------------------------------
+
+def problems_from_error(err: ValidationError, doc: Document, prefix: KeyPath = (),
+                        root: Any = Spec) -> list[Problem]:
+    """Every pydantic error as a Problem: file, line, document path, expectation, suggestion.
+
+    `prefix` and `root` let the back end convert errors of a section validated on its own (after
+    factor substitution), e.g. prefix=("train",), root=TrainSpec.
+    """
+    node = doc.data
+    for part in prefix:
+        node = node[part] if isinstance(node, (dict, list)) else None
+    found: dict[KeyPath, list[tuple[dict, bool]]] = {}
+    for e in err.errors(include_url=False):
+        path, via_union = _doc_path(node, e["loc"], root)
+        found.setdefault(path, []).append((e, via_union))
+    problems = []
+    for path, errors in found.items():
+        errors = _prefer_specific(path, errors, found)
+        for e, _ in errors:
+            problems.append(_problem(e, prefix + path, prefix, root, doc))
+    return problems
+
+
+def _doc_path(node: Any, loc: tuple, root: Any) -> tuple[KeyPath, bool]:
+    """pydantic's loc without union member labels and tags ('str', 'transforms2d', ...).
+
+    The model types are walked beside the document, because a tag can equal a key (a draw's
+    tag 'transforms' is also its count field)."""
+    path: list[Any] = []
+    skipped = False
+    tp = root
+    for k, part in enumerate(loc):
+        member = _union_member(tp, part, node)
+        if member is not None:
+            tp, skipped = member, True
+            continue
+        tp = _step(tp, part) if tp is not None else None
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            path.append(part)
+        elif k == len(loc) - 1 and isinstance(node, dict):
+            path.append(part)  # a missing key
+        else:
+            skipped = True
+    return tuple(path), skipped
+
+
+def _union_member(tp: Any, part: Any, node: Any) -> Any:
+    """The union member that `part` labels (a tag or pydantic's member name), else None."""
+    tp = _strip(tp)
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType) or not isinstance(part, str):
+        return None
+    members = typing.get_args(tp)
+    for m in members:
+        if typing.get_origin(m) is typing.Annotated:
+            if part in [getattr(a, "tag", None) for a in typing.get_args(m)[1:]]:
+                return m
+    for m in members:
+        inner = _strip(m)
+        name = getattr(typing.get_origin(inner) or inner, "__name__", None)
+        if name and part.split("[")[0] == name:
+            return m
+    if not (isinstance(node, dict) and part in node):
+        return typing.Any  # a label we cannot place (e.g. 'constrained-int'): skip it
+    return None
+
+
+def _prefer_specific(path: KeyPath, errors: list, found: dict) -> list:
+    """A union reports one error per member; keep the one that says most."""
+    if not any(via for _, via in errors):
+        return errors
+    deeper = any(p[:len(path)] == path and len(p) > len(path) for p in found)
+    specific = [(e, v) for e, v in errors if not _is_type_error(e)]
+    if specific:
+        return specific
+    if deeper:
+        return []
+    first = dict(errors[0][0])
+    labels = [e["loc"][-1] for e, _ in errors if e["loc"]]
+    first["msg"] = "expected " + " or ".join(dict.fromkeys(_human(l) for l in labels))
+    first["type"] = "union_type"
+    return [(first, True)]
+
+
+def _is_type_error(e: dict) -> bool:
+    return e["type"].endswith("_type") or e["type"] in ("model_attributes_type", "dict_type")
+
+
+def _human(label: Any) -> str:
+    text = str(label)
+    for prefix, word in (("list", "a list"), ("dict", "a table"), ("str", "a string"),
+                         ("int", "an integer"), ("float", "a number"), ("bool", "true or false")):
+        if text.startswith(prefix):
+            return word
+    if text.startswith("constrained-int"):
+        return "an integer"
+    return "a table" if text[:1].isupper() else text
+
+
+def _problem(e: dict, path: KeyPath, prefix: KeyPath, root: Any, doc: Document) -> Problem:
+    kind = e["type"]
+    ctx = e.get("ctx") or {}
+    value = e.get("input")
+    message = e["msg"]
+    suggestion = None
+    if "key" in ctx:  # an error inside a free-form table (params) names its key
+        path = path + tuple(str(ctx["key"]).split("."))
+    where_path = path
+    if kind == "extra_forbidden":
+        key = str(path[-1])
+        choices = _keys_at(root, e["loc"][:-1])
+        message = f"unknown key '{key}'"
+        suggestion = did_you_mean(key, choices) if choices else None
+        if suggestion is None and choices:
+            suggestion = "expected one of: " + ", ".join(choices)
+    elif kind == "missing":
+        message = f"missing required field '{path[-1]}'"
+        where_path = path[:-1]
+    elif kind == "unknown_name":
+        suggestion = did_you_mean(ctx.get("value", ""), ctx.get("choices", ()))
+        if suggestion:  # the full listing is noise when a close match exists
+            message = message.split(" (one of:")[0]
+    elif kind in ("data_kind", "probe_kind"):
+        kinds = catalog.DATA_KINDS if kind == "data_kind" else catalog.PROBE_KINDS
+        what = "data kind" if kind == "data_kind" else "probe kind"
+        if isinstance(value, dict) and "kind" in value:
+            message = f"unknown {what} {_quote(value['kind'])} (one of: {', '.join(kinds)})"
+            suggestion = did_you_mean(str(value["kind"]), kinds)
+            where_path = path + ("kind",)
+        elif isinstance(value, dict):
+            message = f"missing kind (one of: {', '.join(kinds)})"
+        else:
+            message = message.replace("a dataset needs", "expected a data name or a table with")
+            message = message.replace("a probe needs", "expected a table with")
+            message += f", got {_quote(value)}"
+    elif kind == "draw_sort":
+        if isinstance(value, dict):
+            present = [s for s in DRAW_SORTS if s in value]
+            if len(present) > 1:
+                message = f"a draw names exactly one of {', '.join(DRAW_SORTS)}; " \
+                          f"this one names {', '.join(present)}"
+            else:
+                for key in value:
+                    suggestion = did_you_mean(str(key), DRAW_SORTS)
+                    if suggestion:
+                        where_path = path + (key,)
+                        break
+        else:
+            message = f"expected a table such as {{ objects = 30 }}, got {_quote(value)}"
+    elif kind == "too_short" and len(path) == 2 and path[0] == "factors":
+        message = f"factor '{path[1]}' has no values"
+        suggestion = "give it at least one value, or remove it"
+    elif kind in ("wrong_value", "one_of", "duplicate", "too_many", "union_type"):
+        if kind == "union_type" and value is not None:
+            message += f", got {_quote(value)}"
+    elif kind == "list_type" and path in (("probe",), ("report",)):
+        message = "expected an array of tables"
+        suggestion = f"write [[{path[0]}]], not [{path[0]}]"
+    else:
+        message = message.replace("Input should be", "expected")
+        if not isinstance(value, (dict, list)) and value is not None and kind != "missing":
+            message += f", got {_quote(value)}"
+    file, line = doc.locate(where_path)
+    return Problem(file, line, dotted(path), message, suggestion)
+
+
+def _quote(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value)
+
+
+def _keys_at(root: Any, loc: tuple) -> list[str]:
+    """The keys the model at pydantic location `loc` accepts (for did-you-mean)."""
+    tp = root
+    for part in loc:
+        tp = _step(tp, part)
+        if tp is None:
+            return []
+    tp = _strip(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or name for name, f in tp.model_fields.items()]
+    return []
+
+
+def _strip(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _step(tp: Any, part: Any) -> Any:
+    tp = _strip(tp)
+    origin = typing.get_origin(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, f in tp.model_fields.items():
+            if part in (name, f.alias):
+                return f.annotation
+        return None
+    if origin in (typing.Union, types.UnionType):
+        members = typing.get_args(tp)
+        for m in members:  # a discriminated union's tag names the member
+            if typing.get_origin(m) is typing.Annotated:
+                tags = [getattr(a, "tag", None) for a in typing.get_args(m)[1:]]
+                if part in tags:
+                    return m
+        for m in members:  # a member label such as 'list[...]'
+            if str(part).startswith(getattr(typing.get_origin(_strip(m)), "__name__", "~")):
+                return m
+        for m in members:
+            nxt = _step(m, part)
+            if nxt is not None:
+                return nxt
+        return None
+    if origin is dict and isinstance(part, str):
+        return typing.get_args(tp)[1]
+    if origin is list and isinstance(part, int):
+        return typing.get_args(tp)[0]
+    return None
+
+
+def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Spec files and folders -> spec files; a folder means its *.toml, sorted, except bases
+    (files starting with "_", which exist to be extended)."""
+    from dsl.errors import DslError
+
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(p for p in sorted(path.glob("*.toml")) if not p.name.startswith("_"))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise DslError(f"{display_name(path)}: no such spec file or folder")
+    return out

@@ -1,0 +1,245 @@
+"""TOML text -> (document, where each key was written), so every problem can name its line.
+
+tomli parses the values (and reports syntax errors with their line); a small scanner over the
+same text records the line of every key path: table headers `[a.b]`, arrays of tables `[[a]]`
+(with their index), bare/quoted/dotted keys, inline tables and (multi-line) arrays. The scanner
+runs only on text tomli accepted, so it can skip values without validating them.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+import tomli
+
+from dsl.errors import Problem, SpecError
+
+KeyPath = tuple  # of str (table keys) and int (array indices)
+
+
+@dataclass
+class Positions:
+    """Line numbers of key paths in one file, e.g. ("probe", 1, "task") -> 31."""
+
+    file: str
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        """The line of `path`, else of its nearest written parent (None if nothing matches)."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+    def has(self, path: KeyPath) -> bool:
+        return tuple(path) in self.lines
+
+
+def parse_toml(text: str, file: str) -> tuple[dict[str, Any], Positions]:
+    """Parse TOML text; a syntax error (duplicate keys included) becomes a SpecError with a line."""
+    try:
+        doc = tomli.loads(text)
+    except tomli.TOMLDecodeError as err:
+        message = getattr(err, "msg", None) or str(err).split(" (at ")[0]
+        line = getattr(err, "lineno", None) or _line_from_message(str(err))
+        raise SpecError([Problem(file, line, "", f"invalid TOML: {message}")]) from None
+    return doc, scan_positions(text, file)
+
+
+def _line_from_message(text: str) -> int | None:
+    marker = "at line "
+    if marker in text:
+        digits = text.split(marker, 1)[1].split(",")[0].split(")")[0]
+        return int(digits) if digits.isdigit() else None
+    return None
+
+
+def scan_positions(text: str, file: str = "<text>") -> Positions:
+    return Positions(file, _Scanner(text).run())
+
+
+_BARE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+class _Scanner:
+    def __init__(self, text: str):
+        self.s = text
+        self.i = 0
+        self.newlines = [k for k, ch in enumerate(text) if ch == "\n"]
+        self.lines: dict[KeyPath, int] = {}
+        # next index of each array of tables, keyed by its resolved path
+        self.aot: dict[KeyPath, int] = {}
+
+    # --- helpers -------------------------------------------------------------------------
+    def line(self) -> int:
+        return bisect.bisect_left(self.newlines, self.i) + 1
+
+    def peek(self, n: int = 1) -> str:
+        return self.s[self.i:self.i + n]
+
+    def record(self, path: KeyPath, line: int) -> None:
+        # implicit parents (a dotted key, [a.b] before [a]) take the line where first seen
+        for k in range(1, len(path)):
+            self.lines.setdefault(path[:k], line)
+        self.lines.setdefault(path, line)
+
+    def skip_space(self, newlines: bool = False) -> None:
+        while self.i < len(self.s):
+            ch = self.s[self.i]
+            if ch in " \t\r" or (newlines and ch == "\n"):
+                self.i += 1
+            elif ch == "#" and newlines:
+                self.skip_comment()
+            else:
+                return
+
+    def skip_comment(self) -> None:
+        end = self.s.find("\n", self.i)
+        self.i = len(self.s) if end < 0 else end
+
+    # --- structure -----------------------------------------------------------------------
+    def run(self) -> dict[KeyPath, int]:
+        table: KeyPath = ()
+        while True:
+            self.skip_space(newlines=True)
+            if self.i >= len(self.s):
+                return self.lines
+            line = self.line()
+            if self.peek(2) == "[[":
+                self.i += 2
+                key = self.key()
+                self.skip_space()
+                self.i += 2  # "]]"
+                array = self.resolve(key[:-1]) + (key[-1],)
+                index = self.aot.get(array, -1) + 1
+                self.aot[array] = index
+                table = array + (index,)
+                self.record(table, line)
+            elif self.peek() == "[":
+                self.i += 1
+                table = self.resolve(self.key())
+                self.skip_space()
+                self.i += 1  # "]"
+                self.record(table, line)
+            else:
+                key = self.key()
+                self.skip_space()
+                self.i += 1  # "="
+                self.record(table + key, line)
+                self.value(table + key)
+            self.skip_space()
+            if self.peek() == "#":
+                self.skip_comment()
+
+    def resolve(self, key: KeyPath) -> KeyPath:
+        """A header's key with the current index of every array of tables it passes through."""
+        out: KeyPath = ()
+        for part in key:
+            out += (part,)
+            if out in self.aot:
+                out += (self.aot[out],)
+        return out
+
+    def key(self) -> KeyPath:
+        parts: list[str] = []
+        while True:
+            self.skip_space()
+            ch = self.peek()
+            if ch == '"':
+                parts.append(self.basic_string_key())
+            elif ch == "'":
+                end = self.s.index("'", self.i + 1)
+                parts.append(self.s[self.i + 1:end])
+                self.i = end + 1
+            else:
+                start = self.i
+                while self.i < len(self.s) and self.s[self.i] in _BARE:
+                    self.i += 1
+                parts.append(self.s[start:self.i])
+            self.skip_space()
+            if self.peek() != ".":
+                return tuple(parts)
+            self.i += 1
+
+    def basic_string_key(self) -> str:
+        k = self.i + 1
+        while self.s[k] != '"':
+            k += 2 if self.s[k] == "\\" else 1
+        raw = self.s[self.i:k + 1]
+        self.i = k + 1
+        return tomli.loads(f"k = {raw}")["k"]  # exact TOML escape rules
+
+    # --- values --------------------------------------------------------------------------
+    def value(self, path: KeyPath) -> None:
+        self.skip_space()
+        ch = self.peek()
+        if ch == "{":
+            self.inline_table(path)
+        elif ch == "[":
+            self.array(path)
+        elif self.peek(3) in ('"""', "'''"):
+            quote = self.peek(3)
+            end = self.i + 3
+            while True:
+                end = self.s.index(quote, end)
+                if quote == '"""' and self._escaped(end):
+                    end += 1
+                    continue
+                break
+            # a closing delimiter may be followed by up to two more quotes that belong to the text
+            end += 3
+            while self.s[end:end + 1] == quote[0]:
+                end += 1
+            self.i = end
+        elif ch == '"':
+            k = self.i + 1
+            while self.s[k] != '"':
+                k += 2 if self.s[k] == "\\" else 1
+            self.i = k + 1
+        elif ch == "'":
+            self.i = self.s.index("'", self.i + 1) + 1
+        else:  # number, bool, date-time: runs to a delimiter
+            while self.i < len(self.s) and self.s[self.i] not in ",]}\n#":
+                self.i += 1
+
+    def _escaped(self, k: int) -> bool:
+        backslashes = 0
+        while self.s[k - 1 - backslashes] == "\\":
+            backslashes += 1
+        return backslashes % 2 == 1
+
+    def inline_table(self, path: KeyPath) -> None:
+        self.i += 1  # "{"
+        while True:
+            self.skip_space(newlines=True)  # TOML 1.1 allows newlines inside inline tables
+            if self.peek() == "}":
+                self.i += 1
+                return
+            if self.peek() == ",":
+                self.i += 1
+                continue
+            line = self.line()
+            key = self.key()
+            self.skip_space()
+            self.i += 1  # "="
+            self.record(path + key, line)
+            self.value(path + key)
+
+    def array(self, path: KeyPath) -> None:
+        self.i += 1  # "["
+        index = 0
+        while True:
+            self.skip_space(newlines=True)
+            if self.peek() == "]":
+                self.i += 1
+                return
+            if self.peek() == ",":
+                self.i += 1
+                continue
+            self.record(path + (index,), self.line())
+            self.value(path + (index,))
+            index += 1

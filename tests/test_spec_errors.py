@@ -1,0 +1,281 @@
+"""Every class of spec error: one problem, on the exact line, with the right suggestion."""
+
+from __future__ import annotations
+
+import pytest
+
+from dsl.errors import SpecError
+from dsl.load import load_spec
+
+VALID = '''\
+[spec]
+title = "errors"
+seeds = 2
+
+[draw]
+target_objects = { objects = 10 }
+source_objects = { objects = 10, disjoint_from = ["target_objects"] }
+chain = { transforms = 4, nested = true }
+
+[data.same]
+kind = "transforms2d"
+objects = "source_objects"
+transforms = ["rotate", "hue"]
+
+[task.source]
+data = "same"
+n_train = "{n}"
+
+[task."C+O->C"]
+data = { kind = "transforms2d", objects = "target_objects", transforms = "chain[{k}]" }
+
+[factors]
+n = [100, 200]
+k = [1, 2]
+
+[train]
+task = "source"
+arch = "small_cnn"
+epochs = 2
+
+[[probe]]
+kind = "linear"
+task = "C+O->C"
+
+[[report]]
+table = { rows = "n", columns = "k", value = "linear.accuracy" }
+'''
+
+
+def write(tmp_path, text, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def problems(tmp_path, text, **kw):
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, text), **kw)
+    return info.value.problems
+
+
+def line(text, needle):
+    hits = [k + 1 for k, row in enumerate(text.splitlines()) if needle in row]
+    assert len(hits) == 1, (needle, hits)
+    return hits[0]
+
+
+def edit(old, new, text=VALID):
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def only(tmp_path, text):
+    found = problems(tmp_path, text)
+    assert len(found) == 1, "\n".join(map(str, found))
+    return found[0]
+
+
+def test_valid_spec_loads(tmp_path):
+    spec = load_spec(write(tmp_path, VALID))
+    assert spec.spec.name == "s"
+    assert spec.task["source"].n_train == "{n}"  # checked after substitution by the back end
+
+
+CASES = [
+    # (old, new, needle for the line, field path, message part, suggestion part)
+    ("seeds = 2", "seedz = 2", "seedz", "spec.seedz", "unknown key 'seedz'", "'seeds'"),
+    ('arch = "small_cnn"', 'arch = "resnet19"', "resnet19", "train.arch", "unknown arch",
+     "'resnet18'"),
+    ("epochs = 2", 'epochs = "two"', '"two"', "train.epochs", "expected an integer >= 1",
+     None),
+    ("epochs = 2", "epochs = 2.5", "2.5", "train.epochs", "expected an integer", None),
+    ('transforms = ["rotate", "hue"]', 'transforms = ["rotation", "hue"]', "rotation",
+     "data.same.transforms[0]", "unknown transform", "'rotate'"),
+    ('kind = "transforms2d"', 'kind = "transforms_2d"', "transforms_2d", "data.same",
+     "unknown data kind 'transforms_2d'", "'transforms2d'"),
+    ('kind = "linear"', 'kind = "lineer"', "lineer", "probe[0]", "unknown probe kind 'lineer'",
+     "'linear'"),
+    ('n_train = "{n}"', 'n_train = "{n}"\nlabel = "foregrond"', "foregrond",
+     "task.source.label", "unknown label", "'foreground'"),
+    ('data = "same"', 'data = "sam"', '"sam"', "task.source.data", "unknown data 'sam'",
+     "'same'"),
+    ('task = "source"', 'task = "sourc"', '"sourc"', "train.task", "unknown task 'sourc'",
+     "'source'"),
+    ('task = "C+O->C"', 'task = "C+O->D"', "C+O->D", "probe[0].task", "unknown task",
+     "'C+O->C'"),
+    ('disjoint_from = ["target_objects"]', 'disjoint_from = ["target_object"]',
+     "target_object\"]", "draw.source_objects.disjoint_from[0]", "unknown draw",
+     "'target_objects'"),
+    ('objects = "source_objects"', 'objects = "source_object"', '"source_object"',
+     "data.same.objects", "unknown objects draw", "'source_objects'"),
+    ('n_train = "{n}"', 'n_train = "{nn}"', '"{nn}"', "task.source.n_train",
+     "unknown factor '{nn}'", "'n'"),
+    ('"chain[{k}]"', '"chain[{kk}]"', "chain[{kk}]", 'task."C+O->C".data.transforms',
+     "unknown factor '{kk}'", "'k'"),
+    ("n = [100, 200]", "n = []", "n = []", "factors.n", "factor 'n' has no values", None),
+    ('rows = "n"', 'rows = "nn"', '"nn"', "report[0].table.rows", "unknown column 'nn'",
+     "'n'"),
+    ('value = "linear.accuracy"', 'value = "linear.acuracy"', "acuracy",
+     "report[0].table.value", "has no metric 'acuracy'", "'accuracy'"),
+    ('value = "linear.accuracy"', 'value = "liner.accuracy"', "liner",
+     "report[0].table.value", "unknown probe 'liner'", "'linear'"),
+    ('objects = "source_objects"\n', 'objects = "source_objects"\nparams = { rotate = '
+     '{ degree = [0, 90] } }\n', "degree =", "data.same.params.rotate.degree",
+     "has no parameter 'degree'", "'degrees'"),
+    ('objects = "source_objects"\n', 'objects = "source_objects"\nparams = { rotate = '
+     '{ degrees = 90 } }\n', "degrees =", "data.same.params.rotate.degrees",
+     "expected a range [low, high]", None),
+]
+
+
+@pytest.mark.parametrize("old, new, needle, path, message, suggestion", CASES,
+                         ids=[c[3] + ":" + c[4][:20] for c in CASES])
+def test_error_has_line_path_and_suggestion(tmp_path, old, new, needle, path, message,
+                                            suggestion):
+    text = edit(old, new)
+    problem = only(tmp_path, text)
+    assert problem.line == line(text, needle)
+    assert problem.path == path
+    assert message in problem.message
+    if suggestion:
+        assert suggestion in (problem.suggestion or "")
+    assert problem.file.endswith("s.toml")
+
+
+def test_missing_required_field_points_at_its_table(tmp_path):
+    text = edit('task = "source"\n', "")
+    problem = only(tmp_path, text)
+    assert problem.path == "train.task"
+    assert "missing required field 'task'" in problem.message
+    assert problem.line == line(text, "[train]")
+
+
+def test_finetune_needs_n_train(tmp_path):
+    text = edit('kind = "linear"', 'kind = "finetune"')
+    text = edit("linear.accuracy", "finetune.accuracy", text)
+    problem = only(tmp_path, text)
+    assert problem.path == "probe[0].n_train"
+    assert problem.line == line(text, "[[probe]]")
+
+
+def test_duplicate_probe_names(tmp_path):
+    text = VALID.replace('[[report]]', '[[probe]]\nkind = "linear"\ntask = "source"\n\n'
+                         '[[report]]')
+    problem = only(tmp_path, text)
+    assert problem.path == "probe[1]"
+    assert "duplicate probe name 'linear'" in problem.message
+    second = [k + 1 for k, r in enumerate(text.splitlines()) if r == "[[probe]]"][1]
+    assert problem.line == second
+    assert "name" in problem.suggestion
+
+
+def test_zip_groups_need_equal_lengths_and_known_factors(tmp_path):
+    text = edit("k = [1, 2]", 'k = [1, 2, 3]\nzip = [["n", "k"], ["n", "q"]]')
+    found = problems(tmp_path, text)
+    messages = {p.path: p for p in found}
+    assert "equal lengths" in messages["factors.zip[0]"].message
+    assert messages["factors.zip[0]"].line == line(text, "zip =")
+    assert "unknown factor 'q'" in messages["factors.zip[1][1]"].message
+    assert "in two zip groups" in messages["factors.zip[1][0]"].message
+
+
+def test_exclude_names_known_factors_and_values(tmp_path):
+    text = edit("k = [1, 2]", "k = [1, 2]\nexclude = [{ kk = 1 }, { k = 3 }]")
+    found = {p.path: p for p in problems(tmp_path, text)}
+    assert "unknown factor 'kk'" in found["factors.exclude[0].kk"].message
+    assert found["factors.exclude[0].kk"].suggestion == "did you mean 'k'?"
+    assert "no value 3" in found["factors.exclude[1].k"].message
+    assert found["factors.exclude[1].k"].line == line(text, "exclude =")
+
+
+def test_repeated_factor_value(tmp_path):
+    problem = only(tmp_path, edit("n = [100, 200]", "n = [100, 200, 100]"))
+    assert problem.path == "factors.n[2]"
+    assert "repeats the value 100" in problem.message
+
+
+def test_placeholder_in_grid_sections_is_an_error(tmp_path):
+    problem = only(tmp_path, edit("{ objects = 10 }", '{ objects = 10, includes = "{n}" }'))
+    assert "cannot be used in [draw]" in problem.message
+
+
+def test_placeholder_references_are_checked_per_factor_value(tmp_path):
+    text = edit("n = [100, 200]", 'n = [100, 200]\nsrc = ["source", "target"]').replace(
+        'task = "source"', 'task = "{src}"')
+    problem = only(tmp_path, text)
+    assert problem.path == "train.task"
+    assert "unknown task 'target' (with src = 'target')" in problem.message
+
+
+def test_chain_prefix_checks(tmp_path):
+    problem = only(tmp_path, edit("k = [1, 2]", "k = [1, 5]"))
+    assert "has only 4 transforms" in problem.message
+    assert problem.path == 'task."C+O->C".data.transforms'
+
+
+def test_mixing_draw_sorts(tmp_path):
+    problem = only(tmp_path, edit('disjoint_from = ["target_objects"]',
+                                  'disjoint_from = ["chain"]'))
+    assert "objects draw cannot be disjoint_from 'chain', a transforms draw" in problem.message
+
+
+def test_label_foreground_needs_composite(tmp_path):
+    problem = only(tmp_path, edit('n_train = "{n}"', 'n_train = "{n}"\nlabel = "foreground"'))
+    assert "needs composite data" in problem.message
+
+
+def test_data_cycle(tmp_path):
+    text = VALID.replace("[task.source]", '[data.a]\nkind = "composite"\nbackground = "b"\n'
+                         'foreground = { objects = "source_objects" }\n\n[data.b]\n'
+                         'kind = "composite"\nbackground = "a"\nforeground = { objects = '
+                         '"source_objects" }\n\n[task.source]')
+    problem = only(tmp_path, text)
+    assert "data contains itself: a -> b -> a" in problem.message
+
+
+def test_all_problems_in_one_pass_sorted_by_line(tmp_path):
+    text = edit("seeds = 2", "seedz = 2")
+    text = edit('arch = "small_cnn"', 'arch = "resnet19"', text)
+    text = edit('rows = "n"', 'rows = "nn"', text)
+    found = problems(tmp_path, text)
+    assert [p.path for p in found] == ["spec.seedz", "train.arch", "report[0].table.rows"]
+    assert [p.line for p in found] == sorted(p.line for p in found)
+
+
+def test_wrong_table_shapes_do_not_crash(tmp_path):
+    text = VALID.replace('[[report]]\ntable = { rows = "n", columns = "k", value = '
+                         '"linear.accuracy" }\n', 'report = 3\n')
+    text = text.replace("[factors]", "[factors]\nzip = 7")
+    found = problems(tmp_path, text)
+    assert {p.path for p in found} >= {"factors.zip"}
+
+
+def test_impossible_disjoint_draw(tmp_path):
+    text = edit("target_objects = { objects = 10 }", "target_objects = { objects = 40 }")
+    text = edit("source_objects = { objects = 10,", "source_objects = { objects = 30,", text)
+    problem = only(tmp_path, text)
+    assert problem.path == "draw.source_objects.disjoint_from"
+    assert "cannot draw 30 objects disjoint from 'target_objects' (40): only 61" in \
+        problem.message
+    assert problem.line == line(text, "source_objects = {")
+
+
+def test_subset_larger_than_its_source(tmp_path):
+    text = edit("chain = {", 'few = { objects = 11, from = "target_objects" }\nchain = {')
+    problem = only(tmp_path, text)
+    assert "cannot draw 11 objects out of 10" in problem.message
+    assert problem.line == line(text, "few =")
+
+
+def test_cyclic_draws(tmp_path):
+    text = edit("target_objects = { objects = 10 }",
+                'target_objects = { objects = 10, from = "source_objects" }')
+    found = problems(tmp_path, text)
+    assert any("cycle: " in p.message and "source_objects" in p.message for p in found)
+
+
+def test_probe_written_as_a_table(tmp_path):
+    problem = only(tmp_path, edit("[[probe]]", "[probe]"))
+    assert problem.suggestion == "write [[probe]], not [probe]"
+    assert problem.line == line(edit("[[probe]]", "[probe]"), "[probe]")

@@ -237,9 +237,28 @@ class Store:
         finally:
             con.close()
 
+    def _create(self) -> None:
+        """Create the database with its schema under a temporary name, then link it into place:
+        a reader never sees a database file without its tables, even with two drivers starting
+        at once on a new store."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.paths.db.with_name(f"{self.paths.db.name}.{os.getpid()}.new")
+        con = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
+            con.executescript(_SCHEMA)
+        finally:
+            con.close()
+        try:
+            os.link(tmp, self.paths.db)  # fails if another driver created it first: fine
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def _connect(self) -> sqlite3.Connection:
-        if not self._ready:
-            self.root.mkdir(parents=True, exist_ok=True)
+        if not self._ready and not self.exists():
+            self._create()
         # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) and short.
         con = sqlite3.connect(self.paths.db, timeout=30.0, isolation_level=None)
         con.row_factory = sqlite3.Row

@@ -1,0 +1,360 @@
+"""The 18 transformation types, batched in torch with per-sample parameters (CPU or GPU).
+
+Input and output: a straight-alpha RGBA canvas float [B,4,R,R] in [0,1]. Every parameter of
+sample i is drawn by hashing (key, transform name, i) (engine.data.rand), so it does not depend
+on the batch, and redrawing one transform (sensitivity pairs) leaves every other draw alone.
+
+The geometric types (translate, rotate, scale, shear, flips) and elastic are composed into one
+sampling grid and one grid_sample: one resampling instead of six keeps objects sharp, and it lets
+translate be chosen last, from the object's final extent, so the object always stays inside the
+canvas (the reference translated before scaling and could push objects out). Elastic joins the
+grid as a displacement of output positions, which is what it is; the photometric types and the
+other corruptions then run in catalog order. Photometric types change colour only, never alpha.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from dsl.catalog import TRANSFORMS
+from engine.data import rand
+
+GEOMETRIC = ("translate", "rotate", "scale", "shear", "vflip", "hflip", "elastic")
+ORDER = tuple(TRANSFORMS)
+
+
+def _p(tf: dict, name: str):
+    return tf["params"].get(name, TRANSFORMS[tf["name"]].params[name].default)
+
+
+def fill_params(tfs: list) -> list[dict]:
+    """Accept names or {"name", "params"} dicts; fill defaults; sort into catalog order."""
+    out = []
+    for tf in tfs:
+        tf = {"name": tf, "params": {}} if isinstance(tf, str) else tf
+        info = TRANSFORMS[tf["name"]]
+        params = {k: p.default for k, p in info.params.items()}
+        params.update(tf.get("params") or {})
+        out.append({"name": tf["name"], "params": params})
+    return sorted(out, key=lambda t: ORDER.index(t["name"]))
+
+
+@dataclass
+class Draw:
+    """Per-sample draws of one transform: its key (varied or not) and the batch's indices."""
+
+    key: int
+    idx: torch.Tensor
+
+    def u(self, n: int = 1, stream: str = "u") -> torch.Tensor:
+        return rand.uniform(rand.derive(self.key, stream), self.idx, n)
+
+    def range(self, bounds, n: int = 1, stream: str = "u") -> torch.Tensor:
+        low, high = float(bounds[0]), float(bounds[1])
+        return low + (high - low) * self.u(n, stream)
+
+    def applied(self, p: float) -> torch.Tensor:
+        return rand.bernoulli(rand.derive(self.key, "p"), self.idx, float(p))
+
+
+class Pipeline:
+    """A list of transforms (docs/jobs.md TF dicts) applied to a batch of RGBA canvases.
+
+    `whole_image` is for opaque full-frame images (CIFAR, folders): the "object" is the whole
+    canvas, so translate shifts by up to a quarter of the side (times `extent`), symmetrically,
+    and uncovered pixels become transparent (black once flattened).
+    """
+
+    def __init__(self, tfs: list, whole_image: bool = False):
+        self.tfs = fill_params(tfs)
+        self.names = tuple(t["name"] for t in self.tfs)
+        self.whole_image = whole_image
+
+    def __bool__(self) -> bool:
+        return bool(self.tfs)
+
+    def __call__(self, x: torch.Tensor, half: torch.Tensor, key: int, idx: torch.Tensor,
+                 vary: frozenset = frozenset()) -> torch.Tensor:
+        """x: [B,4,R,R]; half: [B,2] object half extents in pixels; idx: [B] sample indices."""
+        if not self.tfs:
+            return x
+        x = x.clone()  # the ops below may write in place
+
+        def draw(name):
+            return Draw(rand.derive(key, name, "varied") if name in vary else
+                        rand.derive(key, name), idx)
+
+        geo = [t for t in self.tfs if t["name"] in GEOMETRIC]
+        if geo:
+            x = _geometric(x, half, geo, draw, self.whole_image)
+        for tf in self.tfs:
+            if tf["name"] not in GEOMETRIC:
+                x = _OPS[tf["name"]](x, tf, draw(tf["name"]))
+        return x
+
+
+# ---------------------------------------------------------------- geometric: one grid
+def _geometric(x, half, tfs, draw, whole_image):
+    b, _, r, _ = x.shape
+    dev = x.device
+    eye = torch.eye(2, device=dev).expand(b, 2, 2)
+    a = eye.clone()  # forward linear map, object-centred pixel coordinates
+    by_name = {t["name"]: t for t in tfs}
+    if "rotate" in by_name:
+        th = torch.deg2rad(draw("rotate").range(_p(by_name["rotate"], "degrees"))[:, 0])
+        c, s = torch.cos(th), torch.sin(th)
+        a = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2) @ a
+    if "scale" in by_name:
+        a = draw("scale").range(_p(by_name["scale"], "factor"))[:, :, None] * a
+    if "shear" in by_name:
+        sh = torch.tan(torch.deg2rad(draw("shear").range(_p(by_name["shear"], "degrees"), 2)))
+        one, zero = torch.ones(b, device=dev), torch.zeros(b, device=dev)
+        shx = torch.stack([torch.stack([one, sh[:, 0]], -1), torch.stack([zero, one], -1)], -2)
+        shy = torch.stack([torch.stack([one, zero], -1), torch.stack([sh[:, 1], one], -1)], -2)
+        a = shx @ shy @ a
+    for name, axis in (("vflip", 1), ("hflip", 0)):
+        if name in by_name:
+            flip = draw(name).applied(_p(by_name[name], "p"))
+            sign = torch.ones(b, 2, device=dev)
+            sign[:, axis] = torch.where(flip, -1.0, 1.0)
+            a = sign[:, :, None] * a
+    t = torch.zeros(b, 2, device=dev)
+    if "translate" in by_name:
+        extent = float(_p(by_name["translate"], "extent"))
+        if whole_image:
+            room = torch.full((b, 2), r / 4.0, device=dev)
+        else:
+            # the transformed object box's half extents; the room left is where it may move
+            ext = a.abs() @ half[:, :, None]
+            room = (r / 2.0 - ext[:, :, 0]).clamp(min=0.0)
+        t = (2.0 * draw("translate").u(2) - 1.0) * extent * room
+
+    pos = _base_grid(r, str(dev)).expand(b, r, r, 2)
+    if "elastic" in by_name:
+        pos = pos + _elastic_displacement(by_name["elastic"], draw("elastic"), b, r, dev)
+    # inverse of the 2x2 forward map, in closed form; divided by r/2 for grid_sample's [-1, 1]
+    det = (a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0])[:, None, None]
+    inv = torch.stack([torch.stack([a[:, 1, 1], -a[:, 0, 1]], -1),
+                       torch.stack([-a[:, 1, 0], a[:, 0, 0]], -1)], -2) / (det * (r / 2.0))
+    grid = ((pos - t[:, None, None, :]).reshape(b, -1, 2) @ inv.transpose(1, 2)).reshape(
+        b, r, r, 2)
+    # nearest as the paper's rotation (PIL default); bilinear otherwise, on premultiplied colour
+    mode = "nearest" if "rotate" in by_name else "bilinear"
+    out = F.grid_sample(_premultiply(x), grid, mode=mode, padding_mode="zeros",
+                        align_corners=False)
+    return _unpremultiply(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _base_grid(r: int, device: str) -> torch.Tensor:
+    """[1,R,R,2] pixel-centre (x, y) coordinates relative to the canvas centre."""
+    coords = torch.arange(r, device=device, dtype=torch.float32) + 0.5 - r / 2.0
+    gy, gx = torch.meshgrid(coords, coords, indexing="ij")
+    return torch.stack([gx, gy], -1)[None]
+
+
+def _elastic_displacement(tf, d: Draw, b, r, dev):
+    """torchvision's elastic field (uniform noise, Gaussian-blurred, times alpha) in pixels,
+    zero for samples where the transform is not applied."""
+    on = d.applied(_p(tf, "p"))
+    disp = torch.zeros(b, r, r, 2, device=dev)
+    if not bool(on.any()):
+        return disp
+    sigma, alpha = float(_p(tf, "sigma")), float(_p(tf, "alpha"))
+    noise = rand.field(rand.derive(d.key, "field"), d.idx[on], (2, r, r)) * 2.0 - 1.0
+    ksize = min(int(8 * sigma + 1) | 1, 2 * r - 1)
+    k = _gauss1d(torch.full((1,), sigma, device=dev), ksize)[0]
+    smooth = _separable(noise, k.expand(noise.shape[0], ksize))
+    # torchvision scales by alpha / size in [-1, 1] grid units = alpha / 2 pixels per unit
+    disp[on] = smooth.permute(0, 2, 3, 1) * (alpha / 2.0)
+    return disp
+
+
+# ---------------------------------------------------------------- helpers
+def _premultiply(x):
+    out = x.clone()
+    out[:, :3] *= x[:, 3:]
+    return out
+
+
+def _unpremultiply(x):
+    """Back to straight alpha, in place (x is always a fresh intermediate here)."""
+    alpha = x[:, 3:].clamp_(0, 1)
+    x[:, :3] /= alpha.clamp(min=1e-6)
+    x[:, :3] *= alpha > 1e-6  # fully transparent pixels get colour 0
+    x[:, :3].clamp_(0, 1)
+    return x
+
+
+def _gauss1d(sigma: torch.Tensor, ksize: int) -> torch.Tensor:
+    """[B, ksize] normalised Gaussian kernels, one sigma per sample."""
+    half = (ksize - 1) / 2.0
+    xs = torch.arange(ksize, device=sigma.device, dtype=torch.float32) - half
+    k = torch.exp(-0.5 * (xs[None, :] / sigma[:, None]) ** 2)
+    return k / k.sum(1, keepdim=True)
+
+
+def _separable(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Blur every channel of sample i with kernel k[i] (reflect padding, as torchvision)."""
+    b, c, h, w = x.shape
+    ks = k.shape[1]
+    pad = ks // 2
+    weight = k.repeat_interleave(c, 0)  # [b*c, ks]
+    y = x.reshape(1, b * c, h, w)
+    y = F.conv2d(F.pad(y, (pad, pad, 0, 0), mode="reflect"), weight[:, None, None, :],
+                 groups=b * c)
+    y = F.conv2d(F.pad(y, (0, 0, pad, pad), mode="reflect"), weight[:, None, :, None],
+                 groups=b * c)
+    return y.reshape(b, c, h, w)
+
+
+def _masked(x, on, fn):
+    """Apply fn to the samples where `on` is True (each op computes only what it changes)."""
+    if bool(on.all()):
+        return fn(x)
+    if bool(on.any()):
+        x[on] = fn(x[on])
+    return x
+
+
+def _with_rgb(x, rgb):
+    # x is owned by the pipeline (cloned on entry), so colour is written in place
+    x[:, :3] = rgb.clamp(0, 1)
+    return x
+
+
+def _gray(rgb):
+    return (0.299 * rgb[:, 0:1] + 0.587 * rgb[:, 1:2] + 0.114 * rgb[:, 2:3])
+
+
+# ---------------------------------------------------------------- photometric (RGB only)
+def _hue(x, tf, d):
+    shift = d.range(_p(tf, "shift"))[:, 0]
+    return _with_rgb(x, _hsv_to_rgb(*_shift_hue(_rgb_to_hsv(x[:, :3]), shift)))
+
+
+def _rgb_to_hsv(rgb):
+    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    mx, _ = rgb.max(1)
+    mn, _ = rgb.min(1)
+    delta = mx - mn
+    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
+    h = torch.where(mx == r, ((g - b) / safe) % 6.0,
+                    torch.where(mx == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0))
+    h = torch.where(delta > 0, h / 6.0, torch.zeros_like(h))
+    s = torch.where(mx > 0, delta / torch.where(mx > 0, mx, torch.ones_like(mx)),
+                    torch.zeros_like(mx))
+    return h, s, mx
+
+
+def _shift_hue(hsv, shift):
+    h, s, v = hsv
+    return (h + shift[:, None, None]) % 1.0, s, v
+
+
+def _hsv_to_rgb(h, s, v):
+    # closed form: channel n in (5, 3, 1) for (r, g, b) is v - v*s*clamp(min(k, 4-k), 0, 1)
+    out = []
+    for n in (5.0, 3.0, 1.0):
+        k = (n + h * 6.0) % 6.0
+        out.append(v - v * s * torch.clamp(torch.minimum(k, 4.0 - k), 0.0, 1.0))
+    return torch.stack(out, 1)
+
+
+def _brightness(x, tf, d):
+    f = d.range(_p(tf, "factor"))[:, :, None, None]
+    return _with_rgb(x, x[:, :3] * f)
+
+
+def _grayscale(x, tf, d):
+    return _masked(x, d.applied(_p(tf, "p")),
+                   lambda y: _with_rgb(y, _gray(y[:, :3]).expand(-1, 3, -1, -1)))
+
+
+def _posterize(x, tf, d):
+    bits = int(_p(tf, "bits"))
+    step = 2 ** (8 - bits)
+
+    def poster(y):
+        levels = torch.floor(y[:, :3] * 255.0 + 0.5)
+        return _with_rgb(y, torch.floor(levels / step) * step / 255.0)
+    return _masked(x, d.applied(_p(tf, "p")), poster)
+
+
+def _invert(x, tf, d):
+    return _masked(x, d.applied(_p(tf, "p")), lambda y: _with_rgb(y, 1.0 - y[:, :3]))
+
+
+def _sharpen(x, tf, d):
+    factor = float(_p(tf, "factor"))
+
+    def sharp(y):
+        # PIL/torchvision "SMOOTH" kernel; border pixels keep their value, as theirs do
+        k = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]], device=y.device) / 13
+        rgb = y[:, :3]
+        smooth = F.conv2d(rgb.reshape(-1, 1, *rgb.shape[2:]), k[None, None]).reshape(
+            rgb.shape[0], 3, rgb.shape[2] - 2, rgb.shape[3] - 2)
+        degenerate = rgb.clone()
+        degenerate[:, :, 1:-1, 1:-1] = smooth
+        return _with_rgb(y, degenerate + factor * (rgb - degenerate))
+    return _masked(x, d.applied(_p(tf, "p")), sharp)
+
+
+# ---------------------------------------------------------------- corruptions
+def _blur(x, tf, d):
+    ksize = int(_p(tf, "kernel")) | 1
+    ksize = min(ksize, 2 * x.shape[-1] - 1)
+    sigma = d.range(_p(tf, "sigma"))[:, 0]
+    return _unpremultiply(_separable(_premultiply(x), _gauss1d(sigma, ksize)))
+
+
+def _noise(x, tf, d):
+    on = d.applied(_p(tf, "p"))
+    sigma = float(_p(tf, "sigma"))
+
+    def noisy(y):
+        z = rand.normal_field(rand.derive(d.key, "field"), d.idx[on], tuple(y[:, :3].shape[1:]))
+        return _with_rgb(y, y[:, :3] + sigma * z)
+    return _masked(x, on, noisy)
+
+
+def _pixelate(x, tf, d):
+    r = x.shape[-1]
+    small = max(1, round(float(_p(tf, "factor")) * r))
+
+    def pix(y):
+        down = F.adaptive_avg_pool2d(_premultiply(y), small)  # box filter
+        return _unpremultiply(F.interpolate(down, size=(r, r), mode="nearest"))
+    return _masked(x, d.applied(_p(tf, "p")), pix)
+
+
+def _erasing(x, tf, d):
+    on = d.applied(_p(tf, "p"))
+    r = x.shape[-1]
+    side = min(r, max(1, round(float(_p(tf, "size")) * r)))
+    corner = torch.floor(d.u(2, "where") * (r - side + 1)).long()  # fully inside the canvas
+    ar = torch.arange(r, device=x.device)
+    inside_y = (ar[None] >= corner[:, 1:2]) & (ar[None] < corner[:, 1:2] + side)
+    inside_x = (ar[None] >= corner[:, 0:1]) & (ar[None] < corner[:, 0:1] + side)
+    hole = (inside_y[:, :, None] & inside_x[:, None, :] & on[:, None, None])[:, None]
+    return torch.where(hole, torch.zeros_like(x), x)
+
+
+def _contrast(x, tf, d):
+    f = d.range(_p(tf, "factor"))[:, :, None, None]
+    rgb, alpha = x[:, :3], x[:, 3:]
+    # the mean grey of the visible object, not of the transparent canvas around it
+    mean = (_gray(rgb) * alpha).sum((2, 3), keepdim=True) / alpha.sum((2, 3), keepdim=True).clamp(
+        min=1e-6)
+    return _with_rgb(x, mean + f * (rgb - mean))
+
+
+_OPS = {"hue": _hue, "brightness": _brightness, "grayscale": _grayscale,
+        "posterize": _posterize, "invert": _invert, "sharpen": _sharpen, "blur": _blur,
+        "noise": _noise, "pixelate": _pixelate, "erasing": _erasing, "contrast": _contrast}
+assert set(_OPS) | set(GEOMETRIC) == set(TRANSFORMS), "every catalog transform is implemented"

@@ -28,6 +28,17 @@ class JobId(str):
 
 def normalise(value: Any) -> Any:
     """Plain JSON data in one form: mappings with str keys, lists, str, int, float, bool, None."""
+    # Fast path for the exact built-in types resolved configs are made of (planning hashes tens
+    # of thousands of configs; abstract isinstance checks dominated). Same result as below.
+    t = type(value)
+    if t is str or t is bool or value is None or t is int:
+        return value
+    if t is dict:
+        return {(k if type(k) is str else str(k)): normalise(v) for k, v in value.items()}
+    if t is list:
+        return [normalise(v) for v in value]
+    if t is float and not (math.isnan(value) or math.isinf(value)):
+        return value
     if isinstance(value, Mapping):
         return {str(k): normalise(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -1,12 +1,190 @@
-"""`dsl plan` (scaffold: replaced by the module that implements it)."""
+"""`dsl plan SPEC_OR_DIR...`: what a run would do, before doing it.
 
-from dsl.errors import DslError
+Per spec and in total, by job kind: `jobs` (every cell's references, before deduplication),
+`unique` (after it), `cached` (already finished in the store) and `to_run`, plus a compute
+estimate of the jobs to run. Jobs shared between specs are counted once in the total.
+
+  --explain            every job: new, reused (from which spec and cell) or cached
+  --explain --verbose  ... and its canonical config and inputs (what its JobId hashes)
+  --json               {"specs": {name: {cells, jobs, unique, cached, to_run, estimate}},
+                        "total": {same keys}, "shared": n}
+The store is read, never created: a missing store means nothing is cached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from typing import Any, Iterable
+
+from dsl.commands._common import add_plan_options
+
+KIND_ORDER = ("dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy")
 
 
 def register(sub):
-    p = sub.add_parser("plan", help="(not built yet)")
+    p = sub.add_parser("plan", help="count cells and jobs (new, shared, cached) and estimate "
+                                    "compute", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_plan_options(p)
+    p.add_argument("--explain", action="store_true",
+                   help="list every job: new, reused (by which spec and cell) or cached")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="with --explain: print each job's canonical config and inputs")
+    p.add_argument("--json", action="store_true", help="machine-readable counts")
     p.set_defaults(func=_run)
 
 
-def _run(args):
-    raise DslError("'dsl plan' is not built yet")
+def _by_kind(kinds: Iterable[str]) -> dict[str, int]:
+    counts = Counter(kinds)
+    return {k: counts[k] for k in sorted(counts, key=_kind_rank)}
+
+
+def _kind_rank(kind: str) -> tuple:
+    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+
+
+def cell_label(cell) -> str:
+    return " ".join([f"seed={cell.seed}"] + [f"{k}={v}" for k, v in cell.factors.items()])
+
+
+class Summary:
+    """The counts `dsl plan` prints, computed once for text, JSON and --explain."""
+
+    def __init__(self, plan, cached: set[str]):
+        from dsl.estimate import estimate
+
+        self.plan, self.cached = plan, cached
+        self._closure: dict[str, frozenset[str]] = {}
+        self.first: dict[str, tuple[str, str]] = {}  # job -> (spec, cell) that introduced it
+        self.uses: Counter = Counter()  # job -> cells (over all specs) that need it
+        self.specs: dict[str, dict[str, Any]] = {}
+        for sp in plan.specs:
+            refs: Counter = Counter()
+            for cell in sp.cells:
+                needed = self.cell_jobs(cell)
+                for jid in needed:
+                    refs[sp.jobs[jid].kind] += 1
+                    self.uses[jid] += 1
+                    self.first.setdefault(jid, (sp.name, cell_label(cell)))
+            unique = list(sp.jobs)
+            to_run = [j for j in unique if j not in cached]
+            self.specs[sp.name] = {
+                "cells": len(sp.cells),
+                "jobs": {k: refs[k] for k in sorted(refs, key=_kind_rank)},
+                "unique": _by_kind(sp.jobs[j].kind for j in unique),
+                "cached": _by_kind(sp.jobs[j].kind for j in unique if j in cached),
+                "to_run": _by_kind(sp.jobs[j].kind for j in to_run),
+                "estimate": estimate(plan.jobs, to_run).as_dict(),
+            }
+        to_run = [j for j in plan.jobs if j not in cached]
+        jobs: Counter = Counter()
+        for s in self.specs.values():
+            jobs.update(s["jobs"])
+        self.total = {
+            "cells": sum(s["cells"] for s in self.specs.values()),
+            "jobs": {k: jobs[k] for k in sorted(jobs, key=_kind_rank)},
+            "unique": _by_kind(j.kind for j in plan.jobs.values()),
+            "cached": _by_kind(plan.jobs[j].kind for j in plan.jobs if j in cached),
+            "to_run": _by_kind(plan.jobs[j].kind for j in to_run),
+            "estimate": estimate(plan.jobs, to_run).as_dict(),
+        }
+        per_spec = sum(len(sp.jobs) for sp in plan.specs)
+        self.shared = per_spec - len(plan.jobs)  # counted in two specs or more, run once
+
+    def closure(self, jid: str) -> frozenset[str]:
+        """The job and everything it needs."""
+        if jid not in self._closure:
+            job = self.plan.jobs[jid]
+            out = {jid}
+            for dep in job.inputs.values():
+                out |= self.closure(dep)
+            self._closure[jid] = frozenset(out)
+        return self._closure[jid]
+
+    def cell_jobs(self, cell) -> list[str]:
+        """Every job one cell needs, each once, inputs first."""
+        seen: dict[str, None] = {}
+        for jid in [cell.train] + [p.job for p in cell.probes]:
+            for dep in sorted(self.closure(jid), key=lambda j: len(self.closure(j))):
+                seen.setdefault(dep, None)
+        return list(seen)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"specs": self.specs, "total": self.total, "shared": self.shared}
+
+
+def _table(rows: dict[str, dict[str, int]], indent: str = "  ") -> list[str]:
+    kinds = sorted({k for r in rows.values() for k in r}, key=_kind_rank)
+    cols = list(rows)
+    lines = [indent + f"{'kind':<12}" + "".join(f"{c:>9}" for c in cols)]
+    for kind in kinds:
+        lines.append(indent + f"{kind:<12}" + "".join(f"{rows[c].get(kind, 0):>9}" for c in cols))
+    lines.append(indent + f"{'all':<12}" + "".join(f"{sum(rows[c].values()):>9}" for c in cols))
+    return lines
+
+
+def _counts(entry: dict[str, Any]) -> dict[str, dict[str, int]]:
+    return {c: entry[c] for c in ("jobs", "unique", "cached", "to_run")}
+
+
+def _estimate_text(e: dict[str, Any]) -> str:
+    return f"{e['pflop']:.3g} PFLOP, {e['gpu_hours']:.3g} GPU-hours to run"
+
+
+def render(summary: Summary, explain: bool = False, verbose: bool = False) -> str:
+    from dsl.estimate import assumption
+    from dsl.identity import canonical
+
+    plan = summary.plan
+    out: list[str] = []
+    for sp in plan.specs:
+        s = summary.specs[sp.name]
+        out.append(f"{sp.name}  ({sp.path}): {s['cells']} cells, "
+                   f"{_estimate_text(s['estimate'])}")
+        out.extend(_table(_counts(s)))
+        if explain:
+            for jid, job in sp.jobs.items():
+                spec, cell = summary.first[jid]
+                if jid in summary.cached:
+                    status = "cached"
+                elif spec != sp.name:
+                    status = "reused"
+                else:
+                    status = "new"
+                where = f"from {spec}: {cell}" if status == "reused" else f"first: {cell}"
+                if spec != sp.name and status == "cached":
+                    where = f"first: {spec}: {cell}"
+                out.append(f"    {status:<7}{jid}  {where}  (used by {summary.uses[jid]} "
+                           f"cell{'s' if summary.uses[jid] != 1 else ''})")
+                if verbose:
+                    out.append(f"           config: {canonical(job.config)}")
+                    if job.inputs:
+                        out.append("           inputs: " + ", ".join(
+                            f"{role}={dep}" for role, dep in job.inputs.items()))
+        out.append("")
+    t = summary.total
+    extra = f", profile {plan.profile}" if plan.profile else ""
+    out.append(f"total: {len(plan.specs)} spec{'s' if len(plan.specs) != 1 else ''}, "
+               f"{t['cells']} cells{extra}, {_estimate_text(t['estimate'])}")
+    out.extend(_table(_counts(t)))
+    if len(plan.specs) > 1:
+        per_spec = sum(len(sp.jobs) for sp in plan.specs)
+        out.append(f"shared across specs: {summary.shared} (unique per spec add up to "
+                   f"{per_spec}, {len(plan.jobs)} in all)")
+    out.append(assumption())
+    return "\n".join(out)
+
+
+def _run(args) -> int:
+    from dsl.commands._common import plan_from_args
+    from dsl.planner import cached
+
+    plan = plan_from_args(args)
+    summary = Summary(plan, cached(plan, args.store))
+    if args.json:
+        print(json.dumps(summary.as_json(), indent=2))
+    else:
+        print(render(summary, explain=args.explain, verbose=args.verbose))
+    return 0

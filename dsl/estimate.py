@@ -1,0 +1,154 @@
+"""Rough compute of a plan: forward FLOPs per arch x samples x passes, in PFLOP and GPU-hours.
+
+An order of magnitude to decide whether a sweep fits a budget, not a prediction of wall time:
+training counts 3 forward-equivalents per sample (forward + backward), evaluation one. Forward
+FLOPs are per 32x32 image at width 1 and scale with width^2 and (resolution/32)^2. GPU-hours
+assume one GPU sustains ASSUMED_TFLOPS on these small models (mixed precision, far below peak
+because 32x32 images leave a large GPU partly idle); `dsl plan` prints that assumption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from dsl import catalog
+
+# Forward GFLOP per 32x32 image at width 1 (2 FLOP per multiply-add).
+FORWARD_GFLOP: dict[str, float] = {
+    "small_cnn": 0.02,
+    "resnet18": 1.11,
+    "resnet50": 2.6,
+    "densenet121": 0.6,  # the CIFAR DenseNet-121 of the catalog (growth 12)
+    "vgg11_bn": 0.3,
+    "vit": 1.65,
+}
+assert set(FORWARD_GFLOP) == set(catalog.ARCHS)
+
+ASSUMED_TFLOPS = 100.0  # sustained per GPU
+# Image counts of real data when a size is null ("all"): per class, per pool.
+REAL_PER_CLASS = {"cifar10": {"train": 5000, "test": 1000},
+                  "cifar100": {"train": 500, "test": 100}}
+UNKNOWN_FOLDER_SIZE = 10000  # an image folder's size is not known before it is read
+
+
+def forward_flop(model: Mapping[str, Any], resolution: int = 32) -> float:
+    width = float(model.get("width", 1.0))
+    return FORWARD_GFLOP[model["arch"]] * 1e9 * width ** 2 * (resolution / 32) ** 2
+
+
+def split_sizes(dataset_config: Mapping[str, Any]) -> dict[str, int]:
+    """The number of images per split a dataset job makes (nulls estimated)."""
+    from dsl.resolve import class_count, real_kind
+
+    data, sizes = dataset_config["data"], dataset_config["sizes"]
+    real = real_kind(data)
+    out = {}
+    for split in ("train", "val", "test"):
+        n = sizes.get(split)
+        if n is None:
+            if real in REAL_PER_CLASS:
+                pool = REAL_PER_CLASS[real]["test" if split == "test" else "train"]
+                base = data["background"] if data["kind"] == "composite" else data
+                total = pool * class_count(base)
+                n = total - (sizes.get("val") or 0) if split == "train" else total
+                n = min(n, 5000) if split == "val" else n
+            else:
+                n = UNKNOWN_FOLDER_SIZE
+        out[split] = int(n)
+    return out
+
+
+@dataclass
+class Estimate:
+    flop: dict[str, float] = field(default_factory=dict)  # job kind -> FLOP
+
+    @property
+    def total(self) -> float:
+        return sum(self.flop.values())
+
+    @property
+    def pflop(self) -> float:
+        return self.total / 1e15
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.total / (ASSUMED_TFLOPS * 1e12) / 3600
+
+    def add(self, kind: str, flop: float) -> None:
+        self.flop[kind] = self.flop.get(kind, 0.0) + flop
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pflop": _sig(self.pflop), "gpu_hours": _sig(self.gpu_hours),
+                "assumed_tflops": ASSUMED_TFLOPS,
+                "pflop_by_kind": {k: _sig(v / 1e15) for k, v in sorted(self.flop.items())}}
+
+
+def _sig(x: float) -> float:
+    """Four significant digits: an estimate claims no more."""
+    return float(f"{x:.4g}")
+
+
+def assumption() -> str:
+    return (f"estimate: 3 x forward FLOPs per training sample and epoch, 1 x per evaluated "
+            f"sample; GPU-hours at an assumed {ASSUMED_TFLOPS:.0f} TFLOP/s sustained per GPU")
+
+
+def job_flop(job, jobs: Mapping[str, Any]) -> float:
+    """FLOPs of one job; its inputs (looked up in `jobs`) give the data sizes."""
+    c = job.config
+    kind = job.kind
+    if kind == "dataset":
+        return 0.0  # generated or loaded on the CPU side
+    if kind == "train":
+        ds = jobs[job.inputs["data"]].config
+        n = split_sizes(ds)
+        f = forward_flop(c["model"], ds["data"].get("resolution", 32))
+        return f * (3 * n["train"] * c["epochs"] + n["val"] * c["epochs"] + n["test"])
+    if kind == "features":
+        ds = jobs[job.inputs["data"]].config
+        n = split_sizes(ds)
+        return forward_flop(c["model"], ds["data"].get("resolution", 32)) * sum(n.values())
+    if kind == "linear":
+        feat = jobs[job.inputs["features"]]
+        ds = jobs[feat.inputs["data"]].config
+        n = split_sizes(ds)
+        dim = catalog.ARCHS[feat.config["model"]["arch"]] * feat.config["model"]["width"]
+        train = min(n["train"], c["n_train"] or n["train"])
+        classes = _classes(ds, c["label"])
+        return 2 * dim * classes * (3 * train * c["epochs"] + n["val"] + n["test"])
+    if kind == "finetune":
+        ds = jobs[job.inputs["data"]].config
+        n = split_sizes(ds)
+        f = forward_flop(c["model"], ds["data"].get("resolution", 32))
+        train = min(n["train"], c["n_train"])
+        # features once for the linear stage, then full fine-tuning, then evaluation
+        return f * (train + 3 * train * c["epochs"] + (n["val"] + n["test"]) * (c["epochs"] + 1))
+    if kind == "sensitivity":
+        # four images per pair: x1, x2 (varied) and xa, xb (independent)
+        return forward_flop(c["model"], c["data"].get("resolution", 32)) * 4 * c["pairs"]
+    if kind == "accuracy":
+        ds = jobs[job.inputs["data"]].config
+        n = split_sizes(ds)
+        return forward_flop(c["model"], ds["data"].get("resolution", 32)) * sum(
+            n[s] for s in c["splits"])
+    return 0.0
+
+
+def _classes(dataset_config: Mapping[str, Any], label: str) -> int:
+    from dsl.resolve import class_count
+
+    try:
+        return class_count(dataset_config["data"], label)
+    except Exception:  # an unreadable image folder: a guess is fine for an estimate
+        return 10
+
+
+def estimate(jobs: Mapping[str, Any], only: Any = None) -> Estimate:
+    """The estimate of the jobs in `only` (default all of `jobs`); `jobs` must hold their
+    inputs too."""
+    out = Estimate()
+    for jid in (jobs if only is None else only):
+        job = jobs[jid]
+        out.add(job.kind, job_flop(job, jobs))
+    return out

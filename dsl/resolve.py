@@ -1,0 +1,586 @@
+"""One validated spec -> concrete jobs per cell (seed x factor combination), per docs/jobs.md.
+
+For each cell the factors are substituted into [train], the tasks, the data definitions and the
+probes; each substituted section is validated again with its raw model (so `epochs = "{e}"` is
+checked once its value is known); draws become concrete names and indices; transforms become the
+catalog-ordered list of {"name", "params"} with every parameter filled. Configs carry only this
+resolved data (no factor or draw names), so a probe that ignores a factor yields one JobId for
+every value of it, and identical jobs collapse wherever they come from.
+
+Speed: every section remembers which factors it can depend on (its own "{NAME}"s plus those of
+any task or data it may refer to, for every value of the factors in that reference), and its
+resolution is memoised per seed on just those factor values. A 10,000-job spec plans in well
+under two seconds because each distinct job is built and hashed once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Mapping
+
+from pydantic import ValidationError
+
+from dsl import catalog
+from dsl import draws as drawlib
+from dsl import factors as fx
+from dsl.errors import DslError, SpecError, did_you_mean
+from dsl.graph import Cell, Job, ProbeRef
+from dsl.profiles import Profile
+from dsl.spec import BUILTIN_DATA, SECTION_MODELS, validate_section
+from engine import kinds
+
+GENERATED_SIZES = {"train": 50000, "val": 10000, "test": 10000}
+CIFAR_VAL = 5000  # taken from the training set; the test set is used whole
+LINEAR_DEFAULTS = {"batch_size": 512, "weight_decay": 0.0}  # a finetune's linear stage
+CHAIN = re.compile(r"^(.+)\[(\d+)\]$")
+REAL_KINDS = ("cifar10", "cifar100", "image_folder")
+MAX_ENUMERATION = 4096  # reference strings with more factor combinations count as "any"
+
+BUILTINS: dict[str, dict[str, Any]] = {
+    "cifar10": {"kind": "cifar10", "classes": None, "transforms": [], "resolution": 32},
+    "cifar100": {"kind": "cifar100", "classes": None, "transforms": [], "resolution": 32},
+    "black": {"kind": "solid", "color": [0, 0, 0], "resolution": 32},
+}
+assert set(BUILTINS) == set(BUILTIN_DATA)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task resolved for one seed: its data, sizes, label and the dataset job that makes it."""
+
+    name: str
+    data: Mapping[str, Any]
+    sizes: Mapping[str, int | None]
+    label: str
+    num_classes: int
+    transforms: tuple[str, ...]  # sorted transform names of its data (a derived column)
+    dataset: Job
+
+
+def relation(train: Iterable[str], probe: Iterable[str]) -> str:
+    """transform_relation: how the training transforms relate to the probed ones."""
+    a, b = set(train), set(probe)
+    if not a:
+        return "none"
+    if a == b:
+        return "same"
+    if a < b:
+        return "subset"
+    if a > b:
+        return "superset"
+    return "other"
+
+
+def data_transform_names(data: Mapping[str, Any]) -> set[str]:
+    """Transform names a data config applies (a composite: those of both of its parts)."""
+    if data["kind"] == "composite":
+        return data_transform_names(data["background"]) | data_transform_names(data["foreground"])
+    return {tf["name"] for tf in data.get("transforms", ())}
+
+
+def real_kind(data: Mapping[str, Any]) -> str | None:
+    """The finite, real image source under a data config (a composite's is its background's)."""
+    if data["kind"] == "composite":
+        return real_kind(data["background"])
+    return data["kind"] if data["kind"] in REAL_KINDS else None
+
+
+def required_data(data: Mapping[str, Any]) -> set[str]:
+    """Local datasets (cifar10/cifar100) a data config needs."""
+    if data["kind"] == "composite":
+        return required_data(data["background"]) | required_data(data["foreground"])
+    return {data["kind"]} if data["kind"] in catalog.CIFAR_CLASSES else set()
+
+
+def class_count(data: Mapping[str, Any], label: str = "class") -> int:
+    """How many classes `label` has in a data config (raises DslError when it has none)."""
+    kind = data["kind"]
+    if kind == "composite":
+        part = data["foreground"] if label == "foreground" else data["background"]
+        return class_count(part, "class")
+    if label != "class":
+        raise DslError(f"label '{label}' needs composite data; this data is {kind}")
+    if kind == "transforms2d":
+        return len(data["objects"])
+    if kind == "random_patterns":
+        return len(data["patterns"])
+    if kind in catalog.CIFAR_CLASSES:
+        classes = data.get("classes")
+        return catalog.CIFAR_CLASSES[kind] if classes is None else len(classes)
+    if kind == "image_folder":
+        if data.get("classes") is not None:
+            return len(data["classes"])
+        path = data["path"]
+        if not os.path.isdir(path):
+            raise DslError(f"image folder '{path}' not found: list its classes in the spec "
+                           "(classes = [...]) or create it, so the model's class count is known")
+        return sum(1 for e in os.scandir(path) if e.is_dir())
+    if kind == "solid":
+        return 1
+    raise DslError(f"unknown data kind {kind!r}")  # pragma: no cover - validated earlier
+
+
+def _transform(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """{"name", "params"} with every catalog parameter present, typed by the catalog so that
+    `degrees = [0, 90]` and `[0.0, 90.0]` are one identity."""
+    params = {}
+    for pname, param in catalog.TRANSFORMS[name].params.items():
+        value = overrides.get(pname, param.default)
+        if param.type == "range":
+            value = [float(value[0]), float(value[1])]
+        elif param.type == "int":
+            value = int(value)
+        else:
+            value = float(value)
+        params[pname] = value
+    return {"name": name, "params": params}
+
+
+class Resolver:
+    """Resolves the cells of one validated spec (`dsl.spec.Spec` + its `dsl.load.Document`)."""
+
+    def __init__(self, spec, doc, profile: Profile | None = None):
+        self.spec, self.doc, self.profile = spec, doc, profile
+        self.name = spec.spec.name or doc.path.stem
+        raw = doc.data
+        self.raw_train = raw["train"]
+        self.raw_tasks: dict[str, Any] = raw.get("task", {}) or {}
+        self.raw_data: dict[str, Any] = raw.get("data", {}) or {}
+        self.raw_probes: list[Any] = raw.get("probe", []) or []
+        self.factor_values = spec.factors.values()
+        try:
+            self.draw_defs = drawlib.definitions(spec.draw)
+            self.draw_order = drawlib.order(self.draw_defs)
+        except drawlib.DrawError as err:
+            raise SpecError([doc.problem(err.path(), err.message)]) from None
+        self.versions = {k: kinds.version(k) for k in kinds.KINDS}
+        self._memo: dict[Any, Any] = {}
+        self._names: dict[tuple, frozenset[str]] = {}  # section path -> its own "{NAME}"s
+        self._drawn: dict[int, dict[str, tuple]] = {}
+        self._deps_data: dict[str, frozenset[str]] = {}
+        self._deps_task: dict[str, frozenset[str]] = {}
+        self.train_deps = self._own(self.raw_train) | self._deps_of_tasks(
+            self.raw_train.get("task"))
+        self.probe_deps = [
+            self._own(p) | self.train_deps | self._deps_of_tasks(p.get("task"))
+            for p in self.raw_probes]
+
+    # --- the grid ------------------------------------------------------------------------------
+    def seeds(self) -> list[int]:
+        seeds = self.spec.spec.seed_list()
+        return seeds[:1] if self.profile and self.profile.first_seed_only else seeds
+
+    def grid(self) -> list[dict[str, Any]]:
+        f = self.spec.factors
+        try:
+            return fx.grid(self.factor_values, f.zip, f.exclude)
+        except DslError as err:
+            raise SpecError([self.doc.problem(("factors",), str(err))]) from None
+
+    def cells(self) -> list[tuple[int, dict[str, Any]]]:
+        grid = self.grid()
+        return [(seed, env) for seed in self.seeds() for env in grid]
+
+    # --- static factor dependencies -------------------------------------------------------------
+    def _own(self, raw: Any) -> frozenset[str]:
+        return frozenset(fx.names_in(raw))
+
+    def _possible(self, ref: Any) -> set[str] | None:
+        """Every string a reference can become over all factor values (None: too many)."""
+        if not isinstance(ref, str):
+            return set()
+        names = sorted(fx.names_in(ref))
+        if not names:
+            return {ref}
+        pools = [self.factor_values.get(n, []) for n in names]
+        total = 1
+        for pool in pools:
+            total *= max(len(pool), 1)
+        if total > MAX_ENUMERATION:
+            return None
+        out = set()
+        for combo in itertools.product(*pools):
+            try:
+                out.add(str(fx.substitute(ref, dict(zip(names, combo)))))
+            except DslError:
+                pass
+        return out
+
+    def _data_refs(self, value: Any) -> list[Any]:
+        """Data reference values inside a raw data definition (composite parts, recursively)."""
+        if not isinstance(value, dict):
+            return [value]
+        out = []
+        if value.get("kind") == "composite":
+            for ref in (value.get("background"),
+                        (value.get("foreground") or {}).get("data")
+                        if isinstance(value.get("foreground"), dict) else None):
+                if ref is None:
+                    continue
+                out.extend(self._data_refs(ref) if isinstance(ref, dict) else [ref])
+        return out
+
+    def _deps_of_data_ref(self, ref: Any, seen: tuple[str, ...]) -> frozenset[str]:
+        out = set(fx.names_in(ref))
+        possible = self._possible(ref) if isinstance(ref, str) else set()
+        if possible is None:  # unbounded: depend on every factor any data definition uses
+            for raw in self.raw_data.values():
+                out |= fx.names_in(raw)
+            return frozenset(out)
+        for name in possible:
+            if name in self.raw_data and name not in seen:
+                out |= self._data_deps(name, seen)
+        return frozenset(out)
+
+    def _data_deps(self, name: str, seen: tuple[str, ...] = ()) -> frozenset[str]:
+        if name not in self._deps_data:
+            raw = self.raw_data[name]
+            out = set(fx.names_in(raw))
+            for ref in self._data_refs(raw):
+                out |= self._deps_of_data_ref(ref, seen + (name,))
+            self._deps_data[name] = frozenset(out)
+        return self._deps_data[name]
+
+    def _task_deps(self, name: str) -> frozenset[str]:
+        if name not in self._deps_task:
+            raw = self.raw_tasks.get(name)
+            out = set(fx.names_in(raw))
+            if isinstance(raw, dict):
+                ref = raw.get("data")
+                for inner in (self._data_refs(ref) if isinstance(ref, dict) else [ref]):
+                    out |= self._deps_of_data_ref(inner, ())
+            self._deps_task[name] = frozenset(out)
+        return self._deps_task[name]
+
+    def _deps_of_tasks(self, ref: Any) -> frozenset[str]:
+        possible = self._possible(ref)
+        if possible is None:
+            out: set[str] = set()
+            for name in self.raw_tasks:
+                out |= self._task_deps(name)
+            return frozenset(out)
+        out = set()
+        for name in possible:
+            if name in self.raw_tasks:
+                out |= self._task_deps(name)
+        return frozenset(out)
+
+    @staticmethod
+    def _key(deps: Iterable[str], env: Mapping[str, Any]) -> tuple:
+        # the type is part of the key: true, 1 and 1.0 are different factor values
+        return tuple((n, type(env[n]).__name__, env[n]) for n in sorted(deps) if n in env)
+
+    # --- errors ---------------------------------------------------------------------------------
+    def _fail(self, path: tuple, message: str, suggestion: str | None = None,
+              env: Mapping[str, Any] | None = None) -> SpecError:
+        if env and fx.names_in(self._raw_at(path)):
+            message += " (with " + ", ".join(f"{k} = {fx.text(v)}" for k, v in env.items()) + ")"
+        return SpecError([self.doc.problem(path, message, suggestion)])
+
+    def _raw_at(self, path: tuple) -> Any:
+        node: Any = self.doc.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return node
+        return node
+
+    # --- sections -------------------------------------------------------------------------------
+    def _section(self, section: str, path: tuple, raw: Any, env: Mapping[str, Any]) -> Any:
+        """The raw section with this cell's factors substituted, validated by its raw model."""
+        names = self._names.get(path)
+        if names is None:
+            names = self._names[path] = frozenset(fx.names_in(raw))
+        key = ("section", path, self._key(names, env))
+        if key in self._memo:
+            return self._memo[key]
+        try:
+            value = fx.substitute(raw, env)
+        except DslError as err:
+            raise self._fail(path, str(err)) from None
+        try:
+            model = validate_section(section, value)
+        except ValidationError as err:
+            from dsl.load import problems_from_error
+
+            note = " (with " + ", ".join(f"{k} = {fx.text(env[k])}"
+                                         for k in sorted(fx.names_in(raw)) if k in env) + ")"
+            problems = problems_from_error(err, self.doc, prefix=path,
+                                           root=SECTION_MODELS[section])
+            raise SpecError([replace(p, message=p.message + note) for p in problems]) from None
+        self._memo[key] = model
+        return model
+
+    def drawn(self, seed: int) -> dict[str, tuple]:
+        if seed not in self._drawn:
+            try:
+                self._drawn[seed] = drawlib.draw_all(self.draw_defs, seed, self.draw_order)
+            except drawlib.DrawError as err:
+                raise SpecError([self.doc.problem(err.path(), err.message + f" (seed {seed})")]
+                                ) from None
+        return self._drawn[seed]
+
+    def job(self, kind: str, config: dict, inputs: Mapping[str, Any] | None = None) -> Job:
+        if self.profile is not None:
+            config = self.profile.apply(kind, config)
+        return Job.make(kind, self.versions[kind], config, inputs)
+
+    # --- data -----------------------------------------------------------------------------------
+    def _draw(self, name: str, sort: str, seed: int, path: tuple, env) -> tuple:
+        d = self.draw_defs.get(name)
+        if d is None or d.sort != sort:
+            what = f"'{name}' is a {d.sort} draw, not a {sort} draw" if d else \
+                f"unknown {sort} draw '{name}'"
+            raise self._fail(path, what, did_you_mean(
+                name, [n for n, x in self.draw_defs.items() if x.sort == sort]), env)
+        return self.drawn(seed)[name]
+
+    def transform_names(self, ref: Any, seed: int, path: tuple, env) -> tuple[str, ...]:
+        """A <transforms ref> -> transform names in catalog (composition) order."""
+        chosen: set[str] = set()
+        for item in (ref if isinstance(ref, list) else [ref]):
+            if item == "none":
+                continue
+            if item == "all":
+                chosen.update(catalog.TRANSFORMS)
+            elif item in catalog.TRANSFORMS:
+                chosen.add(item)
+            elif (m := CHAIN.match(item)) and m.group(1) in self.draw_defs:
+                d, k = self.draw_defs[m.group(1)], int(m.group(2))
+                if d.sort != "transforms" or not d.nested:
+                    raise self._fail(path, f"'{item}': draw '{d.name}' is not a nested "
+                                     "transforms draw", "add nested = true to it", env)
+                if k > d.n:
+                    raise self._fail(path, f"'{item}': draw '{d.name}' has only {d.n} "
+                                     "transforms", None, env)
+                chosen.update(self.drawn(seed)[d.name][:k])
+            else:
+                chosen.update(self._draw(item, "transforms", seed, path, env))
+        return tuple(t for t in catalog.TRANSFORMS if t in chosen)
+
+    def _transforms(self, m: Any, seed: int, path: tuple, env) -> list[dict[str, Any]]:
+        params = getattr(m, "params", None) or {}
+        return [_transform(n, params.get(n, {}))
+                for n in self.transform_names(m.transforms, seed, path + ("transforms",), env)]
+
+    def data(self, ref: Any, seed: int, env: Mapping[str, Any], path: tuple) -> dict[str, Any]:
+        """A <data ref> (a name, a built-in or an inline model) -> a DataConfig."""
+        if not isinstance(ref, str):
+            return self._data_model(ref, seed, env, path)
+        if ref in self.raw_data:
+            key = ("data", ref, seed, self._key(self._data_deps(ref), env))
+            if key not in self._memo:
+                dpath = ("data", ref)
+                model = self._section("data", dpath, self.raw_data[ref], env)
+                self._memo[key] = self._data_model(model, seed, env, dpath)
+            return self._memo[key]
+        if ref in BUILTINS:
+            return BUILTINS[ref]
+        raise self._fail(path, f"unknown data '{ref}'",
+                         did_you_mean(ref, list(self.raw_data) + list(BUILTINS)), env)
+
+    def _objects(self, ref: Any, seed: int, path: tuple, env) -> list[str]:
+        if isinstance(ref, str):
+            return list(self._draw(ref, "objects", seed, path, env))
+        return list(ref)
+
+    def _data_model(self, m: Any, seed: int, env, path: tuple) -> dict[str, Any]:
+        kind = m.kind
+        if kind == "transforms2d":
+            return {"kind": kind, "objects": self._objects(m.objects, seed, path + ("objects",), env),
+                    "transforms": self._transforms(m, seed, path, env),
+                    "resolution": int(m.resolution), "foregrounds": m.foregrounds,
+                    "backgrounds": m.backgrounds, "object_size": float(m.object_size)}
+        if kind == "random_patterns":
+            patterns = (list(self._draw(m.patterns, "patterns", seed, path + ("patterns",), env))
+                        if isinstance(m.patterns, str) else list(range(m.patterns)))
+            return {"kind": kind, "patterns": patterns,
+                    "transforms": self._transforms(m, seed, path, env),
+                    "resolution": int(m.resolution), "pattern_size": float(m.pattern_size)}
+        if kind in catalog.CIFAR_CLASSES:
+            classes = m.classes
+            if isinstance(classes, str):
+                d = self.draw_defs.get(classes)
+                if d is not None and d.sort == "classes" and d.of != kind:
+                    raise self._fail(path + ("classes",), f"draw '{classes}' is of {d.of}, the "
+                                     f"data is {kind}", None, env)
+                classes = list(self._draw(classes, "classes", seed, path + ("classes",), env))
+            return {"kind": kind, "classes": None if classes is None else list(classes),
+                    "transforms": self._transforms(m, seed, path, env), "resolution": 32}
+        if kind == "image_folder":
+            return {"kind": kind, "path": m.path,
+                    "classes": None if m.classes is None else list(m.classes),
+                    "transforms": self._transforms(m, seed, path, env),
+                    "resolution": int(m.resolution)}
+        if kind == "solid":
+            return {"kind": kind, "color": [int(c) for c in m.color],
+                    "resolution": int(m.resolution)}
+        if kind == "composite":
+            background = self.data(m.background, seed, env, path + ("background",))
+            fg = m.foreground
+            resolution = int(background.get("resolution", 32))
+            if fg.data is not None:
+                foreground = self.data(fg.data, seed, env, path + ("foreground", "data"))
+            else:  # objects on a transparent canvas, untransformed
+                foreground = {"kind": "transforms2d",
+                              "objects": self._objects(fg.objects, seed,
+                                                       path + ("foreground", "objects"), env),
+                              "transforms": [], "resolution": resolution,
+                              "foregrounds": "openmoji", "backgrounds": "none",
+                              "object_size": 0.7}
+            return {"kind": "composite", "background": background, "foreground": foreground,
+                    "scale": float(fg.scale), "position": fg.position,
+                    "correlation": float(fg.correlation),
+                    "availability": float(fg.availability), "resolution": resolution}
+        raise DslError(f"unknown data kind {kind!r}")  # pragma: no cover - validated earlier
+
+    # --- tasks ----------------------------------------------------------------------------------
+    def task(self, name: Any, seed: int, env: Mapping[str, Any], where: tuple) -> Task:
+        if not isinstance(name, str) or name not in self.raw_tasks:
+            raise self._fail(where, f"unknown task {name!r}",
+                             did_you_mean(str(name), self.raw_tasks), env)
+        key = ("task", name, seed, self._key(self._task_deps(name), env))
+        if key in self._memo:
+            return self._memo[key]
+        path = ("task", name)
+        m = self._section("task", path, self.raw_tasks[name], env)
+        data = self.data(m.data, seed, env, path + ("data",))
+        try:
+            n_classes = class_count(data, m.label)
+        except DslError as err:
+            raise self._fail(path + ("label",), str(err), None, env) from None
+        sizes = self.sizes(data, m)
+        dataset = self.job("dataset", {"data": data, "sizes": sizes, "seed": seed})
+        task = Task(name, data, sizes, m.label, n_classes,
+                    tuple(sorted(data_transform_names(data))), dataset)
+        self._memo[key] = task
+        return task
+
+    @staticmethod
+    def sizes(data: Mapping[str, Any], m: Any) -> dict[str, int | None]:
+        real = real_kind(data)
+        if real is None:
+            return {"train": m.n_train or GENERATED_SIZES["train"],
+                    "val": m.n_val or GENERATED_SIZES["val"],
+                    "test": m.n_test or GENERATED_SIZES["test"]}
+        # real data: null = every image available (val is carved from the training set)
+        val = m.n_val if m.n_val is not None else (CIFAR_VAL if real != "image_folder" else None)
+        return {"train": m.n_train, "val": val, "test": m.n_test}
+
+    # --- a cell ---------------------------------------------------------------------------------
+    def train(self, seed: int, env: Mapping[str, Any]) -> tuple[Task, dict, Job]:
+        key = ("train", seed, self._key(self.train_deps, env))
+        if key in self._memo:
+            return self._memo[key]
+        t = self._section("train", ("train",), self.raw_train, env)
+        task = self.task(t.task, seed, env, ("train", "task"))
+        model = {"arch": t.arch, "width": float(t.width), "num_classes": task.num_classes}
+        config = {
+            "model": model, "label": task.label,
+            "optimizer": {"name": t.optimizer, "lr": float(t.lr),
+                          "weight_decay": float(t.weight_decay), "momentum": float(t.momentum)},
+            "schedule": {"name": t.schedule, "warmup_epochs": int(t.warmup_epochs),
+                         "final_lr": float(t.final_lr)},
+            "epochs": int(t.epochs), "batch_size": int(t.batch_size),
+            "checkpoint": t.checkpoint, "seed": seed,
+        }
+        out = (task, model, self.job("train", config, {"data": task.dataset.id}))
+        self._memo[key] = out
+        return out
+
+    def probe(self, index: int, seed: int, env: Mapping[str, Any], source: Task, model: dict,
+              train: Job) -> tuple[ProbeRef, list[Job]]:
+        key = ("probe", index, seed, self._key(self.probe_deps[index], env))
+        if key in self._memo:
+            return self._memo[key]
+        path = ("probe", index)
+        p = self._section("probe", path, self.raw_probes[index], env)
+        target = source if p.task is None else self.task(p.task, seed, env, path + ("task",))
+        kind = p.kind
+        jobs: list[Job] = []
+        if kind == "linear":
+            self._check_n_train(p.n_train, target, path, env)
+            features = self.job("features", {"model": model},
+                                {"model": train.id, "data": target.dataset.id})
+            job = self.job("linear", {
+                "label": target.label, "epochs": int(p.epochs), "lr": float(p.lr),
+                "batch_size": int(p.batch_size), "weight_decay": float(p.weight_decay),
+                "n_train": p.n_train, "seed": seed}, {"features": features.id})
+            jobs = [target.dataset, features, job]
+            probed = target.transforms
+        elif kind == "finetune":
+            self._check_n_train(p.n_train, target, path, env)
+            linear = {"label": target.label, "epochs": int(p.linear_epochs),
+                      "lr": float(p.linear_lr), **LINEAR_DEFAULTS, "n_train": int(p.n_train),
+                      "seed": seed}
+            job = self.job("finetune", {
+                "model": model, "label": target.label, "n_train": int(p.n_train),
+                "linear": linear, "epochs": int(p.epochs), "lr": float(p.lr),
+                "batch_size": int(p.batch_size), "optimizer": p.optimizer,
+                "weight_decay": float(p.weight_decay),
+                "schedule": {"name": p.schedule, "warmup_epochs": int(p.warmup_epochs),
+                             "final_lr": float(p.final_lr)},
+                "seed": seed}, {"model": train.id, "data": target.dataset.id})
+            jobs = [target.dataset, job]
+            probed = target.transforms
+        elif kind == "sensitivity":
+            vary, probed = self._vary(p.vary, target, seed, env, path + ("vary",))
+            job = self.job("sensitivity", {"model": model, "data": target.data, "vary": vary,
+                                           "pairs": int(p.pairs), "seed": seed},
+                           {"model": train.id})
+            jobs = [job]
+        else:  # accuracy: the source model's own head, so the class counts must agree
+            if target.num_classes != model["num_classes"]:
+                raise self._fail(path + ("task",), f"task '{target.name}' has "
+                                 f"{target.num_classes} classes, the model "
+                                 f"{model['num_classes']}", "an accuracy probe needs a task "
+                                 "with the training task's classes", env)
+            job = self.job("accuracy", {"model": model, "label": target.label,
+                                        "splits": list(dict.fromkeys(p.splits))},
+                           {"model": train.id, "data": target.dataset.id})
+            jobs = [target.dataset, job]
+            probed = target.transforms
+        derived = {"train_transforms": list(source.transforms),
+                   "probe_transforms": list(probed),
+                   "transform_relation": relation(source.transforms, probed)}
+        out = (ProbeRef(p.name or kind, kind, job.id, derived), jobs)
+        self._memo[key] = out
+        return out
+
+    def _check_n_train(self, n: int | None, target: Task, path: tuple, env) -> None:
+        available = target.sizes["train"]
+        if n is not None and available is not None and n > available:
+            raise self._fail(path + ("n_train",), f"n_train = {n} but task '{target.name}' has "
+                             f"only {available} training samples", None, env)
+
+    def _vary(self, vary: Any, target: Task, seed: int, env, path: tuple
+              ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        if vary in catalog.COMPONENTS:
+            if target.data["kind"] != "composite":
+                raise self._fail(path, f"vary = '{vary}' needs composite data; task "
+                                 f"'{target.name}' is {target.data['kind']}", None, env)
+            return {"component": vary}, ()
+        names = self.transform_names(vary, seed, path, env)
+        if not names:
+            raise self._fail(path, "vary names no transform", "name at least one", env)
+        # the varied transforms use the task data's parameters where it has them
+        own = {tf["name"]: tf["params"] for tf in target.data.get("transforms", ())}
+        tfs = [{"name": n, "params": own[n]} if n in own else _transform(n, {}) for n in names]
+        return {"transforms": tfs}, names
+
+    def cell(self, seed: int, env: Mapping[str, Any]) -> tuple[Cell, list[Job]]:
+        """One cell and every job it needs, each after its inputs."""
+        source, model, train = self.train(seed, env)
+        jobs = [source.dataset, train]
+        refs = []
+        for index in range(len(self.raw_probes)):
+            ref, probe_jobs = self.probe(index, seed, env, source, model, train)
+            refs.append(ref)
+            jobs.extend(probe_jobs)
+        cell = Cell(self.name, seed, dict(env), train.id, tuple(refs),
+                    {"train_transforms": list(source.transforms)})
+        return cell, jobs

@@ -1,0 +1,140 @@
+"""`dsl plan`: counts per spec and in total, --json shape, --explain, the store, speed, no torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dsl.cli import main
+from dsl.planner import plan
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SPEC = """\
+[spec]
+title = "cli"
+seeds = 2
+
+[task.a]
+data = { kind = "transforms2d", objects = ["apple", "banana"], transforms = "rotate" }
+n_train = 100
+
+[task.b]
+data = { kind = "transforms2d", objects = ["car", "bus", "cat"], transforms = "hue" }
+n_train = 100
+
+[factors]
+lr = [1e-3, 2e-3]
+
+[train]
+task = "a"
+arch = "small_cnn"
+lr = "{lr}"
+
+[[probe]]
+kind = "linear"
+task = "b"
+
+[[probe]]
+kind = "accuracy"
+"""
+
+
+@pytest.fixture
+def specs(tmp_path):
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "one.toml").write_text(textwrap.dedent(SPEC))
+    # the same experiment at one learning rate: its jobs are all among one.toml's
+    (folder / "two.toml").write_text(textwrap.dedent(SPEC).replace("lr = [1e-3, 2e-3]",
+                                                                   "lr = [2e-3]"))
+    return folder
+
+
+def run_json(capsys, *args):
+    assert main(["plan", "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_shape_and_counts(specs, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DSL_STORE", raising=False)
+    store = tmp_path / "no-store-here"
+    out = run_json(capsys, str(specs), "--store", str(store))
+    assert set(out) == {"specs", "total", "shared"}
+    assert list(out["specs"]) == ["one", "two"]
+    keys = {"cells", "jobs", "unique", "cached", "to_run", "estimate"}
+    for entry in list(out["specs"].values()) + [out["total"]]:
+        assert set(entry) == keys
+    one, two, total = out["specs"]["one"], out["specs"]["two"], out["total"]
+    assert one["cells"] == 4 and two["cells"] == 2 and total["cells"] == 6
+    assert one["unique"] == {"dataset": 4, "train": 4, "features": 4, "linear": 4,
+                             "accuracy": 4}
+    assert one["jobs"]["dataset"] == 8  # each cell needs its source and its target data
+    assert total["cached"] == {} and total["to_run"] == total["unique"]
+    assert sum(total["unique"].values()) < sum(one["unique"].values()) + sum(
+        two["unique"].values())
+    assert out["shared"] == sum(two["unique"].values())  # two.toml adds nothing new
+    assert one["estimate"]["pflop"] > 0 and one["estimate"]["assumed_tflops"] > 0
+    assert not store.exists()  # reading a missing store never creates it
+
+
+def finish(store_root, job):
+    from engine.store import Store
+
+    store = Store(store_root)
+    assert store.claim(job)
+    store.paths.artifact(job.id).mkdir(parents=True)
+    store.complete(job.id, [], 1.0)
+
+
+def test_cached_jobs_and_explain(specs, tmp_path, capsys):
+    store = tmp_path / "store"
+    p = plan([specs])
+    train = next(j for j in p.jobs.values() if j.kind == "train")
+    finish(store, p.jobs[train.inputs["data"]])
+    finish(store, train)
+    out = run_json(capsys, str(specs), "--store", str(store))
+    assert out["total"]["cached"] == {"dataset": 1, "train": 1}
+    assert out["total"]["to_run"]["train"] == out["total"]["unique"]["train"] - 1
+
+    assert main(["plan", str(specs), "--store", str(store), "--explain"]) == 0
+    text = capsys.readouterr().out
+    lines = [line.split() for line in text.splitlines() if line.startswith("    ")]
+    status = {parts[1]: parts[0] for parts in lines}
+    assert status[train.id] == "cached"
+    assert set(status.values()) == {"new", "reused", "cached"}
+    reused = [line for line in text.splitlines() if line.strip().startswith("reused")]
+    assert reused and all("from one: seed=" in line for line in reused)
+    assert "shared across specs" in text and "TFLOP/s" in text
+    assert "config:" not in text
+
+    assert main(["plan", str(specs / "one.toml"), "--store", str(store), "--explain",
+                 "--verbose"]) == 0
+    text = capsys.readouterr().out
+    assert '"arch":"small_cnn"' in text and "inputs: data=dataset-" in text
+
+
+def test_profile_and_set_on_the_command_line(specs, capsys):
+    out = run_json(capsys, str(specs / "one.toml"), "--profile", "smoke", "--set",
+                   "factors.lr=[0.5]")
+    assert out["total"]["cells"] == 1
+    assert main(["plan", str(specs), "--profile", "smok"]) == 2
+    assert "did you mean 'smoke'" in capsys.readouterr().err
+
+
+def test_planning_never_imports_torch():
+    code = ("import sys, dsl.planner, dsl.commands.plan, dsl.estimate; "
+            "dsl.planner.plan(['specs/quickstart.toml']); assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_plan_speed_benchmark_runs():
+    out = subprocess.run([sys.executable, "benchmarks/plan_speed.py", "--seeds", "1",
+                          "--repeat", "1"], cwd=ROOT, check=True, capture_output=True,
+                         text=True).stdout
+    assert "unique jobs" in out and "ratio to the 2 s target" in out

@@ -1,12 +1,29 @@
-"""`dsl report` (scaffold: replaced by the module that implements it)."""
+"""`dsl report SPEC_OR_DIR... -o DIR`: one self-contained HTML page per spec.
 
-from dsl.errors import DslError
+A page holds the spec's title and text, plan counts (jobs, shared, cached, failed), every table
+and chart of its [[report]]s (each table cell linked to the jobs behind it), and provenance:
+spec hash, git revision, engine versions, recorded runs. index.html links the pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from dsl.commands._common import add_plan_options
 
 
 def register(sub):
-    p = sub.add_parser("report", help="(not built yet)")
+    p = sub.add_parser("report", help="write one self-contained HTML page per spec",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_plan_options(p)
+    p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write into")
     p.set_defaults(func=_run)
 
 
 def _run(args):
-    raise DslError("'dsl report' is not built yet")
+    from engine.results.report import report
+
+    for path in report(args.paths, args.output, store=args.store, profile=args.profile,
+                       overrides=tuple(args.overrides)):
+        print(path)
+    return 0

@@ -1,12 +1,45 @@
-"""`dsl table` (scaffold: replaced by the module that implements it)."""
+"""`dsl table SPEC...`: each spec's [[report]] tables from the store, aggregated over seeds.
 
+Cells read "mean ± std" over seeds; "[have/planned]" when some jobs have no result yet;
+"missing (why)" when none has; "-" where no cell was planned. csv, json and parquet hold the
+numbers (mean, std, n, 95% CI, job ids) in long form (docs/results.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dsl.commands._common import add_plan_options
 from dsl.errors import DslError
+
+FORMATS = ("terminal", "csv", "md", "json", "parquet")
 
 
 def register(sub):
-    p = sub.add_parser("table", help="(not built yet)")
+    p = sub.add_parser("table", help="print the specs' report tables (mean ± std over seeds)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_plan_options(p)
+    p.add_argument("--format", "-f", choices=FORMATS, default="terminal")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=_run)
 
 
 def _run(args):
-    raise DslError("'dsl table' is not built yet")
+    from engine.results.tables import render, table
+
+    if args.format == "parquet" and not args.output:
+        raise DslError("--format parquet needs -o FILE")
+    tables = table(args.paths, store=args.store, profile=args.profile,
+                   overrides=tuple(args.overrides))
+    if not tables:
+        print("no table reports in these specs", file=sys.stderr)
+    out = render(tables, args.format)
+    if args.output:
+        path = Path(args.output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(out) if isinstance(out, bytes) else path.write_text(out)
+    else:
+        sys.stdout.write(out)
+    return 0

@@ -1,0 +1,267 @@
+"""[[report]] charts: Altair line (with a 95% CI band), grouped bars and heatmaps of seed
+aggregates, exported to HTML, PNG and SVG with vl-convert (no browser needed).
+
+Dims become the encodings' titles as written in the spec; the data are renamed to fixed field
+names first, because Vega-Lite reads "." and "[" in a field name as a path into nested data.
+Positions whose every job is missing are dropped from the picture (the table shows them); the
+subtitle says how many, so a gap is never silent.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import altair as alt
+import polars as pl
+
+from dsl.errors import DslError
+from engine.results.aggregate import aggregate
+from engine.results.frame import apply_filter, levels, select, slots
+from engine.results.tables import default_title, open_store, spec_inputs, spec_plans
+
+EXPORT_FORMATS = ("html", "png", "svg", "json")
+WIDTH, HEIGHT = 360, 240
+
+
+@dataclass
+class Chart:
+    spec: str
+    title: str
+    kind: str
+    report: Mapping[str, Any]
+    data: pl.DataFrame  # the aggregates drawn (dims renamed to x/y/color/column)
+    chart: alt.TopLevelMixin
+    report_index: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def vegalite(self) -> dict:
+        return self.chart.to_dict()
+
+    @property
+    def slug(self) -> str:
+        return slug(f"{self.report_index + 1:02d}-{self.title}")
+
+
+def slug(text: str) -> str:
+    out = "".join(c if c.isalnum() else "-" for c in text.lower())
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out.strip("-")[:80] or "chart"
+
+
+def _numeric(frame: pl.DataFrame, col: str) -> bool:
+    return frame.schema[col].is_numeric() and frame.schema[col] != pl.Boolean
+
+
+def _encoding_type(frame: pl.DataFrame, col: str, quantitative_ok: bool) -> str:
+    return "quantitative" if quantitative_ok and _numeric(frame, col) else "ordinal"
+
+
+def build_chart(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, Any],
+                metrics: pl.DataFrame | None, statuses: Mapping[str, str] | None = None,
+                *, spec: str = "", index: int = 0) -> Chart:
+    """One `chart = {x, y, color, column, kind}` report as an Altair chart."""
+    view = report["chart"]
+    kind = view.get("kind", "line")
+    heat = kind == "heatmap"
+    value = view["color"] if heat else view["y"]
+    dims = {"x": view["x"], "y" if heat else "color": view["y"] if heat else view.get("color"),
+            "column": view.get("column")}
+    dims = {role: d for role, d in dims.items() if d}
+    sel = apply_filter(select(cells, metrics, value, statuses), report.get("filter"))
+    for d in dims.values():
+        if d not in sel.columns:
+            raise DslError(f"chart '{report.get('title') or default_title(report)}': "
+                           f"unknown column '{d}'")
+    # Dims are renamed to their roles: a factor may be called "n" or "mean" too.
+    sel = sel.select(*[pl.col(d).alias(role) for role, d in dims.items()],
+                     "seed", "value", "job", "status")
+    orders = {role: [_key(v) for v in levels(sel, role, d)] for role, d in dims.items()}
+    data = aggregate(sel, list(dims)).select(
+        *dims, "mean", "std", "n", "ci_low", "ci_high", "missing", "expected")
+    missing = data.filter(pl.col("mean").is_null()).height
+    partial = data.filter(pl.col("mean").is_not_null() & (pl.col("missing") > 0)).height
+    notes = [f"{missing} point(s) not shown: every job behind them is missing"] if missing else []
+    if partial:
+        notes.append(f"{partial} point(s) from partial results (some jobs missing)")
+    drawn = data.filter(pl.col("mean").is_not_null())
+    for role in ("color", "column", "y" if heat else ""):
+        if role in dims and not _numeric(drawn, role):  # categorical: labels as text
+            drawn = drawn.with_columns(pl.col(role).cast(pl.String))
+    title = report.get("title") or default_title(report)
+    params = dict(value=value, dims=dims, orders=orders, title=title, notes=notes)
+    if kind == "line":
+        chart = _line(drawn, **params)
+    elif kind == "bar":
+        chart = _bar(drawn, **params)
+    elif heat:
+        chart = _heatmap(drawn, **params)
+    else:
+        raise DslError(f"unknown chart kind '{kind}' (line, bar, heatmap)")
+    return Chart(spec, title, kind, dict(report), data, chart, index, notes)
+
+
+def _key(v: Any) -> Any:
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+
+
+def _title(title: str, notes: list[str], what: str = "mean over seeds, 95% CI"
+           ) -> alt.TitleParams:
+    sub = [what] + notes
+    return alt.TitleParams(title, subtitle=sub, anchor="start")
+
+
+def _data(frame: pl.DataFrame) -> alt.Data:
+    return alt.Data(values=frame.to_dicts())
+
+
+def _color(dims, orders, frame):
+    if "color" not in dims:
+        return {}
+    return {"color": alt.Color("color", type="nominal", title=dims["color"],
+                               sort=orders["color"])}
+
+
+def _finish(layered, dims, orders, title, notes, what: str = "mean over seeds, 95% CI"):
+    """One small chart per `column` value when asked, and the title with its notes."""
+    if "column" in dims:
+        layered = layered.facet(column=alt.Column("column", type="ordinal",
+                                                  title=dims["column"], sort=orders["column"]))
+    return layered.properties(title=_title(title, notes, what))
+
+
+def _line(frame, *, value, dims, orders, title, notes):
+    xtype = _encoding_type(frame, "x", True)
+    x = alt.X("x", type=xtype, title=dims["x"],
+              **({} if xtype == "quantitative" else {"sort": orders["x"]}))
+    base = alt.Chart().encode(x=x, **_color(dims, orders, frame))
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("mean", type="quantitative", title=value, scale=alt.Scale(zero=False)),
+        tooltip=_tooltip(dims))
+    band = base.mark_area(opacity=0.2).encode(y="ci_low:Q", y2="ci_high:Q")
+    layered = alt.layer(band, line, data=_data(frame)).properties(width=WIDTH, height=HEIGHT)
+    return _finish(layered, dims, orders, title, notes)
+
+
+def _bar(frame, *, value, dims, orders, title, notes):
+    x = alt.X("x", type="nominal", title=dims["x"], sort=orders["x"],
+              axis=alt.Axis(labelAngle=0))
+    offset = {"xOffset": alt.XOffset("color", type="nominal", sort=orders["color"])} \
+        if "color" in dims else {}
+    base = alt.Chart().encode(x=x, **offset, **_color(dims, orders, frame))
+    bars = base.mark_bar().encode(y=alt.Y("mean", type="quantitative", title=value),
+                                  tooltip=_tooltip(dims))
+    errs = base.mark_errorbar(ticks=True).encode(
+        y=alt.Y("ci_low", type="quantitative", title=value), y2="ci_high",
+        color=alt.value("black"))
+    layered = alt.layer(bars, errs, data=_data(frame)).properties(width=WIDTH, height=HEIGHT)
+    return _finish(layered, dims, orders, title, notes)
+
+
+def _heatmap(frame, *, value, dims, orders, title, notes):
+    x = alt.X("x", type="ordinal", title=dims["x"], sort=orders["x"],
+              axis=alt.Axis(labelAngle=0))
+    y = alt.Y("y", type="ordinal", title=dims["y"], sort=orders["y"])
+    base = alt.Chart().encode(x=x, y=y)
+    rect = base.mark_rect().encode(
+        color=alt.Color("mean", type="quantitative", title=value,
+                        scale=alt.Scale(scheme="viridis")), tooltip=_tooltip(dims))
+    text = base.mark_text(fontSize=10).encode(
+        text=alt.Text("mean", type="quantitative", format=".2f"),
+        color=alt.condition(alt.datum.mean > _midpoint(frame), alt.value("black"),
+                            alt.value("white")))
+    n = max(len(orders["x"]), 1)
+    m = max(len(orders["y"]), 1)
+    layered = alt.layer(rect, text, data=_data(frame)).properties(
+        width=min(40 * n, 600), height=min(30 * m, 600))
+    return _finish(layered, dims, orders, title, notes, "mean over seeds")
+
+
+def _midpoint(frame: pl.DataFrame) -> float:
+    if not frame.height:
+        return 0.0
+    lo, hi = frame["mean"].min(), frame["mean"].max()
+    return (lo + hi) / 2
+
+
+def _tooltip(dims) -> list:
+    return [alt.Tooltip(role, type="nominal", title=d) for role, d in dims.items()] + [
+        alt.Tooltip(f, type="quantitative", format=".4f") for f in ("mean", "std")] + [
+        alt.Tooltip("n", type="quantitative")] + [
+        alt.Tooltip(f, type="quantitative", format=".4f") for f in ("ci_low", "ci_high")]
+
+
+# -- export ------------------------------------------------------------------------------------
+
+def to_png(chart: Chart | alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+    import vl_convert as vlc
+
+    spec = chart.vegalite() if isinstance(chart, Chart) else chart.to_dict()
+    return vlc.vegalite_to_png(spec, scale=scale)
+
+
+def to_svg(chart: Chart | alt.TopLevelMixin) -> str:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart.vegalite() if isinstance(chart, Chart) else chart.to_dict())
+
+
+def to_html(chart: Chart | alt.TopLevelMixin) -> str:
+    """A standalone page with Vega bundled in: opens offline."""
+    import vl_convert as vlc
+
+    spec = chart.vegalite() if isinstance(chart, Chart) else chart.to_dict()
+    return vlc.vegalite_to_html(spec, bundle=True)
+
+
+def save(chart: Chart, out_dir: str | os.PathLike,
+         formats: Iterable[str] = ("html", "png")) -> list[Path]:
+    """Write the chart as <slug>.<fmt> for each format; returns the paths."""
+    import json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = (f"{slug(chart.spec)}-" if chart.spec else "") + chart.slug
+    written = []
+    for fmt in formats:
+        path = out / f"{stem}.{fmt}"
+        if fmt == "png":
+            path.write_bytes(to_png(chart))
+        elif fmt == "svg":
+            path.write_text(to_svg(chart))
+        elif fmt == "html":
+            path.write_text(to_html(chart))
+        elif fmt == "json":
+            path.write_text(json.dumps(chart.vegalite(), indent=1))
+        else:
+            raise DslError(f"unknown chart format '{fmt}' ({', '.join(EXPORT_FORMATS)})")
+        written.append(path)
+    return written
+
+
+# -- fetching inputs ---------------------------------------------------------------------------
+
+def build_charts(cells: Sequence[Mapping], reports: Iterable[Mapping[str, Any]],
+                 metrics: pl.DataFrame | None, statuses: Mapping[str, str] | None = None,
+                 *, spec: str = "") -> list[Chart]:
+    s = slots(cells)
+    return [build_chart(s, r, metrics, statuses, spec=spec, index=i)
+            for i, r in enumerate(reports) if r.get("chart")]
+
+
+def spec_charts(spec_plan: Any, store: Any) -> list[Chart]:
+    cells, metrics, statuses = spec_inputs(spec_plan, store)
+    return build_charts(cells, spec_plan.reports, metrics, statuses, spec=spec_plan.name)
+
+
+def chart(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = None,
+          overrides: Sequence[str] = ()) -> list[Chart]:
+    """The [[report]] charts of a spec (file, folder, Plan or SpecPlan) from the store."""
+    st = open_store(store)
+    out: list[Chart] = []
+    for sp in spec_plans(spec_path_or_plan, profile, overrides):
+        out += spec_charts(sp, st)
+    return out

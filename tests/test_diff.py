@@ -1,0 +1,200 @@
+"""`dsl diff`: spec, plan and results differences, for files, git revisions and recorded runs."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dsl.diff import compare, diff, flatten
+from dsl.planner import plan
+from engine.store import Store
+
+sys.path.insert(0, str(Path(__file__).parent))
+from results_fake import complete_plan, noise  # noqa: E402
+
+BASE = """
+[spec]
+title = "Tiny base"
+seeds = 3
+[train]
+arch = "small_cnn"
+epochs = 1
+batch_size = 32
+"""
+
+SPEC = """
+[spec]
+title = "Tiny"
+extends = "{extends}"
+[draw]
+objs = {{ objects = 4 }}
+[task.src]
+data = {{ kind = "transforms2d", objects = "objs", transforms = "{{tf}}", resolution = 16 }}
+n_train = 64
+n_val = 16
+n_test = 16
+[task.tgt]
+data = {{ kind = "transforms2d", objects = "objs", transforms = ["rotate"], resolution = 16 }}
+n_train = 64
+n_val = 16
+n_test = 16
+[factors]
+tf = {levels}
+[train]
+task = "src"
+[[probe]]
+kind = "linear"
+task = "tgt"
+epochs = 2
+[[report]]
+table = {{ rows = "tf", columns = "probe", value = "linear.accuracy" }}
+"""
+
+
+def _write(folder: Path, levels='["rotate", "hue"]', base=BASE, extends="_base.toml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "_base.toml").write_text(base)
+    spec = folder / "tiny.toml"
+    spec.write_text(SPEC.format(levels=levels, extends=extends))
+    return spec
+
+
+def _value(shift=0.0, spread=0.02):
+    """Linear accuracy 0.7 (+ shift for models trained 2 epochs), with per-job noise."""
+    def value(job, metric, split):
+        base = 0.7 + (shift if job.kind == "linear" else 0.0)
+        return base + spread * noise(f"{job.id}{metric}{split}")
+    return value
+
+
+def test_flatten_paths():
+    flat = flatten({"train": {"epochs": 2}, "probe": [{"kind": "linear", "epochs": 5}],
+                    "factors": {"tf": ["a", "b"]}, "task": {"C+O->C": {"n_train": 3}}})
+    assert flat == {"train.epochs": 2, "probe[0].kind": "linear", "probe[0].epochs": 5,
+                    "factors.tf": ["a", "b"], 'task."C+O->C".n_train': 3}
+
+
+def test_compare_paired_and_welch():
+    from scipy import stats
+    a, b = {0: 0.5, 1: 0.6, 2: 0.7}, {0: 0.6, 1: 0.72, 2: 0.79}
+    r = compare(a, b)
+    d = [0.1, 0.12, 0.09]
+    ref = stats.ttest_rel(list(b.values()), list(a.values())).confidence_interval(0.95)
+    assert r["paired"] and r["delta"] == pytest.approx(sum(d) / 3)
+    assert (r["ci_low"], r["ci_high"]) == (pytest.approx(ref.low), pytest.approx(ref.high))
+    w = compare(a, {3: 0.6, 4: 0.72, 5: 0.79, 6: 0.7})
+    ref = stats.ttest_ind([0.6, 0.72, 0.79, 0.7], [0.5, 0.6, 0.7],
+                          equal_var=False).confidence_interval(0.95)
+    assert not w["paired"]
+    assert (w["ci_low"], w["ci_high"]) == (pytest.approx(ref.low), pytest.approx(ref.high))
+
+
+def test_factor_level_added_new_cells_appear_shared_unchanged(tmp_path):
+    a = _write(tmp_path / "a")
+    b = _write(tmp_path / "b", levels='["rotate", "hue", "blur"]')
+    store = Store(tmp_path / "store")
+    complete_plan(store, plan([a]), value=_value())
+    complete_plan(store, plan([b]), value=_value())
+    r = diff(a, b, store=store)
+    assert r.spec.rows() == [("factors.tf", "changed", '["rotate", "hue"]',
+                              '["rotate", "hue", "blur"]')]
+    assert r.plan.only_a == [] and len(r.plan.only_b) > 0
+    assert r.plan.changes.height == 0  # nothing shared changed: new jobs only
+    assert {j.rsplit("-", 1)[0] for j in r.plan.only_b} == {"dataset", "train", "features",
+                                                            "linear"}
+    res = r.results
+    new = res.filter(pl.col("status") == "only in B")
+    assert set(new["cell"].to_list()) == {"tf=blur"}
+    shared = res.filter(pl.col("cell") != "tf=blur")
+    assert set(shared["status"].to_list()) == {"same jobs"}
+    assert shared["delta"].abs().max() == 0.0
+    assert r.cells_only_b.height == new.height and r.cells_only_a.height == 0
+    md = r.to_markdown()
+    assert "### Cells only in B" in md and "- tf=blur" in md
+
+
+def test_training_parameter_change_is_named_and_results_flagged(tmp_path):
+    a = _write(tmp_path / "a")
+    b = _write(tmp_path / "b", base=BASE.replace("epochs = 1", "epochs = 2"))
+    store = Store(tmp_path / "store")
+    complete_plan(store, plan([a]), value=_value())
+    complete_plan(store, plan([b]), value=_value(shift=0.1))
+    r = diff(a, b, store=store)
+    assert ("train.epochs", "changed", "1", "2") in r.spec.rows()
+    reasons = r.plan.reasons().rows()
+    assert reasons == [("train", "epochs", "1", "2", 6)]  # 2 levels x 3 seeds
+    # probes changed only through their model: explained by the train field, with the path
+    roles = set(r.plan.changes["role"].to_list())
+    assert {"train", "probe linear/features/model"} <= roles
+    assert len(r.plan.shared) > 0  # datasets do not depend on training
+    acc = r.results.filter((pl.col("probe") == "linear") & (pl.col("metric") == "accuracy") &
+                           (pl.col("split") == "test"))
+    assert acc.height == 2 and set(acc["status"].to_list()) == {"changed"}
+    assert acc["paired"].all() and acc["delta"].to_list() == pytest.approx([0.1, 0.1], abs=0.03)
+    train = r.results.filter(pl.col("probe") == "train")
+    assert set(train["status"].to_list()) <= {"within noise", "changed"}
+    doc = r.to_json()
+    assert doc["format"] == "dsl.diff/1"
+    assert set(doc) == {"format", "a", "b", "spec", "plan", "results", "notes"}
+    assert doc["plan"]["reasons"] == [{"kind": "train", "field": "epochs", "old": 1, "new": 2,
+                                       "jobs": 6}]
+    assert doc["spec"][0]["old"] == 1 and doc["results"]["counts"]["changed"] >= 2
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo,
+                   check=True, capture_output=True)
+
+
+def test_diff_between_git_revisions_keeps_extends_working(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "bases").mkdir(parents=True)
+    (repo / "bases" / "_base.toml").write_text(BASE)
+    spec = _write(repo / "specs", extends="../bases/_base.toml")
+    (repo / "specs" / "_base.toml").unlink()
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "one epoch")
+    (repo / "bases" / "_base.toml").write_text(BASE.replace("epochs = 1", "epochs = 3"))
+    _git(repo, "commit", "-q", "-am", "three epochs")
+    spec.write_text(spec.read_text().replace('"hue"]', '"hue", "blur"]'))  # uncommitted
+    store = Store(tmp_path / "store")
+    r = diff(f"{spec}@HEAD~1", f"{spec}@HEAD", store=store)
+    assert r.a.source == "git" and r.a.name == "tiny"
+    assert r.spec.rows() == [("train.epochs", "changed", "1", "3")]
+    assert r.plan.reasons().rows() == [("train", "epochs", "1", "3", 6)]
+    assert set(r.results["status"].to_list()) == {"no results"}
+    # the working file differs from HEAD by the added level, not by epochs
+    w = diff(f"{spec}@HEAD", spec, store=store)
+    assert w.spec["path"].to_list() == ["factors.tf"]
+    with pytest.raises(Exception, match="git"):
+        diff(f"{spec}@no-such-rev", spec, store=store)
+
+
+def test_one_argument_compares_file_with_last_run(tmp_path, capsys):
+    from dsl.cli import main
+
+    spec = _write(tmp_path / "s")
+    store = Store(tmp_path / "store")
+    p = plan([spec])
+    complete_plan(store, p, value=_value())
+    run_id = store.record_run(p.specs[0])
+    spec.write_text(spec.read_text().replace("epochs = 2", "epochs = 5"))  # the probe's
+    r = diff(spec, store=store)
+    assert r.a.source == "run" and r.a.run_id == run_id and r.b.source == "file"
+    assert r.spec["path"].to_list() == ["probe[0].epochs"]
+    assert r.plan.reasons().rows() == [("linear", "epochs", "2", "5", 6)]
+    assert set(r.results.filter(pl.col("probe") == "train")["status"].to_list()) == \
+        {"same jobs"}
+    # a run id works as a side, and the CLI writes md, json, csv and a chart
+    assert main(["diff", run_id[:12], str(spec), "--store", str(store.root), "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["a"]["run_id"] == run_id
+    png = tmp_path / "delta.png"
+    assert main(["diff", str(spec), "--store", str(store.root), "-f", "csv",
+                 "--chart", str(png)]) == 0
+    assert capsys.readouterr().out.startswith("cell,factors,probe,metric,split")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["diff", "nope", "--store", str(store.root)]) == 2

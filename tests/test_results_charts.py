@@ -1,0 +1,82 @@
+"""Charts from hand-made results: the right encodings, and real PNG/SVG/HTML files."""
+
+import struct
+
+import polars as pl
+import pytest
+
+from engine.results.charts import build_charts, save, to_png
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _data():
+    cells, rows = [], []
+    for seed in (0, 1, 2):
+        for inv in ("same", "other"):
+            for n in (100, 1000):
+                tj, pj = f"train-{seed}{inv}{n}", f"linear-{seed}{inv}{n}"
+                cells.append({"seed": seed, "factors": {"invariance": inv, "n": n}, "train": tj,
+                              "probes": [{"name": "linear", "kind": "linear", "job": pj,
+                                          "derived": {}}], "derived": {}})
+                if not (inv == "other" and n == 1000):  # a point with every job missing
+                    rows.append((pj, "accuracy", "test",
+                                 0.6 + 0.2 * (inv == "same") + n / 1e4 + 0.01 * seed))
+    m = pl.DataFrame(rows, schema={"job_id": pl.String, "name": pl.String, "split": pl.String,
+                                   "value": pl.Float64}, orient="row")
+    return cells, m
+
+
+REPORTS = [
+    {"title": "By samples", "chart": {"x": "n", "y": "linear.accuracy", "color": "invariance",
+                                      "kind": "line"}},
+    {"chart": {"x": "invariance", "y": "linear.accuracy", "color": "n", "kind": "bar"}},
+    {"chart": {"x": "n", "y": "invariance", "color": "linear.accuracy", "kind": "heatmap"}},
+    {"chart": {"x": "n", "y": "linear.accuracy", "column": "invariance", "kind": "line"}},
+]
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    return struct.unpack(">II", data[16:24])
+
+
+def test_line_chart_has_ci_band_axes_from_spec_and_notes_missing():
+    cells, m = _data()
+    line = build_charts(cells, REPORTS, m, spec="s")[0]
+    spec = line.vegalite()
+    layers = spec["layer"]
+    assert [ly["mark"]["type"] if isinstance(ly["mark"], dict) else ly["mark"]
+            for ly in layers] == ["area", "line"]
+    assert layers[0]["encoding"]["y"]["field"] == "ci_low"
+    assert layers[0]["encoding"]["y2"]["field"] == "ci_high"
+    assert layers[1]["encoding"]["x"]["title"] == "n"
+    assert layers[1]["encoding"]["x"]["type"] == "quantitative"
+    assert layers[1]["encoding"]["y"]["title"] == "linear.accuracy"
+    assert spec["title"]["text"] == "By samples"
+    assert any("1 point(s) not shown" in s for s in spec["title"]["subtitle"])
+    same_1000 = line.data.filter((pl.col("x") == 1000) & (pl.col("color") == "same"))
+    assert same_1000["mean"].item() == pytest.approx(0.6 + 0.2 + 0.1 + 0.01)
+
+
+def test_every_kind_exports_png_svg_html(tmp_path):
+    cells, m = _data()
+    charts = build_charts(cells, REPORTS, m, spec="s")
+    assert [c.kind for c in charts] == ["line", "bar", "heatmap", "line"]
+    for c in charts:
+        png = to_png(c)
+        assert png[:8] == PNG_MAGIC and len(png) > 1000
+        w, h = _png_size(png)
+        assert w > 100 and h > 100
+    paths = save(charts[2], tmp_path, ("png", "svg", "html"))
+    assert [p.suffix for p in paths] == [".png", ".svg", ".html"]
+    assert paths[0].read_bytes()[:8] == PNG_MAGIC and paths[0].stat().st_size > 0
+    assert paths[1].read_text().lstrip().startswith("<svg")
+    assert "vega" in paths[2].read_text().lower()
+
+
+def test_heatmap_encodes_dims_and_value():
+    cells, m = _data()
+    heat = build_charts(cells, [REPORTS[2]], m)[0].vegalite()
+    rect = heat["layer"][0]["encoding"]
+    assert rect["x"]["title"] == "n" and rect["y"]["title"] == "invariance"
+    assert rect["color"]["title"] == "linear.accuracy"

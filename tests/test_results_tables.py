@@ -1,0 +1,200 @@
+"""[[report]] tables on hand-made cells and metrics, and through the planner and a store."""
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from engine.results.frame import long_frame, select, slots
+from engine.results.tables import build_tables, render, table
+
+sys.path.insert(0, str(Path(__file__).parent))
+from results_fake import complete_plan  # noqa: E402
+
+SOURCES = ["C", "C+O", "O"]
+TARGETS = ["C", "O"]
+
+
+def _metrics(rows):
+    return pl.DataFrame(rows, schema={"job_id": pl.String, "name": pl.String,
+                                      "split": pl.String, "value": pl.Float64}, orient="row")
+
+
+def _table1(seeds=(0, 1, 2), skip=()):
+    """Cells of a Table 1-like spec: source x target factors, one linear probe."""
+    cells, rows = [], []
+    for seed in seeds:
+        for s in SOURCES:
+            for t in TARGETS:
+                tj, pj = f"train-{seed}{s}", f"linear-{seed}{s}{t}"
+                cells.append({"seed": seed, "factors": {"source": s, "target": t}, "train": tj,
+                              "probes": [{"name": "linear", "kind": "linear", "job": pj,
+                                          "derived": {}}], "derived": {}})
+                if (seed, s, t) not in skip:
+                    acc = 0.5 + 0.1 * SOURCES.index(s) + 0.01 * TARGETS.index(t) + 0.001 * seed
+                    rows += [(pj, "accuracy", "test", acc), (pj, "accuracy", "val", acc - 0.2),
+                             (pj, "loss", "test", 1.0)]
+                rows.append((tj, "accuracy", "test", 0.99))
+    return cells, _metrics(rows)
+
+
+TABLE1 = {"title": "Table 1", "table": {"rows": "source", "columns": "target",
+                                        "value": "linear.accuracy"}}
+
+
+def test_table1_layout_rows_source_columns_target():
+    cells, metrics = _table1()
+    [t] = build_tables(cells, [TABLE1], metrics, spec="adv")
+    assert t.row_levels == SOURCES and t.column_levels == TARGETS
+    d = t.display()
+    assert d.columns == ["source", "C", "O"]
+    assert d["source"].to_list() == SOURCES
+    # each number is the mean over the three seeds of the test split
+    agg = t.cell("C+O", "O")
+    expected = [0.5 + 0.1 + 0.01 + 0.001 * s for s in range(3)]
+    assert agg["mean"] == pytest.approx(np.mean(expected))
+    assert agg["std"] == pytest.approx(np.std(expected, ddof=1))
+    assert agg["n"] == 3 and sorted(agg["jobs"]) == [f"linear-{s}C+OO" for s in range(3)]
+    assert d.filter(pl.col("source") == "C+O")["O"].item() == "0.611 ± 0.001"
+    # an explicit split reads that split
+    [val] = build_tables(cells, [{"table": {**TABLE1["table"], "value": "linear.accuracy@val"}}],
+                         metrics)
+    assert val.cell("C+O", "O")["mean"] == pytest.approx(np.mean(expected) - 0.2)
+
+
+def test_missing_cells_are_shown_not_dropped():
+    cells, metrics = _table1(skip={(0, "O", "O"), (1, "O", "O"), (2, "O", "O"), (2, "C", "C")})
+    statuses = {"linear-0OO": "failed", "linear-1OO": "skipped"}
+    [t] = build_tables(cells, [TABLE1], metrics, statuses)
+    assert t.row_levels == SOURCES and t.column_levels == TARGETS
+    assert t.text("O", "O") == "missing (failed 1, skipped 1, not run 1)"
+    partial = t.cell("C", "C")
+    assert partial["n"] == 2 and partial["missing"] == 1 and t.text("C", "C").endswith("[2/3]")
+    md = render([t], "md")
+    assert "missing (failed 1, skipped 1, not run 1)" in md
+    long = pl.read_csv(io.StringIO(render([t], "csv")))
+    assert long.height == 6  # every planned position, the missing one included
+    row = long.filter((pl.col("row") == "O") & (pl.col("column") == "O"))
+    assert row["mean"].is_null().all() and row["missing"].item() == 3
+
+
+def test_transform_relation_groups_same_other_none_as_rows():
+    """Table 2: rows = transform_relation pools every (train, probed) transform pair."""
+    cells, rows = [], []
+    tfs = ["rotate", "hue", "blur"]
+    sens = {"same": 0.1, "other": 0.6, "none": 0.9}
+    for seed in (0, 1):
+        for train in ["none"] + tfs:
+            for probed in tfs:
+                rel = "none" if train == "none" else "same" if train == probed else "other"
+                key = f"{seed}{train}{probed}"
+                probes = []
+                for name in ("in_dist", "shifted"):
+                    jid = f"sensitivity-{name}{key}"
+                    probes.append({"name": name, "kind": "sensitivity", "job": jid, "derived": {
+                        "train_transforms": [] if train == "none" else [train],
+                        "probe_transforms": [probed], "transform_relation": rel}})
+                    rows.append((jid, "sensitivity", None,
+                                 sens[rel] + 0.01 * seed + (0.2 if name == "shifted" else 0)))
+                cells.append({"seed": seed, "factors": {"transform": train, "probed": probed},
+                              "train": f"train-{seed}{train}", "probes": probes, "derived": {}})
+    report = {"table": {"rows": "transform_relation", "columns": "probe",
+                        "value": "sensitivity"}}
+    [t] = build_tables(cells, [report], _metrics(rows))
+    assert t.row_levels == ["same", "other", "none"]  # the paper's order
+    assert t.column_levels == ["in_dist", "shifted"]
+    same = t.cell("same", "in_dist")
+    assert same["mean"] == pytest.approx(np.mean([0.1, 0.11]))
+    assert same["n"] == 2 and same["expected"] == 6  # 3 transforms x 2 seeds pooled
+    assert t.cell("other", "shifted")["mean"] == pytest.approx(np.mean([0.8, 0.81]))
+    # filter keeps one probe: one column
+    [f] = build_tables(cells, [{**report, "filter": {"probe": "shifted"}}], _metrics(rows))
+    assert f.column_levels == ["shifted"]
+
+
+def test_excluded_combination_reads_not_planned_and_formats_round_trip(tmp_path):
+    cells, metrics = _table1()
+    cells = [c for c in cells if c["factors"] != {"source": "O", "target": "C"}]
+    [t] = build_tables(cells, [TABLE1], metrics, spec="adv")
+    assert t.text("O", "C") == "-"
+    doc = json.loads(render([t], "json"))
+    assert doc["format"] == "dsl.tables/1"
+    [jt] = doc["tables"]
+    assert (jt["rows"], jt["columns"], jt["value"]) == ("source", "target", "linear.accuracy")
+    assert len(jt["cells"]) == 5 and jt["cells"][0]["row"] == "C"
+    pq = tmp_path / "t.parquet"
+    pq.write_bytes(render([t], "parquet"))
+    assert pl.read_parquet(pq).height == 5
+    assert "source \\ target" in render([t], "terminal")
+
+
+def test_bare_metric_and_train_metric_and_long_frame():
+    cells, metrics = _table1(seeds=(0,))
+    sel = select(cells, metrics, "train.accuracy")
+    assert sel.height == 6 and set(sel["value"].to_list()) == {0.99}
+    assert select(cells, metrics, "accuracy")["probe"].unique().to_list() == ["linear"]
+    lf = long_frame(cells, metrics)
+    assert {"seed", "source", "target", "probe", "metric", "split", "value"} <= set(lf.columns)
+    assert slots(cells).height == 12  # 6 cells x (train + linear)
+
+
+SPEC = """
+[spec]
+title = "Tiny"
+seeds = 2
+[draw]
+objs = { objects = 4 }
+[task.src]
+data = { kind = "transforms2d", objects = "objs", transforms = "{tf}", resolution = 16 }
+n_train = 64
+n_val = 16
+n_test = 16
+[task.tgt]
+data = { kind = "transforms2d", objects = "objs", transforms = ["rotate"], resolution = 16 }
+n_train = 64
+n_val = 16
+n_test = 16
+[factors]
+tf = ["rotate", "hue"]
+[train]
+task = "src"
+arch = "small_cnn"
+epochs = 1
+[[probe]]
+kind = "linear"
+task = "tgt"
+epochs = 2
+[[report]]
+title = "Accuracy"
+table = { rows = "tf", columns = "probe", value = "linear.accuracy" }
+[[report]]
+table = { rows = "transform_relation", value = "linear.accuracy" }
+"""
+
+
+def test_table_through_planner_and_store(tmp_path, capsys):
+    from dsl.cli import main
+    from dsl.planner import plan
+    from engine.results.tables import print_spec_tables
+    from engine.store import Store
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(SPEC)
+    store = Store(tmp_path / "store")
+    p = plan([spec])
+    complete_plan(store, p, value=lambda job, m, s: 0.8 if job.kind == "linear" else 0.3,
+                  fail=lambda job: job.kind == "linear" and job.config["seed"] == 1)
+    tables = table(spec, store=store)
+    assert [t.title for t in tables] == ["Accuracy", "linear.accuracy by transform_relation"]
+    assert tables[0].row_levels == ["rotate", "hue"]
+    assert tables[0].text("rotate", "linear") == "0.800 [1/2]"
+    assert tables[1].row_levels == ["same", "other"]
+    print_spec_tables(p.specs[0], store)
+    assert "0.800 [1/2]" in capsys.readouterr().out
+    assert main(["table", str(spec), "--store", str(store.root), "-f", "md"]) == 0
+    out = capsys.readouterr().out
+    assert "| rotate | 0.800 [1/2] |" in out

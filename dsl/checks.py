@@ -252,13 +252,14 @@ class _Checker:
             pool = _size(self.draws[source])
         what = f"{n} {sort}"
         if pool and n > pool:
-            self.add(path + (sort,), f"cannot draw {what} out of {pool}")
+            self.add(path + (sort,), f"cannot draw {what} out of {pool}; draw at most {pool}")
             return
         for ref in _names(d.get("disjoint_from")):
             size = _size(self.draws.get(ref))
             if size is not None and pool and n + size > pool:
+                left = max(pool - size, 0)
                 self.add(path + ("disjoint_from",), f"cannot draw {what} disjoint from "
-                         f"'{ref}' ({size}): only {pool} in all")
+                         f"'{ref}' ({size}): {pool} in all leaves {left}; draw at most {left}")
         base = d.get("includes")
         size = _size(self.draws.get(base)) if isinstance(base, str) else None
         if size is not None and n < size:

@@ -44,7 +44,7 @@ TRANSFORM_WORDS = ("none", "all")
 METRICS: dict[str, tuple[str, ...]] = {
     "train": ("accuracy", "loss"),
     "linear": ("accuracy", "loss"),
-    "finetune": ("accuracy", "linear_accuracy"),
+    "finetune": ("accuracy", "loss", "linear_accuracy"),
     "sensitivity": ("sensitivity", "pair_distance", "independent_distance"),
     "accuracy": ("accuracy",),
 }
@@ -670,6 +670,9 @@ def validate_section(section: str, value: Any) -> Any:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the language (what `dsl schema` prints)."""
     schema = Spec.model_json_schema(by_alias=True)
+    # A spec that `extends` a base may leave any section to it (even [train]); what is required
+    # is checked on the merged document, so the schema of one file requires nothing.
+    schema.pop("required", None)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 

@@ -177,7 +177,7 @@ def test_sensitivity_job_reports_eq1_of_the_pairs_it_is_given(tmp_path, monkeypa
 
     seen = {}
 
-    def pairs(data, vary, n, seed, device):
+    def pairs(data, vary, n, seed, device, data_root=None):
         seen.update(data=data, vary=vary, n=n, seed=seed)
         x1 = torch.from_numpy(synthetic.images(n, seed=seed)[0])
         xa, xb = (torch.from_numpy(synthetic.images(n, seed=seed + k)[0]) for k in (1, 2))

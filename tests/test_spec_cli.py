@@ -70,7 +70,7 @@ def test_validate_missing_path(tmp_path, capsys):
 
 def test_shipped_examples_validate(capsys):
     code = main(["validate", str(ROOT / "specs" / "adversarial_invariance.toml"),
-                 str(ROOT / "specs" / "invariance_vs_samples.toml")])
+                 str(ROOT / "specs" / "invariance_vs_factors_samples.toml")])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.count("ok  ") == 2

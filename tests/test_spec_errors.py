@@ -256,8 +256,8 @@ def test_impossible_disjoint_draw(tmp_path):
     text = edit("source_objects = { objects = 10,", "source_objects = { objects = 30,", text)
     problem = only(tmp_path, text)
     assert problem.path == "draw.source_objects.disjoint_from"
-    assert "cannot draw 30 objects disjoint from 'target_objects' (40): only 61" in \
-        problem.message
+    assert ("cannot draw 30 objects disjoint from 'target_objects' (40): 61 in all leaves 21; "
+            "draw at most 21") in problem.message
     assert problem.line == line(text, "source_objects = {")
 
 

@@ -129,7 +129,7 @@ def test_report_needs_exactly_one_view():
 def test_schema_accepts_shipped_specs():
     schema = json_schema()
     validator = jsonschema.Draft202012Validator(schema)
-    for name in ("adversarial_invariance.toml", "invariance_vs_samples.toml",
+    for name in ("adversarial_invariance.toml", "invariance_vs_factors_samples.toml",
                  "relevance_availability.toml", "invariance_transfer.toml"):
         doc = json.loads(json.dumps(tomli.loads((SPECS / name).read_text())))
         errors = [e.message for e in validator.iter_errors(doc)]
@@ -158,6 +158,6 @@ def test_documented_examples_are_the_shipped_specs():
     doc = (SPECS.parent / "docs" / "spec-language.md").read_text()
     blocks = [b.split("```", 1)[0] for b in doc.split("```toml\n")[1:]]
     shown = {tomli.loads(b)["spec"]["title"]: tomli.loads(b) for b in blocks if "[spec]" in b}
-    for name in ("adversarial_invariance.toml", "invariance_vs_samples.toml"):
+    for name in ("adversarial_invariance.toml", "invariance_vs_factors_samples.toml"):
         spec = tomli.loads((SPECS / name).read_text())
         assert shown[spec["spec"]["title"]] == spec

@@ -52,7 +52,7 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
     device = dev.resolve(ctx.device)
     model = load_trained(inputs["model"], device)
     x1, x2, xa, xb = sensitivity_pairs(config["data"], config["vary"], int(config["pairs"]),
-                                       int(config["seed"]), device)
+                                       int(config["seed"]), device, data_root=ctx.data_root)
     values = sensitivity(model, x1, x2, xa, xb, device)
     ctx.log(" ".join(f"{k}={v:.4f}" for k, v in values.items()))
     return [Metric(name, None, value) for name, value in values.items()]

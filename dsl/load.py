@@ -562,5 +562,27 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
         elif path.is_file():
             out.append(path)
         else:
-            raise DslError(f"{display_name(path)}: no such spec file or folder")
+            raise DslError(f"{display_name(path)}: no such spec file or folder"
+                           + _nearby_hint(path))
     return out
+
+
+def _nearby_hint(path: Path) -> str:
+    """"; did you mean 'specs/x.toml'?" for the closest spec in the same folder (specs get
+    renamed; the old name in a note or a shell history should still lead somewhere)."""
+    from dsl.errors import did_you_mean
+
+    folder = path.parent if path.parent.is_dir() else None
+    if folder is None:
+        return ""
+    names = {p.stem: p for p in folder.glob("*.toml")}
+    hint = did_you_mean(path.stem, names)
+    if hint is None:  # a renamed file often keeps its old name as a part: x.toml -> x_y.toml
+        stem = path.stem
+        parts = [n for n in names if stem.split("_")[-1] in n and stem.split("_")[0] in n]
+        if len(parts) == 1:
+            hint = f"did you mean '{parts[0]}'?"
+    if hint is None:
+        return ""
+    name = hint.split("'")[1]
+    return f"; did you mean '{display_name(names[name])}'?"

@@ -95,7 +95,7 @@ SMOKE = Profile(
     "smoke",
     "CPU minutes: first seed only, 512/128/128 samples, width x 0.125 (not small_cnn), "
     "train <= 2 epochs at batch <= 128, linear <= 20 epochs, finetune <= 2 epochs, "
-    "sensitivity <= 256 pairs",
+    "sensitivity <= 64 pairs",
     first_seed_only=True,
     rules={
         "dataset": (Rule(("sizes", "train"), "cap", _SMOKE_TRAIN),
@@ -112,7 +112,7 @@ SMOKE = Profile(
                      Rule(("n_train",), "cap", _SMOKE_TRAIN),
                      Rule(("linear", "epochs"), "cap", 20),
                      Rule(("linear", "n_train"), "cap", _SMOKE_TRAIN)),
-        "sensitivity": (_WIDTH, Rule(("pairs",), "cap", 256)),
+        "sensitivity": (_WIDTH, Rule(("pairs",), "cap", 64)),
         "accuracy": (_WIDTH,),
     },
 )

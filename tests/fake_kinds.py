@@ -155,3 +155,8 @@ def environment(config, inputs, out_dir: Path, ctx) -> list[Metric]:
     visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     return [Metric("gpu", None, float(visible) if visible.isdigit() else -1.0),
             Metric("pid", None, float(os.getpid()))]
+
+
+def threads(config, inputs, out_dir, ctx):
+    """Reports the worker's OMP_NUM_THREADS (what the executor gave it to share the cores)."""
+    return [Metric("omp_threads", None, float(os.environ.get("OMP_NUM_THREADS", "0")))]

@@ -105,3 +105,21 @@ def test_progress_eta_uses_each_kinds_mean_duration():
     assert bar.eta() == (3 * 100.0 + 8 * 1.0) / 2
     bar.job_skipped("train")
     assert bar.eta() == (2 * 100.0 + 8 * 1.0) / 2
+
+
+def test_workers_share_the_cores_instead_of_oversubscribing(tmp_path, monkeypatch):
+    from engine.worker import cpu_cores, worker_env
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert worker_env(None, 3) == {"OMP_NUM_THREADS": "3"}
+    assert worker_env(1, 2) == {"CUDA_VISIBLE_DEVICES": "1", "OMP_NUM_THREADS": "2"}
+    ex = LocalExecutor(jobs=2)
+    try:
+        ex.submit(_task(tmp_path, "fthreads-aaaaaaaaaaaaaaaa", "threads", {"name": "t"}))
+        (result,) = _drain(ex, 1).values()
+    finally:
+        ex.shutdown()
+    assert result.ok, result.error
+    assert result.metrics == (("omp_threads", None, float(max(1, cpu_cores() // 2))),)
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")  # the user's own setting wins
+    assert worker_env(None, 3) == {}

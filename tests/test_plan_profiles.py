@@ -84,7 +84,7 @@ def test_smoke_shrinks_every_kind(plans):
     for job in of(smoke, "finetune"):
         assert job.config["epochs"] == 2 and job.config["n_train"] == 512
         assert job.config["linear"]["epochs"] == 20
-    assert {j.config["pairs"] for j in of(smoke, "sensitivity")} == {256}
+    assert {j.config["pairs"] for j in of(smoke, "sensitivity")} == {64}
 
 
 def test_smoke_jobs_never_share_ids_with_full_jobs(plans):

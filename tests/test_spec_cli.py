@@ -82,3 +82,15 @@ def test_schema_prints_json(capsys):
     assert schema["title"] == "dsl spec"
     assert set(schema["properties"]) == {"spec", "draw", "data", "task", "factors", "train",
                                          "probe", "report"}
+
+
+def test_a_missing_spec_points_at_the_closest_one(tmp_path, capsys):
+    (tmp_path / "invariance_vs_factors_samples.toml").write_text(GOOD)
+    (tmp_path / "quickstart.toml").write_text(GOOD)
+    for asked, hint in (("invariance_vs_samples.toml", "invariance_vs_factors_samples.toml"),
+                        ("quickstrat.toml", "quickstart.toml"), ("nothing.toml", None)):
+        assert main(["plan", str(tmp_path / asked)]) == 2  # usage error, as argparse
+        err = capsys.readouterr().err
+        assert f"{tmp_path / asked}: no such spec file or folder" in err
+        assert (f"did you mean '{tmp_path / hint}'?" in err) if hint else "did you mean" not in err
+        assert "Traceback" not in err

@@ -68,7 +68,7 @@ def _dump(path: Path, obj: dict) -> None:
         pickle.dump(obj, f, protocol=2)
 
 
-def write_cifar(root, name: str, n_train: int = 1000, n_test: int = 200, seed: int = 0) -> Path:
+def write_cifar(root, name: str, n_train: int = 2000, n_test: int = 500, seed: int = 0) -> Path:
     """Write the `name` ("cifar10" | "cifar100") fixture under `root`; returns its folder.
 
     CIFAR-10's train split is spread over its five batch files as in the real data (n_train
@@ -103,7 +103,7 @@ def write_cifar(root, name: str, n_train: int = 1000, n_test: int = 200, seed: i
     return folder
 
 
-def write_all(root, n_train: int = 1000, n_test: int = 200, seed: int = 0) -> Path:
+def write_all(root, n_train: int = 2000, n_test: int = 500, seed: int = 0) -> Path:
     """Both fixtures under `root` (CIFAR-100 with twice the samples: 50 of its 100 classes
     still need a few examples each after a spec draws them)."""
     write_cifar(root, "cifar10", n_train, n_test, seed)
@@ -115,8 +115,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m engine.data.fixtures",
                                 description="write small CIFAR-10/100 stand-ins into DIR")
     p.add_argument("dir", help="data folder (then use --data DIR or DSL_DATA=DIR)")
-    p.add_argument("--n-train", type=int, default=1000)
-    p.add_argument("--n-test", type=int, default=200)
+    p.add_argument("--n-train", type=int, default=2000)
+    p.add_argument("--n-test", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     root = write_all(args.dir, args.n_train, args.n_test, args.seed)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait as mp_wait
 
 from engine.executors.base import Executor
-from engine.worker import Result, Task, apply_env, execute, worker_env
+from engine.worker import Result, Task, apply_env, cpu_cores, execute, worker_env
 
 
 def visible_gpus() -> list[int]:
@@ -90,6 +90,7 @@ class LocalExecutor(Executor):
         # Round-robin so that N processes spread evenly over the devices.
         self._slots = [_Slot(i, self.gpus[i % len(self.gpus)] if self.gpus else None)
                        for i in range(count)]
+        self._threads = max(1, cpu_cores() // len(self._slots))  # each worker's share
         self._ctx = mp.get_context(start_method)
         self._queue: deque[Task] = deque()
 
@@ -118,7 +119,7 @@ class LocalExecutor(Executor):
     def _start(self, slot: _Slot) -> None:
         ours, theirs = self._ctx.Pipe()
         proc = self._ctx.Process(target=_worker_main, name=f"dsl-worker-{slot.index}",
-                                 args=(theirs, worker_env(slot.gpu), os.getpid()),
+                                 args=(theirs, worker_env(slot.gpu, self._threads), os.getpid()),
                                  # not daemonic: a job may start its own processes (data loaders)
                                  daemon=False)
         proc.start()

@@ -28,6 +28,11 @@ def fit_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int, *
 
     Init and batch order both come from the seed (init through a forked global RNG, order
     through a CPU generator), so the same features and seed give the same head on any run.
+    The head trains on standardised features (train mean and std per dimension) and the
+    standardisation is then folded into its weights, so the returned head takes raw features.
+    A linear head can express the same functions either way; standardising only conditions the
+    problem, which matters for features that are tiny or offset (a briefly trained or narrow
+    network's), where a fixed Adam budget would otherwise stop at chance.
     """
     device = dev.resolve(device)
     features, labels = features.to(device, torch.float32), labels.to(device)
@@ -38,6 +43,9 @@ def fit_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int, *
         torch.manual_seed(seed)
         head = nn.Linear(d, num_classes)
     head = head.to(device)
+    mean = features.mean(0)
+    std = features.std(0, unbiased=False).clamp_min(1e-6)  # constant dimensions stay harmless
+    features = (features - mean) / std
     # On GPU a probe step is a handful of tiny kernels: the fused Adam update is one launch, not
     # one per tensor, which is most of what an epoch over cached features costs there.
     fused = {"fused": True} if dev.is_cuda(device) else {}
@@ -53,6 +61,9 @@ def fit_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int, *
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+    with torch.no_grad():  # W (x - m) / s + b  ==  (W / s) x + (b - W (m / s))
+        head.bias -= head.weight @ (mean / std)
+        head.weight /= std
     return head
 
 

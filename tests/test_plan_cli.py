@@ -111,6 +111,9 @@ def test_cached_jobs_and_explain(specs, tmp_path, capsys):
     reused = [line for line in text.splitlines() if line.strip().startswith("reused")]
     assert reused and all("from one: seed=" in line for line in reused)
     assert "shared across specs" in text and "TFLOP/s" in text
+    two_trains = sum(1 for j in p.spec("two").jobs.values() if j.kind == "train")
+    assert two_trains > 0  # every one of them is also one's: training it again is saved
+    assert f"training jobs saved by sharing across specs: {two_trains} " in text
     assert "config:" not in text
 
     assert main(["plan", str(specs / "one.toml"), "--store", str(store), "--explain",

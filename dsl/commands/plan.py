@@ -173,6 +173,10 @@ def render(summary: Summary, explain: bool = False, verbose: bool = False) -> st
         per_spec = sum(len(sp.jobs) for sp in plan.specs)
         out.append(f"shared across specs: {summary.shared} (unique per spec add up to "
                    f"{per_spec}, {len(plan.jobs)} in all)")
+        trains = sum(1 for sp in plan.specs for j in sp.jobs.values() if j.kind == "train")
+        unique = sum(1 for j in plan.jobs.values() if j.kind == "train")
+        out.append(f"training jobs saved by sharing across specs: {trains - unique} "
+                   f"({trains} per spec, {unique} to train once)")
     out.append(assumption())
     return "\n".join(out)
 

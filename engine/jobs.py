@@ -43,3 +43,11 @@ class RunContext:
     data_root: Path = field(default_factory=lambda: Path(os.environ.get("DSL_DATA", "data")))
     compile: bool = False
     log: Callable[[str], None] = lambda msg: None
+
+
+def error_line(error: str | None) -> str | None:
+    """The last non-empty line of a traceback: what a summary shows instead of all of it."""
+    if not error:
+        return None
+    lines = [ln for ln in error.strip().splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else None

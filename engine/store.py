@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from dsl.errors import DslError
+from engine.jobs import error_line
 from engine.paths import ArtifactPaths
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,11 +124,7 @@ class JobRecord:
 
     @property
     def error_line(self) -> str | None:
-        """The last non-empty line of the error: what a summary shows instead of a traceback."""
-        if not self.error:
-            return None
-        lines = [ln for ln in self.error.strip().splitlines() if ln.strip()]
-        return lines[-1].strip() if lines else None
+        return error_line(self.error)
 
 
 @dataclass(frozen=True)

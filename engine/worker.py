@@ -57,10 +57,9 @@ class Result:
 
     @property
     def error_line(self) -> str | None:
-        if not self.error:
-            return None
-        lines = [ln for ln in self.error.strip().splitlines() if ln.strip()]
-        return lines[-1].strip() if lines else None
+        from engine.jobs import error_line
+
+        return error_line(self.error)
 
     def metric_objects(self) -> list:
         from engine.jobs import Metric

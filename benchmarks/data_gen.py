@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import time
 
 import numpy as np
@@ -82,16 +83,26 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=32)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--batch", type=int, default=None)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternate the two measurements this many times; on a shared machine "
+                         "the load changes between them, so the ratio is taken per round")
     args = ap.parse_args()
     res = args.resolution
     batch = args.batch or (8192 if args.device == "cpu" else 1 << 18)
-    fast = ours(args.n, res, args.device, batch)
-    print(f"batched generator ({args.device}): {fast:,.0f} images/s "
-          f"({args.n} images {res}x{res}, transforms {', '.join(TFS)})")
-    if args.device == "cpu":
-        ref = reference(args.reference_n, res)
-        print(f"per-sample PIL reference (cpu):  {ref:,.0f} images/s")
-        print(f"speed-up: {fast / ref:.1f}x")
+    print(f"{args.n} images {res}x{res} (reference {args.reference_n}), "
+          f"transforms {', '.join(TFS)}, torch threads {torch.get_num_threads()}")
+    ratios = []
+    for k in range(max(1, args.rounds)):
+        fast = ours(args.n, res, args.device, batch)
+        line = f"round {k + 1}: batched generator ({args.device}) {fast:,.0f} images/s"
+        if args.device == "cpu":
+            ref = reference(args.reference_n, res)
+            ratios.append(fast / ref)
+            line += f"; per-sample PIL reference (cpu) {ref:,.0f} images/s; {fast / ref:.1f}x"
+        print(line)
+    if ratios:
+        print(f"speed-up: {statistics.median(ratios):.1f}x (median of {len(ratios)} rounds; "
+              f"range {min(ratios):.1f}x-{max(ratios):.1f}x)")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in [
-    Kind("dataset", "1", "engine.data.job:run", False,
+    Kind("dataset", "2", "engine.data.job:run", False,
          "generate or load a dataset into uint8 tensors per split"),
     Kind("train", "1", "engine.train:run", True,
          "train a source model on a task; writes the checkpoint"),
@@ -36,7 +36,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
          "a new linear head on cached features of a target task"),
     Kind("finetune", "2", "engine.probes.finetune:run", True,
          "linear probe, then the whole model, on n target samples"),
-    Kind("sensitivity", "1", "engine.probes.sensitivity:run", True,
+    Kind("sensitivity", "2", "engine.probes.sensitivity:run", True,
          "Eq. 1: pair distance under a varied component over independent-pair distance"),
     Kind("accuracy", "1", "engine.probes.accuracy:run", True,
          "the source model's own head evaluated on a dataset"),

@@ -71,8 +71,10 @@ def root_key(config: dict, seed: int, split: str) -> int:
 
 def to_uint8(rgba: torch.Tensor) -> torch.Tensor:
     """Flatten over black (transparent = black, as erased or uncovered pixels) and quantise."""
-    rgb = rgba[:, :3] * rgba[:, 3:] if rgba.shape[1] == 4 else rgba
-    return (rgb.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
+    alpha = rgba[:, 3:] if rgba.shape[1] == 4 else torch.ones((), device=rgba.device)
+    # 255 * rgb * alpha + 0.5 in one op, clamped to [0, 255] (= clamp to [0, 1] first), truncated
+    half = torch.full((), 0.5, device=rgba.device, dtype=rgba.dtype)
+    return torch.addcmul(half, rgba[:, :3], alpha, value=255.0).clamp_(0.0, 255.0).to(torch.uint8)
 
 
 def generate(data_config: dict, split: str, indices, seed: int = 0, device="cpu", *,
@@ -87,8 +89,10 @@ def generate(data_config: dict, split: str, indices, seed: int = 0, device="cpu"
     idx = torch.as_tensor(indices, dtype=torch.int64).to(device)
     key = root_key(data_config, seed, split)
     labels = src.labels(split, idx, key)
-    # CPU work is memory-bound: chunks that stay in cache are several times faster
-    chunk = _CHUNK if idx.device.type == "cpu" else 1 << 16
+    # CPU work is memory-bound: chunks whose canvases fit in cache are several times faster,
+    # while too small ones pay per-op overhead (measured best at ~8 MB float RGBA per chunk)
+    r = int(getattr(src, "resolution", 32))
+    chunk = max(1, _CHUNK_PIXELS // (r * r)) if idx.device.type == "cpu" else 1 << 16
     images = []
     with torch.no_grad():
         for s in range(0, max(len(idx), 1), chunk):
@@ -98,4 +102,4 @@ def generate(data_config: dict, split: str, indices, seed: int = 0, device="cpu"
     return torch.cat(images), {k: v.to(torch.int64) for k, v in labels.items()}
 
 
-_CHUNK = 256
+_CHUNK_PIXELS = 512 * 32 * 32

@@ -10,6 +10,11 @@ translate be chosen last, from the object's final extent, so the object always s
 canvas (the reference translated before scaling and could push objects out). Elastic joins the
 grid as a displacement of output positions, which is what it is; the photometric types and the
 other corruptions then run in catalog order. Photometric types change colour only, never alpha.
+
+Colour is kept premultiplied by alpha for as long as the ops allow (resampling, blur and pixelate
+need it; hue rotation and grey are linear in it), and converted to straight alpha only for ops
+that need straight colour or when the caller wants it: each conversion is several passes over
+the batch, and that, not arithmetic, is what this code spends its time on.
 """
 
 from __future__ import annotations
@@ -44,22 +49,40 @@ def fill_params(tfs: list) -> list[dict]:
     return sorted(out, key=lambda t: ORDER.index(t["name"]))
 
 
+# The uniform streams each transform draws per sample, (stream, count); the pipeline hashes them
+# all in one batched call (rand.uniform_many) rather than one call per transform. A stream not
+# listed here is still drawn, on its own, with the same numbers.
+_STREAMS = {"rotate": (("u", 1),), "scale": (("u", 1),), "shear": (("u", 2),),
+            "vflip": (("p", 1),), "hflip": (("p", 1),), "translate": (("u", 2),),
+            "elastic": (("p", 1),), "hue": (("u", 1),), "brightness": (("u", 1),),
+            "grayscale": (("p", 1),), "posterize": (("p", 1),), "invert": (("p", 1),),
+            "sharpen": (("p", 1),), "blur": (("u", 1),), "noise": (("p", 1),),
+            "pixelate": (("p", 1),), "erasing": (("p", 1), ("where", 2)),
+            "contrast": (("u", 1),)}
+
+
 @dataclass
 class Draw:
-    """Per-sample draws of one transform: its key (varied or not) and the batch's indices."""
+    """Per-sample draws of one transform: its key (varied or not) and the batch's indices.
+    `ready` holds uniforms already hashed for some of its streams: {stream key: [B, n]}."""
 
     key: int
     idx: torch.Tensor
+    ready: dict | None = None
 
     def u(self, n: int = 1, stream: str = "u") -> torch.Tensor:
-        return rand.uniform(rand.derive(self.key, stream), self.idx, n)
+        key = rand.derive(self.key, stream)
+        done = (self.ready or {}).get(key)
+        if done is not None and done.shape[1] >= n:
+            return done[:, :n]  # stream j's numbers do not depend on how many are drawn
+        return rand.uniform(key, self.idx, n)
 
     def range(self, bounds, n: int = 1, stream: str = "u") -> torch.Tensor:
         low, high = float(bounds[0]), float(bounds[1])
         return low + (high - low) * self.u(n, stream)
 
     def applied(self, p: float) -> torch.Tensor:
-        return rand.bernoulli(rand.derive(self.key, "p"), self.idx, float(p))
+        return self.u(1, "p")[:, 0] < float(p)  # rand.bernoulli's draw
 
 
 class Pipeline:
@@ -78,24 +101,68 @@ class Pipeline:
     def __bool__(self) -> bool:
         return bool(self.tfs)
 
-    def __call__(self, x: torch.Tensor, half: torch.Tensor, key: int, idx: torch.Tensor,
-                 vary: frozenset = frozenset()) -> torch.Tensor:
-        """x: [B,4,R,R]; half: [B,2] object half extents in pixels; idx: [B] sample indices."""
+    @property
+    def wants_premultiplied(self) -> bool:
+        """Whether the first op reads premultiplied colour (then callers may pass it so)."""
         if not self.tfs:
-            return x
-        x = x.clone()  # the ops below may write in place
+            return False
+        first = self.tfs[0]["name"]
+        return first in GEOMETRIC or _DOMAIN[first] == "pre"
+
+    def __call__(self, x: torch.Tensor, half: torch.Tensor, key: int, idx: torch.Tensor,
+                 vary: frozenset = frozenset(), *, premultiplied: bool = False,
+                 keep_premultiplied: bool = False) -> torch.Tensor:
+        """x: [B,4,R,R]; half: [B,2] object half extents in pixels; idx: [B] sample indices.
+
+        `premultiplied` says x's colour is premultiplied by alpha; `keep_premultiplied` asks for
+        the result that way (compositing wants it). x itself is never modified.
+        """
+        if not self.tfs:
+            return _convert(x, premultiplied, keep_premultiplied, owned=False)
+
+        keys = {name: rand.derive(key, name, "varied") if name in vary else rand.derive(key, name)
+                for name in self.names}
+        ready = _prefetch(keys, idx)
 
         def draw(name):
-            return Draw(rand.derive(key, name, "varied") if name in vary else
-                        rand.derive(key, name), idx)
+            return Draw(keys[name], idx, ready)
 
+        pre, owned = premultiplied, False
         geo = [t for t in self.tfs if t["name"] in GEOMETRIC]
         if geo:
-            x = _geometric(x, half, geo, draw, self.whole_image)
+            # resampling reads premultiplied colour and always writes a fresh canvas
+            x = _geometric(x if pre else _premultiply(x), half, geo, draw, self.whole_image)
+            pre, owned = True, True
         for tf in self.tfs:
-            if tf["name"] not in GEOMETRIC:
-                x = _OPS[tf["name"]](x, tf, draw(tf["name"]))
+            if tf["name"] in GEOMETRIC:
+                continue
+            want = _DOMAIN[tf["name"]]
+            if want != "any" and (want == "pre") != pre:
+                x = _convert(x, pre, want == "pre", owned)
+                pre, owned = want == "pre", True
+            elif not owned:  # the ops below may write in place
+                x, owned = x.clone(), True
+            x = _OPS[tf["name"]](x, tf, draw(tf["name"]))
+        return _convert(x, pre, keep_premultiplied, owned)
+
+
+def _prefetch(keys: dict, idx: torch.Tensor) -> dict:
+    """{stream key: [B, n] uniforms} for every stream in _STREAMS of these transforms."""
+    wanted = [(rand.derive(k, stream), n) for name, k in keys.items()
+              for stream, n in _STREAMS.get(name, ())]
+    if not wanted or idx.numel() == 0:
+        return {}
+    u = rand.uniform_many([k for k, _ in wanted], idx, max(n for _, n in wanted))
+    return {k: u[i] for i, (k, _) in enumerate(wanted)}
+
+
+def _convert(x, pre: bool, want_pre: bool, owned: bool):
+    """x in the wanted colour convention (a new tensor unless x is `owned` by the caller)."""
+    if pre == want_pre:
         return x
+    if want_pre:
+        return _premultiply(x)
+    return _unpremultiply(x if owned else x.clone())
 
 
 # ---------------------------------------------------------------- geometric: one grid
@@ -134,20 +201,34 @@ def _geometric(x, half, tfs, draw, whole_image):
             room = (r / 2.0 - ext[:, :, 0]).clamp(min=0.0)
         t = (2.0 * draw("translate").u(2) - 1.0) * extent * room
 
-    pos = _base_grid(r, str(dev)).expand(b, r, r, 2)
-    if "elastic" in by_name:
-        pos = pos + _elastic_displacement(by_name["elastic"], draw("elastic"), b, r, dev)
     # inverse of the 2x2 forward map, in closed form; divided by r/2 for grid_sample's [-1, 1]
     det = (a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0])[:, None, None]
     inv = torch.stack([torch.stack([a[:, 1, 1], -a[:, 0, 1]], -1),
                        torch.stack([-a[:, 1, 0], a[:, 0, 0]], -1)], -2) / (det * (r / 2.0))
-    grid = ((pos - t[:, None, None, :]).reshape(b, -1, 2) @ inv.transpose(1, 2)).reshape(
-        b, r, r, 2)
+    if "elastic" in by_name:
+        pos = _base_grid(r, str(dev)).expand(b, r, r, 2)
+        pos = pos + _elastic_displacement(by_name["elastic"], draw("elastic"), b, r, dev)
+        grid = ((pos - t[:, None, None, :]).reshape(b, -1, 2) @ inv.transpose(1, 2)).reshape(
+            b, r, r, 2)
+    else:
+        grid = _affine_grid(inv, t, r)
     # nearest as the paper's rotation (PIL default); bilinear otherwise, on premultiplied colour
     mode = "nearest" if "rotate" in by_name else "bilinear"
-    out = F.grid_sample(_premultiply(x), grid, mode=mode, padding_mode="zeros",
-                        align_corners=False)
-    return _unpremultiply(out)
+    return F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False)
+
+
+def _affine_grid(inv, t, r):
+    """grid[b, y, x] = (p - t) @ inv^T at pixel centre p = (x, y): the map is separable in x
+    and y, so each grid component is one fused op over the batch (not a batched matmul)."""
+    b = inv.shape[0]
+    coords = _base_grid(r, str(inv.device))[0, 0, :, 0]  # pixel-centre offsets along one axis
+    shift = -(inv @ t[:, :, None])[:, :, 0]  # [B,2]: -(inv t)
+    grid = torch.empty(b, r, r, 2, device=inv.device)
+    for j in range(2):
+        rows = torch.addcmul(shift[:, j, None, None], coords[None, :, None],
+                             inv[:, j, 1, None, None])  # [B,R,1]: y term plus shift
+        torch.addcmul(rows, coords[None, None, :], inv[:, j, 0, None, None], out=grid[..., j])
+    return grid
 
 
 @functools.lru_cache(maxsize=8)
@@ -177,8 +258,10 @@ def _elastic_displacement(tf, d: Draw, b, r, dev):
 
 # ---------------------------------------------------------------- helpers
 def _premultiply(x):
-    out = x.clone()
-    out[:, :3] *= x[:, 3:]
+    """A new premultiplied canvas (colour times alpha, alpha as is)."""
+    out = torch.empty_like(x)
+    torch.mul(x[:, :3], x[:, 3:], out=out[:, :3])
+    out[:, 3:] = x[:, 3:]
     return out
 
 
@@ -200,17 +283,35 @@ def _gauss1d(sigma: torch.Tensor, ksize: int) -> torch.Tensor:
 
 
 def _separable(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """Blur every channel of sample i with kernel k[i] (reflect padding, as torchvision)."""
+    """Blur every channel of sample i with kernel k[i] (reflect padding, as torchvision).
+
+    Each 1-D pass is a product with a per-sample [n, n] band matrix that has the reflected
+    border folded in: two batched matmuls instead of two pads and two grouped convolutions
+    with one group per (sample, channel), which CPUs run several times slower.
+    """
     b, c, h, w = x.shape
+    mw = _blur_matrix(k, w)  # [b, out, in]
+    mh = mw if h == w else _blur_matrix(k, h)
+    y = torch.matmul(x.reshape(b, c * h, w), mw.transpose(1, 2))  # along rows
+    return torch.matmul(mh[:, None], y.reshape(b, c, h, w))  # along columns
+
+
+def _blur_matrix(k: torch.Tensor, n: int) -> torch.Tensor:
+    """[B, n, n] matrices m with (row @ m^T)[i] = sum_t k[t] row[reflect(i + t - ks // 2)]."""
     ks = k.shape[1]
-    pad = ks // 2
-    weight = k.repeat_interleave(c, 0)  # [b*c, ks]
-    y = x.reshape(1, b * c, h, w)
-    y = F.conv2d(F.pad(y, (pad, pad, 0, 0), mode="reflect"), weight[:, None, None, :],
-                 groups=b * c)
-    y = F.conv2d(F.pad(y, (0, 0, pad, pad), mode="reflect"), weight[:, None, :, None],
-                 groups=b * c)
-    return y.reshape(b, c, h, w)
+    taps = _reflect_taps(ks, n, str(k.device))
+    return (k @ taps).reshape(k.shape[0], n, n)
+
+
+@functools.lru_cache(maxsize=16)
+def _reflect_taps(ks: int, n: int, device: str) -> torch.Tensor:
+    """[ks, n*n] one-hot: tap t of output i reads input reflect(i + t - ks // 2)."""
+    src = torch.arange(n)[:, None] + torch.arange(ks)[None, :] - ks // 2  # [n(out), ks]
+    src = src.abs()  # reflect at the start (pad < n, so one reflection is enough)
+    src = torch.where(src > n - 1, 2 * (n - 1) - src, src)
+    taps = torch.zeros(ks, n, n)
+    taps[torch.arange(ks)[None, :], torch.arange(n)[:, None], src] = 1.0
+    return taps.reshape(ks, n * n).to(device)
 
 
 def _masked(x, on, fn):
@@ -235,35 +336,34 @@ def _gray(rgb):
 # ---------------------------------------------------------------- photometric (RGB only)
 def _hue(x, tf, d):
     shift = d.range(_p(tf, "shift"))[:, 0]
-    return _with_rgb(x, _hsv_to_rgb(*_shift_hue(_rgb_to_hsv(x[:, :3]), shift)))
+    _rotate_hue(x[:, :3], shift, out=x[:, :3])  # x is the pipeline's own: written in place
+    return x
 
 
-def _rgb_to_hsv(rgb):
-    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
-    mx, _ = rgb.max(1)
-    mn, _ = rgb.min(1)
-    delta = mx - mn
-    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
-    h = torch.where(mx == r, ((g - b) / safe) % 6.0,
-                    torch.where(mx == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0))
-    h = torch.where(delta > 0, h / 6.0, torch.zeros_like(h))
-    s = torch.where(mx > 0, delta / torch.where(mx > 0, mx, torch.ones_like(mx)),
-                    torch.zeros_like(mx))
-    return h, s, mx
+# HSV's channel n (5, 3, 1 for r, g, b) reaches its maximum at hue 2 - n (mod 6): 3, 5, 1
+_CENTRES = (3.0, 5.0, 1.0)
 
 
-def _shift_hue(hsv, shift):
-    h, s, v = hsv
-    return (h + shift[:, None, None]) % 1.0, s, v
+def _rotate_hue(rgb, shift, out=None):
+    """HSV hue + shift (in turns), saturation and value kept; exact, without an HSV round trip.
 
-
-def _hsv_to_rgb(h, s, v):
-    # closed form: channel n in (5, 3, 1) for (r, g, b) is v - v*s*clamp(min(k, 4-k), 0, 1)
-    out = []
-    for n in (5.0, 3.0, 1.0):
-        k = (n + h * 6.0) % 6.0
-        out.append(v - v * s * torch.clamp(torch.minimum(k, 4.0 - k), 0.0, 1.0))
-    return torch.stack(out, 1)
+    With max, min and chroma c = max - min computed once, channel n of the result is HSV's
+    v - v*s*clamp(min(k, 4-k), 0, 1), k = (n + 6h) mod 6, rearranged to min + c*g with
+    g = clamp(2 - |d - 3|, 0, 1), d = |6h - centre_n|: the wrap-around is a distance on the
+    hue circle, so only the hue plane needs a modulo. Every term scales with the colour, so
+    premultiplied colour works as well.
+    """
+    r, g, b = rgb.unbind(1)
+    mx = torch.maximum(torch.maximum(r, g), b)
+    mn = torch.minimum(torch.minimum(r, g), b)
+    c = mx - mn
+    # 6h times c, by the sector of the largest channel (grey: c = 0, numerator 0, hue 0)
+    num = torch.where(mx == r, g - b,
+                      torch.where(mx == g, (b - r).add_(c, alpha=2.0), (r - g).add_(c, alpha=4.0)))
+    h6 = num.div_(c.clamp(min=1e-12)).add_((6.0 * shift)[:, None, None]).remainder_(6.0)
+    centres = torch.tensor(_CENTRES, device=rgb.device, dtype=rgb.dtype)[None, :, None, None]
+    neg_g = (h6[:, None] - centres).abs_().sub_(3.0).abs_().sub_(2.0).clamp_(-1.0, 0.0)
+    return torch.addcmul(mn[:, None], c[:, None], neg_g, value=-1.0, out=out)
 
 
 def _brightness(x, tf, d):
@@ -310,7 +410,7 @@ def _blur(x, tf, d):
     ksize = int(_p(tf, "kernel")) | 1
     ksize = min(ksize, 2 * x.shape[-1] - 1)
     sigma = d.range(_p(tf, "sigma"))[:, 0]
-    return _unpremultiply(_separable(_premultiply(x), _gauss1d(sigma, ksize)))
+    return _separable(x, _gauss1d(sigma, ksize))  # premultiplied in and out
 
 
 def _noise(x, tf, d):
@@ -327,9 +427,9 @@ def _pixelate(x, tf, d):
     r = x.shape[-1]
     small = max(1, round(float(_p(tf, "factor")) * r))
 
-    def pix(y):
-        down = F.adaptive_avg_pool2d(_premultiply(y), small)  # box filter
-        return _unpremultiply(F.interpolate(down, size=(r, r), mode="nearest"))
+    def pix(y):  # premultiplied in and out
+        down = F.adaptive_avg_pool2d(y, small)  # box filter
+        return F.interpolate(down, size=(r, r), mode="nearest")
     return _masked(x, d.applied(_p(tf, "p")), pix)
 
 
@@ -354,7 +454,14 @@ def _contrast(x, tf, d):
     return _with_rgb(x, mean + f * (rgb - mean))
 
 
+# The colour convention each op reads and writes (see the module docstring): premultiplied,
+# straight, or either (erasing zeroes all four channels). The geometric grid reads premultiplied.
+_DOMAIN = {"hue": "pre", "grayscale": "pre", "blur": "pre", "pixelate": "pre", "erasing": "any",
+           "brightness": "straight", "posterize": "straight", "invert": "straight",
+           "sharpen": "straight", "noise": "straight", "contrast": "straight"}
+
 _OPS = {"hue": _hue, "brightness": _brightness, "grayscale": _grayscale,
         "posterize": _posterize, "invert": _invert, "sharpen": _sharpen, "blur": _blur,
         "noise": _noise, "pixelate": _pixelate, "erasing": _erasing, "contrast": _contrast}
 assert set(_OPS) | set(GEOMETRIC) == set(TRANSFORMS), "every catalog transform is implemented"
+assert set(_DOMAIN) == set(_OPS), "every op says which colour convention it reads"

@@ -194,7 +194,8 @@ class _Scheduler:
             self.summary.ran.append(jid)
             self.progress.job_finished(jid, job.kind, result.seconds, True)
             if self.verbose:
-                self.console.log(f"done  {jid} ({result.seconds:.1f}s)")
+                where = f" on {result.host}" if result.host else ""
+                self.console.log(f"done  {jid}{where} ({result.seconds:.1f}s)")
         else:
             self.store.fail(jid, result.error or "unknown error", result.seconds,
                             result.host or hostname(), owner=self.owner)
@@ -277,11 +278,13 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
         jobs: int = 1, per_gpu: int = 1, profile: str | None = None,
         overrides: Iterable[str] = (), data_root: str | os.PathLike | None = None,
         address: str | None = None, verbose: bool = False, progress: bool = True,
-        compile: bool = False, echo: bool = True, console: Console | None = None) -> RunSummary:
+        compile: bool = False, echo: bool = True, console: Console | None = None,
+        executor_options: dict | None = None) -> RunSummary:
     """Run every unfinished job of the plan (or of the specs at the given paths).
 
     Returns a RunSummary; prints missing-data skips, each spec's report tables and a summary
     unless `echo` is false. Raises KeyboardInterrupt after a clean stop on Ctrl-C.
+    `executor_options` go to `engine.executors.make` (e.g. `resources`, `retries`).
     """
     t0 = time.time()
     console = console or Console(highlight=False, log_path=False)
@@ -297,7 +300,8 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     # No executor (no Ray start-up) when everything is already finished.
     needed = bool(set(graph) - store.finished(graph))
     ex = executor if isinstance(executor, Executor) else make_executor(
-        executor, jobs=jobs, per_gpu=per_gpu, address=address) if needed else None
+        executor, jobs=jobs, per_gpu=per_gpu, address=address,
+        **(executor_options or {})) if needed else None
     for spec in specs:
         summary.run_ids[spec.name] = store.record_run(spec, plan.profile or profile,
                                                      plan.overrides or tuple(overrides))

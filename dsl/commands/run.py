@@ -25,6 +25,13 @@ def register(sub) -> None:
                    help="where jobs run: worker processes here, or a Ray cluster")
     p.add_argument("--address", default=None,
                    help="Ray cluster address (e.g. 'auto' inside a Slurm allocation)")
+    p.add_argument("--resources", action="append", default=[], metavar="KIND[:ARCH]=gpu:F,cpu:N",
+                   help="what each Ray task of a kind (and architecture) asks for, e.g. "
+                        "train:resnet50=gpu:1,cpu:4 or linear=cpu:2; repeatable, the most "
+                        "specific rule wins (default: engine/resources.py, scaled by --per-gpu)")
+    p.add_argument("--retries", type=int, default=None, metavar="N",
+                   help="re-runs of a job whose worker process or node died (default: 3 with "
+                        "--executor ray, 0 locally); a job that raised is never re-run")
     p.add_argument("--data", dest="data_root", default=None, metavar="DIR",
                    help="local datasets such as CIFAR (default: $DSL_DATA, else ./data)")
     p.add_argument("--compile", action="store_true", help="torch.compile the models")
@@ -35,10 +42,18 @@ def register(sub) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from dsl.errors import DslError
+    from engine.resources import ResourcePolicy
     from engine.runner import run
 
+    # Checked before planning or starting Ray, so a typo costs nothing.
+    ResourcePolicy.from_options(args.resources, per_gpu=max(args.per_gpu, 1))
+    if args.retries is not None and args.retries < 0:
+        raise DslError(f"--retries must be 0 or more, not {args.retries}")
     summary = run(args.paths, store=args.store, executor=args.executor, jobs=args.jobs,
                   per_gpu=args.per_gpu, profile=args.profile, overrides=tuple(args.overrides),
                   data_root=args.data_root, address=args.address, verbose=args.verbose,
-                  progress=args.progress, compile=args.compile)
+                  progress=args.progress, compile=args.compile,
+                  executor_options={"resources": tuple(args.resources),
+                                    "retries": args.retries})
     return 0 if summary.ok else 1

@@ -4,8 +4,9 @@ Each worker is a long-lived spawned process (torch and CUDA initialise once per 
 job) pinned to one GPU through CUDA_VISIBLE_DEVICES before anything imports torch. Packing K small
 jobs onto one GPU keeps it busy where a single small job would leave it idle between kernels.
 
-A worker that dies (segfault, OOM kill) yields a failed Result for its task and is replaced; a
-worker whose driver dies exits on its own, so a killed `dsl run` leaves no orphans behind.
+A worker that dies (segfault, OOM kill) is replaced and its task re-run up to `retries` times,
+then reported as a failed Result; a worker whose driver dies exits on its own, so a killed
+`dsl run` leaves no orphans behind.
 """
 
 from __future__ import annotations
@@ -80,11 +81,13 @@ class LocalExecutor(Executor):
     name = "local"
 
     def __init__(self, jobs: int = 1, per_gpu: int = 1, gpus: list[int] | None = None,
-                 start_method: str = "spawn"):
-        if jobs < 1 or per_gpu < 1:
+                 start_method: str = "spawn", retries: int = 0):
+        if jobs < 1 or per_gpu < 1 or retries < 0:
             from dsl.errors import DslError
 
-            raise DslError("--jobs and --per-gpu must be at least 1")
+            raise DslError("--jobs and --per-gpu must be at least 1, --retries at least 0")
+        self.retries = retries
+        self._deaths: dict[str, int] = {}  # job id -> workers that died under it
         self.gpus = visible_gpus() if gpus is None else list(gpus)
         count = max(jobs, len(self.gpus) * per_gpu) if self.gpus else jobs
         # Round-robin so that N processes spread evenly over the devices.
@@ -175,11 +178,16 @@ class LocalExecutor(Executor):
             # No answer and the process ended: it died under the job (killed, segfault, OOM).
             slot.process.join(timeout=1.0)
             code = slot.process.exitcode
-            now = time.time()
-            results.append(Result(task.job_id, False, (), 0.0, os.uname().nodename,
-                                  f"worker process died while running the job (exit code {code})",
-                                  now, now))
             self._reset(slot)
+            deaths = self._deaths[task.job_id] = self._deaths.get(task.job_id, 0) + 1
+            if deaths <= self.retries:
+                self._queue.appendleft(task)  # a fresh worker runs it next
+                continue
+            now = time.time()
+            runs = f"; ran {deaths} times" if deaths > 1 else ""
+            results.append(Result(task.job_id, False, (), 0.0, os.uname().nodename,
+                                  f"worker process died while running the job "
+                                  f"(exit code {code}{runs})", now, now))
         self._dispatch()
         return results
 

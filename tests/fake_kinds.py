@@ -160,3 +160,13 @@ def environment(config, inputs, out_dir: Path, ctx) -> list[Metric]:
 def threads(config, inputs, out_dir, ctx):
     """Reports the worker's OMP_NUM_THREADS (what the executor gave it to share the cores)."""
     return [Metric("omp_threads", None, float(os.environ.get("OMP_NUM_THREADS", "0")))]
+
+
+def drain(executor, n: int, timeout: float = 60.0) -> dict:
+    """Results of `n` submitted tasks by job id (fewer if `timeout` seconds pass first)."""
+    out = {}
+    deadline = time.time() + timeout
+    while len(out) < n and time.time() < deadline:
+        for r in executor.wait(timeout=1.0):
+            out[r.job_id] = r
+    return out

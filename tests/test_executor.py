@@ -20,12 +20,7 @@ def _task(store, job_id, fn, config, inputs=None, device="cpu"):
 
 
 def _drain(ex, n, timeout=60.0):
-    out = {}
-    deadline = time.time() + timeout
-    while len(out) < n and time.time() < deadline:
-        for r in ex.wait(timeout=1.0):
-            out[r.job_id] = r
-    return out
+    return fake_kinds.drain(ex, n, timeout)
 
 
 def test_execute_publishes_and_reports_failures_without_raising(tmp_path):

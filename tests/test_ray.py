@@ -83,12 +83,7 @@ def _task(tmp_path, kind, name, arch=None, gpu=True, impl="source", **extra):
 
 
 def _drain(ex, n, timeout=90.0):
-    out = {}
-    deadline = time.time() + timeout
-    while len(out) < n and time.time() < deadline:
-        for r in ex.wait(timeout=1.0):
-            out[r.job_id] = r
-    return out
+    return fake_kinds.drain(ex, n, timeout)
 
 
 def test_each_task_asks_for_its_kind_and_arch(tmp_path, ray_cluster):

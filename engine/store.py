@@ -337,9 +337,7 @@ class Store:
                 "started=excluded.started, finished=NULL, seconds=NULL, error=NULL, "
                 "kind=excluded.kind, version=excluded.version, config=excluded.config, "
                 "inputs=excluded.inputs",
-                (str(job.id), job.kind, job.version, json.dumps(dict(job.config), sort_keys=True),
-                 json.dumps({k: str(v) for k, v in job.inputs.items()}, sort_keys=True),
-                 owner, now, now, now))
+                (*_job_columns(job), owner, now, now, now))
         return True
 
     def abandoned(self, owner: str | None, heartbeat: float | None,
@@ -411,9 +409,7 @@ class Store:
                 "VALUES (?,?,?,?,?,'skipped',?,?) ON CONFLICT(job_id) DO UPDATE SET "
                 "status='skipped', error=excluded.error, finished=excluded.finished "
                 "WHERE jobs.status NOT IN ('done', 'running')",
-                (str(job.id), job.kind, job.version, json.dumps(dict(job.config), sort_keys=True),
-                 json.dumps({k: str(v) for k, v in job.inputs.items()}, sort_keys=True),
-                 reason, time.time()))
+                (*_job_columns(job), reason, time.time()))
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -490,3 +486,9 @@ class Store:
             raise DslError(f"no run {run_id!r} in the store at {self.root}")
         raise DslError(f"run id {run_id!r} is ambiguous: " +
                        ", ".join(r["run_id"] for r in rows[:5]))
+
+
+def _job_columns(job: "Job") -> tuple[str, str, str, str, str]:
+    """(job_id, kind, version, config, inputs) as the jobs table stores them."""
+    return (str(job.id), job.kind, job.version, json.dumps(dict(job.config), sort_keys=True),
+            json.dumps({k: str(v) for k, v in job.inputs.items()}, sort_keys=True))

@@ -6,6 +6,7 @@ import pytest
 
 from dsl.errors import SpecError
 from dsl.toml_positions import parse_toml, scan_positions
+from test_spec_robust import paths
 
 TRICKY = '''\
 # a comment with [brackets] and = signs
@@ -107,17 +108,6 @@ def test_line_of_falls_back_to_nearest_parent(pos):
 def test_matches_tomli_document(pos):
     doc, _ = parse_toml(TRICKY, "t.toml")
     assert doc["task"]["x.y"]["data"].startswith("multi")
-
-    def paths(value, prefix=()):
-        if isinstance(value, dict):
-            for k, v in value.items():
-                yield prefix + (k,)
-                yield from paths(v, prefix + (k,))
-        elif isinstance(value, list):
-            for k, v in enumerate(value):
-                yield prefix + (k,)
-                yield from paths(v, prefix + (k,))
-
     missing = [p for p in paths(doc) if p not in pos.lines]
     assert missing == []
 

@@ -36,6 +36,8 @@ def register(sub):
 def _run(args):
     from dsl.diff import diff
 
+    if args.chart and Path(args.chart).suffix not in (".png", ".svg", ".html"):
+        raise DslError(f"--chart {args.chart}: use a .png, .svg or .html name")
     result = diff(args.a, args.b, store=args.store, profile=args.profile,
                   overrides=tuple(args.overrides))
     if args.format == "json":
@@ -54,14 +56,11 @@ def _run(args):
 
 
 def _save_chart(chart, path: Path) -> None:
-    import vl_convert as vlc
+    from engine.results.charts import to_html, to_png, to_svg
 
-    spec = chart.to_dict()
     if path.suffix == ".png":
-        path.write_bytes(vlc.vegalite_to_png(spec, scale=2))
+        path.write_bytes(to_png(chart))
     elif path.suffix == ".svg":
-        path.write_text(vlc.vegalite_to_svg(spec))
-    elif path.suffix == ".html":
-        path.write_text(vlc.vegalite_to_html(spec, bundle=True))
-    else:
-        raise DslError(f"--chart {path}: use a .png, .svg or .html name")
+        path.write_text(to_svg(chart))
+    else:  # .html (the suffix was checked before the diff was computed)
+        path.write_text(to_html(chart))

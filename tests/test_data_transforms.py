@@ -175,6 +175,25 @@ def test_hue_full_turn_is_identity_and_half_turn_is_not():
     assert (other - x).abs().max() > 0.2
 
 
+@pytest.mark.parametrize("opaque", [False, True])
+def test_hue_matches_torchvision(opaque):
+    """Against torchvision's HSV hue, per sample: on an object covering a quarter of the canvas
+    (only its visible pixels are transformed) and on an opaque canvas (every pixel is)."""
+    from torchvision.transforms.v2.functional import adjust_hue
+
+    x, half = canvas(8)
+    if opaque:
+        x = torch.rand(8, 4, R, R, generator=torch.Generator().manual_seed(1))
+        x[:, 3] = 1.0
+    for shift in (-0.45, -0.1, 0.2, 0.5):
+        y = run([{"name": "hue", "params": {"shift": [shift, shift]}}], x, half)
+        want = torch.stack([adjust_hue(x[i, :3], shift) for i in range(8)])
+        visible = (x[:, 3:] > 0).expand(-1, 3, -1, -1)
+        assert torch.allclose(y[:, :3][visible], want[visible], atol=1e-5), shift
+        assert torch.equal(y[:, 3], x[:, 3])
+        assert not y[:, :3][~visible].any()
+
+
 def test_samples_in_a_batch_are_independent():
     x, half = canvas(1)
     x, half = x.expand(32, -1, -1, -1).contiguous(), half.expand(32, 2)

@@ -31,6 +31,7 @@ from PIL import Image
 
 from dsl.catalog import OBJECT_NAMES
 from engine.data import generate
+from engine.device import resolve
 from engine.data.backgrounds import procedural
 from engine.data.objects import object_bank
 
@@ -154,14 +155,19 @@ def main() -> None:
                          "the load changes between them, so the ratio is taken per round")
     args = ap.parse_args()
     res = args.resolution
-    batch = args.batch or (8192 if args.device == "cpu" else 1 << 18)
+    device = str(resolve(args.device))  # "cuda" without a GPU runs on the CPU, and says so
+    if device != args.device:
+        print(f"--device {args.device}: not available here, measuring on {device}")
+    elif device.startswith("cuda"):
+        print(f"GPU: {torch.cuda.get_device_name()}")
+    batch = args.batch or (8192 if device == "cpu" else 1 << 18)
     print(f"{args.n} images {res}x{res} (reference {args.reference_n}), "
           f"transforms {', '.join(TFS)}, torch threads {torch.get_num_threads()}")
     ratios: dict[str, list[float]] = {"reference": [], "lean PIL": []}
     for k in range(max(1, args.rounds)):
-        fast = ours(args.n, res, args.device, batch)
-        line = f"round {k + 1}: batched generator ({args.device}) {fast:,.0f} images/s"
-        if args.device == "cpu":
+        fast = ours(args.n, res, device, batch)
+        line = f"round {k + 1}: batched generator ({device}) {fast:,.0f} images/s"
+        if device == "cpu":
             for name, fn in (("reference", reference), ("lean PIL", lean_pil)):
                 base = fn(args.reference_n, res)
                 ratios[name].append(fast / base)

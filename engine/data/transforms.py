@@ -344,7 +344,7 @@ def _on_visible(x, sparse, dense, most: float = 0.5):
     """Apply a per-pixel colour function only where alpha > 0, in place (x is the pipeline's own).
 
     Objects cover a fraction of the canvas and premultiplied transparent pixels are 0, which
-    every colour op here maps to 0; so the visible pixels are gathered into [3, K] columns,
+    the colour op must map to 0; so the visible pixels are gathered into [3, K] columns,
     transformed, and scattered back: the same per-pixel arithmetic, on a third of the pixels
     for a typical object. `sparse(rgb [3, K], sample [K])` gets each pixel's sample index;
     `dense(rgb [3, B, H, W])` (a view of x) runs instead when more than `most` is visible.

@@ -31,9 +31,9 @@ from PIL import Image
 
 from dsl.catalog import OBJECT_NAMES
 from engine.data import generate
-from engine.device import resolve
 from engine.data.backgrounds import procedural
 from engine.data.objects import object_bank
+from engine.device import resolve
 
 TFS = ["translate", "rotate", "scale", "hflip", "hue", "blur"]
 
@@ -177,6 +177,7 @@ def main() -> None:
         if rs:
             print(f"speed-up vs {name}: {statistics.median(rs):.1f}x (median of {len(rs)} "
                   f"rounds; range {min(rs):.1f}x-{max(rs):.1f}x)")
+
 
 if __name__ == "__main__":
     main()

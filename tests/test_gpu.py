@@ -14,11 +14,10 @@ import pytest
 import torch
 
 from dsl.catalog import OBJECT_NAMES, TRANSFORMS
-from engine import train
 from engine.data import generate
-from engine.jobs import Input, RunContext
 from engine.probes.linear import fit_linear, score
 from tests import synthetic
+from tests.test_train import run_train
 
 GPU = os.environ.get("DSL_TEST_DEVICE") or ("cuda" if torch.cuda.is_available() else None)
 pytestmark = pytest.mark.skipif(GPU is None, reason="no CUDA device (DSL_TEST_DEVICE unset)")
@@ -56,17 +55,9 @@ def test_generated_pixels_match_the_cpu(name):
 
 def test_training_learns_on_the_gpu(tmp_path):
     data = synthetic.dataset(tmp_path / "data", sizes=(512, 128, 128))
-    cfg = {"model": {"arch": "small_cnn", "width": 0.5, "num_classes": 4}, "label": "class",
-           "optimizer": {"name": "adam", "lr": 0.003, "weight_decay": 0.0, "momentum": 0.9},
-           "schedule": {"name": "cosine", "warmup_epochs": 1, "final_lr": 0.0},
-           "epochs": 4, "batch_size": 64, "checkpoint": "last", "seed": 0}
-    out = tmp_path / "run"
-    out.mkdir()
-    metrics = train.run(cfg, {"data": Input("dataset-x", "dataset", {}, data)}, out,
-                        RunContext(device=GPU))
-    values = {(m.name, m.split): m.value for m in metrics}
-    assert values[("accuracy", "test")] > 0.8  # chance is 0.25
-    assert all(np.isfinite(v) for v in values.values())
+    _, _, metrics = run_train(tmp_path, data, "run", device=GPU)
+    assert metrics[("accuracy", "test")] > 0.8  # chance is 0.25
+    assert all(np.isfinite(v) for v in metrics.values())
 
 
 def test_linear_probe_agrees_with_the_cpu():

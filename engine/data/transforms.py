@@ -340,31 +340,28 @@ def _hue(x, tf, d):
                        lambda rgb: _rotate_hue(rgb, shift6[:, None, None], out=rgb))
 
 
-def _on_visible(x, sparse, dense, most: float = 0.5):
+def _on_visible(x, sparse, dense):
     """Apply a per-pixel colour function only where alpha > 0, in place (x is the pipeline's own).
 
     Objects cover a fraction of the canvas and premultiplied transparent pixels are 0, which
     the colour op must map to 0; so the visible pixels are gathered into [3, K] columns,
     transformed, and scattered back: the same per-pixel arithmetic, on a third of the pixels
     for a typical object. `sparse(rgb [3, K], sample [K])` gets each pixel's sample index;
-    `dense(rgb [3, B, H, W])` (a view of x) runs instead when more than `most` is visible.
+    `dense(rgb [3, B, H, W])` (a view of x) runs instead when over half the pixels are visible.
     """
     b, _, h, w = x.shape
     hw = h * w
     visible = (x[:, 3] > 0).view(-1).nonzero()[:, 0]  # flat (sample, pixel) positions
-    if visible.numel() > most * b * hw or not x.is_contiguous():
+    if visible.numel() > b * hw // 2 or not x.is_contiguous():
         dense(x[:, :3].transpose(0, 1))
         return x
     sample = visible // hw
-    where = (sample * (4 * hw) + (visible - sample * hw))[None] + _channel_offsets(hw, x.device)
+    # red of pixel p of sample s sits at 4*hw*s + p = visible + 3*hw*s; green, blue hw further
+    channel = torch.arange(0, 3 * hw, hw, device=x.device)[:, None]
+    where = (visible + sample * (3 * hw))[None] + channel
     flat = x.view(-1)
     flat[where] = sparse(flat[where], sample)
     return x
-
-
-@functools.lru_cache(maxsize=8)
-def _channel_offsets(hw: int, device) -> torch.Tensor:
-    return torch.arange(3, device=device)[:, None] * hw
 
 
 # HSV's channel n (5, 3, 1 for r, g, b) reaches its maximum at hue 2 - n (mod 6): 3, 5, 1

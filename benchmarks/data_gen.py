@@ -1,6 +1,6 @@
 """Images/s of the batched generator vs per-sample PIL/torchvision pipelines (the reference's way).
 
-    python benchmarks/data_gen.py [--n 20000] [--device cpu|cuda] [--reference-n 1000]
+    python benchmarks/data_gen.py [--n 20000] [--reference-n 1000] [--procs N] [--device cuda]
 
 All three make Transforms-2D images (32x32, 10 objects, procedural backgrounds) with the same six
 transforms: translate, rotate, scale, hflip, hue, blur. Two per-sample baselines run on the same CPU:
@@ -13,12 +13,21 @@ transforms: translate, rotate, scale, hflip, hue, blur. Two per-sample baselines
 - `lean PIL`: the same steps as direct PIL / torchvision.functional calls with Python's `random`,
   no transform modules, no RNG swaps and no float output: a lower bound for any per-sample
   pipeline, printed so the ratio is not read against a slow baseline only.
+
+A per-sample pipeline is single-threaded: it uses a CPU through worker processes, one per core.
+So every side gets the same cores: the headline ratio runs each in `--procs` processes (default
+one per core) with one torch thread each, and the per-core ratio runs each in one process on one
+thread. The batched generator in one process with torch's intra-op threads is printed as well
+(what a single `dsl` worker gets); comparing that with one single-threaded reference process
+would credit the generator with the extra cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing as mp
+import os
 import random
 import statistics
 import time
@@ -67,19 +76,25 @@ def _own_rng(gen: torch.Generator):
         torch.random.set_rng_state(saved)
 
 
-def reference(n: int, res: int) -> float:
-    """Per-sample transform modules, as the public reference code does it. Returns images/s."""
-    objects, boxes, backgrounds = _pil_inputs(res)
-    rotate, hflip = T.RandomRotation((0, 360)), T.RandomHorizontalFlip()
-    hue, blur = T.ColorJitter(hue=0.5), T.GaussianBlur(7, sigma=(0.1, 1.5))
-    to_input = T.Compose([T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)])
-    gen, pick = torch.Generator().manual_seed(0), random.Random(0)
-    start = time.perf_counter()
-    out = []
-    for _ in range(n):
+class Reference:
+    """Per-sample transform modules, as the public reference code does it; self(n) makes n."""
+
+    def __init__(self, res: int):
+        self.res = res
+        self.objects, self.boxes, self.backgrounds = _pil_inputs(res)
+        self.rotate, self.hflip = T.RandomRotation((0, 360)), T.RandomHorizontalFlip()
+        self.hue, self.blur = T.ColorJitter(hue=0.5), T.GaussianBlur(7, sigma=(0.1, 1.5))
+        self.to_input = T.Compose([T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)])
+        self.gen, self.pick = torch.Generator().manual_seed(0), random.Random(0)
+
+    def __call__(self, n: int) -> torch.Tensor:
+        return torch.stack([self.sample() for _ in range(n)])
+
+    def sample(self) -> torch.Tensor:
+        res, objects, pick = self.res, self.objects, self.pick
         k = pick.randrange(len(objects))
-        img, (bx, by, bw, bh) = objects[k], boxes[k]
-        with _own_rng(gen):
+        img, (bx, by, bw, bh) = objects[k], self.boxes[k]
+        with _own_rng(self.gen):
             f = float(torch.rand(1).item()) * 0.6 + 0.4  # scale: shrink, centre on a new canvas
             side = int(round(res * f))
             canvas = Image.new("RGBA", (res, res), (0, 0, 0, 0))
@@ -90,27 +105,31 @@ def reference(n: int, res: int) -> float:
             ty = int(torch.rand(1).item() * (res - bh))
             moved = Image.new("RGBA", (res, res), (0, 0, 0, 0))
             moved.paste(canvas, box=(tx - bx, ty - by))
-            img = hflip(rotate(moved))
-            coloured = hue(img.convert("RGB"))  # photometric: on RGB, re-masked by alpha
+            img = self.hflip(self.rotate(moved))
+            coloured = self.hue(img.convert("RGB"))  # photometric: on RGB, re-masked by alpha
             masked = Image.new("RGBA", (res, res), (0, 0, 0, 0))
             masked.paste(coloured, box=(0, 0), mask=img)
-            img = blur(masked)
-        bg = backgrounds[pick.randrange(len(backgrounds))].copy()
+            img = self.blur(masked)
+        bg = self.backgrounds[pick.randrange(len(self.backgrounds))].copy()
         fg = img.copy().resize((res, res), Image.BILINEAR)
         bg.paste(fg, box=(0, 0), mask=fg)
-        out.append(to_input(bg).float())
-    torch.stack(out)
-    return n / (time.perf_counter() - start)
+        return self.to_input(bg).float()
 
 
-def lean_pil(n: int, res: int) -> float:
-    """Per-sample PIL: rotate, scale, translate, flip, hue, blur, paste. Returns images/s."""
-    objects, _, backgrounds = _pil_inputs(res)
-    rng = random.Random(0)
-    start = time.perf_counter()
-    out = []
-    for _ in range(n):
-        im = objects[rng.randrange(len(objects))]
+class LeanPil:
+    """Per-sample PIL: rotate, scale, translate, flip, hue, blur, paste; self(n) makes n."""
+
+    def __init__(self, res: int):
+        self.res = res
+        self.objects, _, self.backgrounds = _pil_inputs(res)
+        self.rng = random.Random(0)
+
+    def __call__(self, n: int) -> torch.Tensor:
+        return torch.stack([self.sample() for _ in range(n)])
+
+    def sample(self) -> torch.Tensor:
+        res, rng = self.res, self.rng
+        im = self.objects[rng.randrange(len(self.objects))]
         im = im.rotate(rng.uniform(0, 360), resample=Image.NEAREST)
         s = rng.uniform(0.4, 1.0)
         small = im.resize((max(1, round(res * s)),) * 2, Image.BILINEAR)
@@ -123,33 +142,94 @@ def lean_pil(n: int, res: int) -> float:
         rgb = TF.adjust_hue(rgb, rng.uniform(-0.5, 0.5))
         canvas = Image.merge("RGBA", (*rgb.split(), alpha))
         canvas = TF.gaussian_blur(canvas, 7, rng.uniform(0.1, 1.5))
-        bg = backgrounds[rng.randrange(len(backgrounds))].copy()
+        bg = self.backgrounds[rng.randrange(len(self.backgrounds))].copy()
         bg.paste(canvas, (0, 0), canvas)
-        out.append(TF.pil_to_tensor(bg))
-    torch.stack(out)
-    return n / (time.perf_counter() - start)
+        return TF.pil_to_tensor(bg)
 
 
-def ours(n: int, res: int, device: str, batch: int) -> float:
-    cfg = config(res)
-    generate(cfg, "train", np.arange(64), 0, device)  # warm-up: atlas, banks, kernels
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
+class Ours:
+    """The batched generator: self(n) makes n images, `batch` per generate call."""
+
+    def __init__(self, res: int, device: str, batch: int, start: int = 0):
+        self.cfg, self.device, self.batch, self.start = config(res), device, batch, start
+        generate(self.cfg, "train", np.arange(64), 0, device)  # warm-up: atlas, banks, kernels
+
+    def __call__(self, n: int) -> None:
+        for s in range(self.start, self.start + n, self.batch):
+            generate(self.cfg, "train", torch.arange(s, min(self.start + n, s + self.batch)), 0,
+                     self.device)
+        if self.device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+
+def rate(make, n: int) -> float:
+    """Images/s of make(n) in this process (after one small warm-up call)."""
+    make(min(n, 16))
     start = time.perf_counter()
-    for s in range(0, n, batch):
-        x, _ = generate(cfg, "train", torch.arange(s, min(n, s + batch)), 0, device)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
+    make(n)
     return n / (time.perf_counter() - start)
+
+
+def _worker(conn, barrier, rank: int, res: int, batch: int) -> None:
+    """One process of a whole-CPU measurement: one torch thread, every pipeline built once."""
+    torch.set_num_threads(1)
+    made = {"ours": Ours(res, "cpu", batch, start=rank << 24), "reference": Reference(res),
+            "lean PIL": LeanPil(res)}
+    for make in made.values():
+        make(16)
+    conn.send("ready")
+    while (job := conn.recv()) is not None:
+        name, n = job
+        barrier.wait()
+        start = time.monotonic()  # CLOCK_MONOTONIC: the same clock in every process
+        made[name](n)
+        conn.send((start, time.monotonic()))
+
+
+class Pool:
+    """`procs` worker processes that run one pipeline at the same time, each on its own share.
+
+    This is how a per-sample pipeline uses a whole CPU (DataLoader workers, one per core), and
+    it is the fair way to give the batched generator the same cores: one torch thread per
+    process, no intra-op threading."""
+
+    def __init__(self, procs: int, res: int, batch: int):
+        ctx = mp.get_context("spawn")
+        barrier = ctx.Barrier(procs)
+        self.conns, self.procs = [], []
+        for rank in range(procs):
+            mine, theirs = ctx.Pipe()
+            p = ctx.Process(target=_worker, args=(theirs, barrier, rank, res, batch), daemon=True)
+            p.start()
+            self.conns.append(mine)
+            self.procs.append(p)
+        for c in self.conns:
+            if c.recv() != "ready":
+                raise RuntimeError("a benchmark worker failed to start")
+
+    def rate(self, name: str, n_each: int) -> float:
+        for c in self.conns:
+            c.send((name, n_each))
+        spans = [c.recv() for c in self.conns]
+        return n_each * len(spans) / (max(e for _, e in spans) - min(s for s, _ in spans))
+
+    def close(self) -> None:
+        for c in self.conns:
+            c.send(None)
+        for p in self.procs:
+            p.join(timeout=10)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=20000)
-    ap.add_argument("--reference-n", type=int, default=1000)
+    ap.add_argument("--n", type=int, default=20000, help="images per measurement of ours")
+    ap.add_argument("--reference-n", type=int, default=1000,
+                    help="images per process per measurement of the per-sample pipelines")
     ap.add_argument("--resolution", type=int, default=32)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--batch", type=int, default=None)
+    ap.add_argument("--procs", type=int, default=os.cpu_count() or 1,
+                    help="processes per whole-CPU measurement (default: one per core)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="alternate the measurements this many times; on a shared machine "
                          "the load changes between them, so the ratio is taken per round")
@@ -161,22 +241,45 @@ def main() -> None:
     elif device.startswith("cuda"):
         print(f"GPU: {torch.cuda.get_device_name()}")
     batch = args.batch or (8192 if device == "cpu" else 1 << 18)
-    print(f"{args.n} images {res}x{res} (reference {args.reference_n}), "
-          f"transforms {', '.join(TFS)}, torch threads {torch.get_num_threads()}")
-    ratios: dict[str, list[float]] = {"reference": [], "lean PIL": []}
-    for k in range(max(1, args.rounds)):
-        fast = ours(args.n, res, device, batch)
-        line = f"round {k + 1}: batched generator ({device}) {fast:,.0f} images/s"
-        if device == "cpu":
-            for name, fn in (("reference", reference), ("lean PIL", lean_pil)):
-                base = fn(args.reference_n, res)
-                ratios[name].append(fast / base)
-                line += f"; {name} {base:,.0f} images/s ({fast / base:.1f}x)"
-        print(line)
+    threads = torch.get_num_threads()
+    print(f"{res}x{res} images, transforms {', '.join(TFS)}; ours {args.n} images per "
+          f"measurement, the per-sample pipelines {args.reference_n} per process")
+    if device != "cpu":
+        ours = Ours(res, device, batch)
+        for k in range(max(1, args.rounds)):
+            print(f"round {k + 1}: batched generator ({device}) {rate(ours, args.n):,.0f} images/s")
+        return
+    procs = max(1, args.procs)
+    ours, ref, lean = Ours(res, "cpu", batch), Reference(res), LeanPil(res)
+    pool = Pool(procs, res, batch)
+    ratios: dict[str, list[float]] = {}
+    try:
+        for k in range(max(1, args.rounds)):
+            # whole CPU: the same number of processes on each side
+            whole = {name: pool.rate(name, n) for name, n in (
+                ("ours", args.n // procs), ("reference", args.reference_n),
+                ("lean PIL", args.reference_n))}
+            # one core: one process, one thread on each side
+            torch.set_num_threads(1)
+            core = {"ours": rate(ours, args.n // procs), "reference": rate(ref, args.reference_n)}
+            torch.set_num_threads(threads)
+            one_process = rate(ours, args.n)
+            for name, value in (("whole CPU vs reference", whole["ours"] / whole["reference"]),
+                                ("whole CPU vs lean PIL", whole["ours"] / whole["lean PIL"]),
+                                ("one core vs reference", core["ours"] / core["reference"])):
+                ratios.setdefault(name, []).append(value)
+            print(f"round {k + 1}: whole CPU ({procs} processes each): batched generator "
+                  f"{whole['ours']:,.0f} images/s, reference {whole['reference']:,.0f} "
+                  f"({whole['ours'] / whole['reference']:.1f}x), lean PIL "
+                  f"{whole['lean PIL']:,.0f} ({whole['ours'] / whole['lean PIL']:.1f}x); "
+                  f"one core: {core['ours']:,.0f} vs {core['reference']:,.0f} "
+                  f"({core['ours'] / core['reference']:.1f}x); one process with {threads} "
+                  f"torch threads: {one_process:,.0f}")
+    finally:
+        pool.close()
     for name, rs in ratios.items():
-        if rs:
-            print(f"speed-up vs {name}: {statistics.median(rs):.1f}x (median of {len(rs)} "
-                  f"rounds; range {min(rs):.1f}x-{max(rs):.1f}x)")
+        print(f"speed-up, {name}: {statistics.median(rs):.1f}x (median of {len(rs)} rounds; "
+              f"range {min(rs):.1f}x-{max(rs):.1f}x)")
 
 
 if __name__ == "__main__":

@@ -155,3 +155,21 @@ def test_dataset_job_writes_the_artifact(tmp_path):
     with pytest.raises(DslError):
         run({"data": t2d(), "sizes": {"train": None, "val": 1, "test": 1}, "seed": 0}, {},
             tmp_path, RunContext(device="cpu"))
+
+
+def test_data_gen_benchmark_gives_each_side_the_same_cores():
+    """benchmarks/data_gen.py runs end to end, tiny: both sides in two worker processes, then
+    one core each, and prints a median for each ratio."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "benchmarks/data_gen.py", "--n", "256",
+                          "--reference-n", "4", "--rounds", "1", "--procs", "2",
+                          "--batch", "128"], cwd=root, check=True, capture_output=True,
+                         text=True, timeout=300).stdout
+    assert "whole CPU (2 processes each)" in out and "one core:" in out
+    for ratio in ("whole CPU vs reference", "whole CPU vs lean PIL", "one core vs reference"):
+        assert re.search(rf"speed-up, {ratio}: \d+\.\dx", out), out

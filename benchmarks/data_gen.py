@@ -204,13 +204,19 @@ class Pool:
             self.conns.append(mine)
             self.procs.append(p)
         for c in self.conns:
-            if c.recv() != "ready":
-                raise RuntimeError("a benchmark worker failed to start")
+            self._recv(c)
+
+    @staticmethod
+    def _recv(conn):
+        try:
+            return conn.recv()
+        except EOFError:
+            raise SystemExit("a benchmark worker process died (its traceback is above)") from None
 
     def rate(self, name: str, n_each: int) -> float:
         for c in self.conns:
             c.send((name, n_each))
-        spans = [c.recv() for c in self.conns]
+        spans = [self._recv(c) for c in self.conns]
         return n_each * len(spans) / (max(e for _, e in spans) - min(s for s, _ in spans))
 
     def close(self) -> None:

@@ -256,7 +256,7 @@ def main() -> None:
             print(f"round {k + 1}: batched generator ({device}) {rate(ours, args.n):,.0f} images/s")
         return
     procs = max(1, args.procs)
-    ours, ref, lean = Ours(res, "cpu", batch), Reference(res), LeanPil(res)
+    ours, ref = Ours(res, "cpu", batch), Reference(res)
     pool = Pool(procs, res, batch)
     ratios: dict[str, list[float]] = {}
     try:

@@ -89,9 +89,9 @@ def generate(data_config: dict, split: str, indices, seed: int = 0, device="cpu"
     idx = torch.as_tensor(indices, dtype=torch.int64).to(device)
     key = root_key(data_config, seed, split)
     labels = src.labels(split, idx, key)
-    # CPU work is memory-bound: chunks whose canvases stay in cache are several times faster,
-    # while too small ones pay per-op overhead (measured best at ~16 MB float RGBA per chunk,
-    # 1,024 images at 32x32, on a 2-core machine with 8 MB of L3)
+    # CPU chunk size: each chunk pays a fixed ~4 ms of op dispatch (a few hundred small ops),
+    # and chunks far past the cache slow every pass; measured best at ~16 MB float RGBA per
+    # chunk (1,024 images at 32x32) with 1 or 2 threads, and with two processes side by side
     r = int(getattr(src, "resolution", 32))
     chunk = max(1, _CHUNK_PIXELS // (r * r)) if idx.device.type == "cpu" else 1 << 16
     images = []

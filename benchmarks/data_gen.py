@@ -1,6 +1,7 @@
 """Images/s of the batched generator vs per-sample PIL/torchvision pipelines (the reference's way).
 
-    python benchmarks/data_gen.py [--n 20000] [--reference-n 1000] [--procs N] [--device cuda]
+    python benchmarks/data_gen.py [--n 20000] [--reference-n 1000] [--procs N]
+    python benchmarks/data_gen.py --device cuda [--chunks 16384,65536] [--profile]
 
 All three make Transforms-2D images (32x32, 10 objects, procedural backgrounds) with the same six
 transforms: translate, rotate, scale, hflip, hue, blur. Two per-sample baselines run on the same CPU:
@@ -20,6 +21,10 @@ one per core) with one torch thread each, and the per-core ratio runs each in on
 thread. The batched generator in one process with torch's intra-op threads is printed as well
 (what a single `dsl` worker gets); comparing that with one single-threaded reference process
 would credit the generator with the extra cores.
+
+On a GPU only the batched generator runs (in this process): images/s for each `--chunks` size
+(images rendered at once; the default is the engine's), and with `--profile` the CUDA kernels
+that take the time in one chunk.
 """
 
 from __future__ import annotations
@@ -150,14 +155,16 @@ class LeanPil:
 class Ours:
     """The batched generator: self(n) makes n images, `batch` per generate call."""
 
-    def __init__(self, res: int, device: str, batch: int, start: int = 0):
+    def __init__(self, res: int, device: str, batch: int, start: int = 0,
+                 chunk: int | None = None):
         self.cfg, self.device, self.batch, self.start = config(res), device, batch, start
+        self.chunk = chunk
         generate(self.cfg, "train", np.arange(64), 0, device)  # warm-up: atlas, banks, kernels
 
     def __call__(self, n: int) -> None:
         for s in range(self.start, self.start + n, self.batch):
             generate(self.cfg, "train", torch.arange(s, min(self.start + n, s + self.batch)), 0,
-                     self.device)
+                     self.device, chunk=self.chunk)
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
 
@@ -226,6 +233,26 @@ class Pool:
             p.join(timeout=10)
 
 
+def gpu(res: int, device: str, batch: int, args) -> None:
+    """The batched generator alone on a GPU: images/s per chunk size, and the kernel profile."""
+    chunks = [int(c) for c in args.chunks.split(",") if c] or [None]
+    makers = {c: Ours(res, device, batch, chunk=c) for c in chunks}
+    for k in range(max(1, args.rounds)):
+        print(f"round {k + 1}: batched generator ({device}) " + ", ".join(
+            f"chunk {c or 'default'}: {rate(make, args.n):,.0f} images/s"
+            for c, make in makers.items()))
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        one = makers[chunks[0]]
+        n = one.chunk or (1 << 16)
+        one(n)
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            one(n)
+        print(f"profile of {n:,} images (one chunk):")
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25, max_name_column_width=60))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20000, help="images per measurement of ours")
@@ -236,6 +263,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None)
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1,
                     help="processes per whole-CPU measurement (default: one per core)")
+    ap.add_argument("--chunks", default="",
+                    help="GPU: comma-separated chunk sizes to compare (default: the engine's)")
+    ap.add_argument("--profile", action="store_true",
+                    help="GPU: print the CUDA kernels that take the time in one chunk")
     ap.add_argument("--rounds", type=int, default=3,
                     help="alternate the measurements this many times; on a shared machine "
                          "the load changes between them, so the ratio is taken per round")
@@ -251,9 +282,7 @@ def main() -> None:
     print(f"{res}x{res} images, transforms {', '.join(TFS)}; ours {args.n} images per "
           f"measurement, the per-sample pipelines {args.reference_n} per process")
     if device != "cpu":
-        ours = Ours(res, device, batch)
-        for k in range(max(1, args.rounds)):
-            print(f"round {k + 1}: batched generator ({device}) {rate(ours, args.n):,.0f} images/s")
+        gpu(res, device, batch, args)
         return
     procs = max(1, args.procs)
     ours, ref = Ours(res, "cpu", batch), Reference(res)

@@ -40,13 +40,15 @@ run() {
         echo "$name: exit $rc after $((SECONDS - start)) s" | tee -a "$out/summary.txt"
     }
     nvidia-smi > "$out/nvidia-smi.txt" 2>&1
-    step tests 120 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py
-    step data_gen 60 python3 benchmarks/data_gen.py --device cuda --n 4000000 --rounds 3
-    step train_speed 130 python3 benchmarks/train_speed.py --device cuda --arch resnet18 \
+    step tests 100 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py
+    step data_gen 70 python3 benchmarks/data_gen.py --device cuda --n 2097152 --rounds 2 \
+        --chunks 16384,65536,262144 --profile
+    step train_speed 110 python3 benchmarks/train_speed.py --device cuda --arch resnet18 \
         --n 50000 --epochs 3 --workers 8
     step train_speed_compile 100 python3 benchmarks/train_speed.py --device cuda \
         --arch resnet18 --n 50000 --epochs 3 --compile --skip-baseline
-    step packing 150 python3 benchmarks/packing.py --sizes 1,2,4,8 --epochs 2 --n-train 10000
+    step packing 130 python3 benchmarks/packing.py --sizes 1,2,4,8 --epochs 2 --n-train 25000
+    step data_gen_cpu 45 python3 benchmarks/data_gen.py --n 32768 --reference-n 300 --rounds 1
     cat "$out/summary.txt"
 }
 

@@ -58,6 +58,7 @@ def test_sample_is_a_function_of_its_index(cfg):
     parts = [generate(cfg, "train", order[s:s + 7], seed=3) for s in range(0, 40, 7)]
     x2 = torch.cat([p[0] for p in parts])
     assert torch.equal(x[order], x2)
+    assert torch.equal(x, generate(cfg, "train", idx, seed=3, chunk=6)[0])  # chunks: speed only
     for label in y:
         assert torch.equal(y[label][order], torch.cat([p[1][label] for p in parts]))
     assert not torch.equal(x, generate(cfg, "train", idx, seed=4)[0])

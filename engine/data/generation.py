@@ -79,11 +79,12 @@ def to_uint8(rgba: torch.Tensor) -> torch.Tensor:
 
 def generate(data_config: dict, split: str, indices, seed: int = 0, device="cpu", *,
              sizes: dict | None = None, data_root=None, vary=frozenset(),
-             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+             chunk: int | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """uint8 [B,3,R,R] images and {label: int64 [B]} for sample `indices` of `split`.
 
     `sizes` matters only for finite datasets (how much of train is carved off as val); `vary`
-    redraws the named transforms / components (sensitivity pairs).
+    redraws the named transforms / components (sensitivity pairs); `chunk` (images rendered
+    at once) defaults per device and changes only speed and memory, never the pixels.
     """
     src = build(data_config, seed, sizes, data_root)
     idx = torch.as_tensor(indices, dtype=torch.int64).to(device)
@@ -91,9 +92,12 @@ def generate(data_config: dict, split: str, indices, seed: int = 0, device="cpu"
     labels = src.labels(split, idx, key)
     # CPU chunk size: each chunk pays a fixed ~4 ms of op dispatch (a few hundred small ops),
     # and chunks far past the cache slow every pass; measured best at ~16 MB float RGBA per
-    # chunk (1,024 images at 32x32) with 1 or 2 threads, and with two processes side by side
+    # chunk (1,024 images at 32x32) with 1 or 2 threads, and with two processes side by side.
+    # GPU chunk size: 2^16 images at 32x32 keeps each float RGBA intermediate near 1 GB.
     r = int(getattr(src, "resolution", 32))
-    chunk = max(1, _CHUNK_PIXELS // (r * r)) if idx.device.type == "cpu" else 1 << 16
+    if chunk is None:
+        chunk = max(1, (_CHUNK_PIXELS if idx.device.type == "cpu" else _GPU_CHUNK_PIXELS)
+                    // (r * r))
     images = []
     with torch.no_grad():
         for s in range(0, max(len(idx), 1), chunk):
@@ -104,3 +108,4 @@ def generate(data_config: dict, split: str, indices, seed: int = 0, device="cpu"
 
 
 _CHUNK_PIXELS = 1024 * 32 * 32
+_GPU_CHUNK_PIXELS = (1 << 16) * 32 * 32

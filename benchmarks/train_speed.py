@@ -68,9 +68,10 @@ def baseline(model, images, labels, epochs, batch_size, workers, device) -> floa
     return timed_images / timed_seconds
 
 
-def engine(model, images, labels, epochs, batch_size, device, compile) -> tuple[float, float]:
+def engine(model, images, labels, epochs, batch_size, device, compile) -> tuple[float, float, list]:
     """Images per second of `engine.train.fit`, epochs after the first (each epoch syncs once),
-    and the wall seconds of the whole call (data to the device, compilation, every epoch)."""
+    the wall seconds of the whole call (data to the device, compilation, every epoch), and each
+    epoch's seconds."""
     hp = Hyper(optimizer="adam", lr=1e-3, schedule=Schedule("constant"), epochs=epochs,
                batch_size=batch_size, checkpoint="last", seed=0)
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
@@ -79,7 +80,7 @@ def engine(model, images, labels, epochs, batch_size, device, compile) -> tuple[
     wall = time.perf_counter() - start
     timed = history["epochs"][1:]
     return len(timed) * history["steps_per_epoch"] * history["batch_size"] / sum(
-        e["seconds"] for e in timed), wall
+        e["seconds"] for e in timed), wall, [e["seconds"] for e in history["epochs"]]
 
 
 def main() -> None:
@@ -94,6 +95,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers of the baseline")
     p.add_argument("--compile", action="store_true", help="torch.compile in the engine (GPU)")
     p.add_argument("--skip-baseline", action="store_true")
+    p.add_argument("--per-epoch", action="store_true", help="print every epoch's seconds")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for torch (0 = torch's default); on a shared, busy CPU one "
                         "thread gives far steadier timings than oversubscribed ones")
@@ -110,12 +112,14 @@ def main() -> None:
           f"arch={args.arch} width={args.width} n={args.n} batch={args.batch_size} "
           f"epochs={args.epochs} (first untimed)")
 
-    fast, wall = engine(seeded_build(cfg, 0), images, labels, args.epochs, args.batch_size,
+    fast, wall, epoch_seconds = engine(seeded_build(cfg, 0), images, labels, args.epochs, args.batch_size,
                         device, args.compile)
     print(f"engine fit:          {fast:10.0f} images/s")
     print(f"  one 50-epoch x 50k-image run at that rate: {50 * 50_000 / fast:8.1f} s")
     print(f"  this whole fit ({args.epochs} epochs x {args.n} images, warm-up epoch and "
           f"compilation included): {wall:.1f} s")
+    if args.per_epoch:
+        print("  seconds per epoch: " + " ".join(f"{t:.2f}" for t in epoch_seconds))
     if not args.skip_baseline:
         slow = baseline(seeded_build(cfg, 0), images, labels, args.epochs, args.batch_size,
                         args.workers, device)

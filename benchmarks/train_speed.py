@@ -93,7 +93,9 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=3, help="including one untimed warm-up epoch")
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers of the baseline")
-    p.add_argument("--compile", action="store_true", help="torch.compile in the engine (GPU)")
+    p.add_argument("--compile", nargs="?", const=True, default=False, metavar="MODE",
+                   help="torch.compile in the engine (GPU), optionally in a mode such as "
+                        "reduce-overhead (CUDA graphs)")
     p.add_argument("--skip-baseline", action="store_true")
     p.add_argument("--per-epoch", action="store_true", help="print every epoch's seconds")
     p.add_argument("--threads", type=int, default=0,

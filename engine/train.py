@@ -147,7 +147,7 @@ def labelled(data: artifact.Arrays, split: str, label: str, n: int | None = None
 # The training function.
 
 def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor,
-        val_y: torch.Tensor, hp: Hyper, device: torch.device, compile: bool = False,
+        val_y: torch.Tensor, hp: Hyper, device: torch.device, compile: bool | str = False,
         log: Callable[[str], None] = lambda m: None) -> dict:
     """Train `model` in place on uint8 images and int64 labels; return the history.
 
@@ -169,7 +169,9 @@ def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: t
     train_x, train_y = train_x.to(device), train_y.to(device)
     val_x, val_y = val_x.to(device), val_y.to(device)
     model = dev.prepare(model, device)
-    net = torch.compile(model) if (compile and dev.is_cuda(device)) else model
+    # compile: True for torch.compile's default mode, or the name of a mode ("reduce-overhead")
+    mode = compile if isinstance(compile, str) else None
+    net = torch.compile(model, mode=mode) if (compile and dev.is_cuda(device)) else model
 
     # Fixed-size batches: a ragged last batch would recompile a compiled model, and a batch of one
     # breaks BatchNorm. A dataset smaller than a batch is one full-dataset batch per epoch.

@@ -3,7 +3,7 @@
 The baseline is written here the way the reference code trains: a Dataset of per-sample PIL
 images, torchvision ToTensor + Normalize per sample in DataLoader workers, float32, NCHW. The
 engine keeps the uint8 dataset on the device, gathers batches by index, normalises on the device
-and (on GPU) runs bf16 + channels_last (+ torch.compile with --compile). Same model, same
+and (on GPU) runs bf16 + channels_last (+ torch.compile with CUDA graphs with --compile). Same model, same
 optimiser, same batch size, same machine. The first epoch of each is a warm-up (cuDNN autotuning,
 compilation, worker start) and is not timed.
 

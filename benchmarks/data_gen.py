@@ -45,6 +45,7 @@ from PIL import Image
 
 from dsl.catalog import OBJECT_NAMES
 from engine.data import generate
+from engine.data.generation import default_chunk
 from engine.data.backgrounds import procedural
 from engine.data.objects import object_bank
 from engine.device import resolve
@@ -245,7 +246,7 @@ def gpu(res: int, device: str, batch: int, args) -> None:
         from torch.profiler import ProfilerActivity, profile
 
         one = makers[chunks[0]]
-        n = one.chunk or (1 << 16)
+        n = one.chunk or default_chunk("cuda", res)
         one(n)
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
             one(n)

@@ -45,8 +45,8 @@ from PIL import Image
 
 from dsl.catalog import OBJECT_NAMES
 from engine.data import generate
-from engine.data.generation import default_chunk
 from engine.data.backgrounds import procedural
+from engine.data.generation import default_chunk
 from engine.data.objects import object_bank
 from engine.device import resolve
 
@@ -82,8 +82,15 @@ def _own_rng(gen: torch.Generator):
         torch.random.set_rng_state(saved)
 
 
-class Reference:
-    """Per-sample transform modules, as the public reference code does it; self(n) makes n."""
+class PerSample:
+    """A per-sample pipeline: self(n) stacks n calls of self.sample()."""
+
+    def __call__(self, n: int) -> torch.Tensor:
+        return torch.stack([self.sample() for _ in range(n)])
+
+
+class Reference(PerSample):
+    """Per-sample transform modules, as the public reference code does it."""
 
     def __init__(self, res: int):
         self.res = res
@@ -92,9 +99,6 @@ class Reference:
         self.hue, self.blur = T.ColorJitter(hue=0.5), T.GaussianBlur(7, sigma=(0.1, 1.5))
         self.to_input = T.Compose([T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)])
         self.gen, self.pick = torch.Generator().manual_seed(0), random.Random(0)
-
-    def __call__(self, n: int) -> torch.Tensor:
-        return torch.stack([self.sample() for _ in range(n)])
 
     def sample(self) -> torch.Tensor:
         res, objects, pick = self.res, self.objects, self.pick
@@ -122,16 +126,13 @@ class Reference:
         return self.to_input(bg).float()
 
 
-class LeanPil:
-    """Per-sample PIL: rotate, scale, translate, flip, hue, blur, paste; self(n) makes n."""
+class LeanPil(PerSample):
+    """Per-sample PIL: rotate, scale, translate, flip, hue, blur, paste."""
 
     def __init__(self, res: int):
         self.res = res
         self.objects, _, self.backgrounds = _pil_inputs(res)
         self.rng = random.Random(0)
-
-    def __call__(self, n: int) -> torch.Tensor:
-        return torch.stack([self.sample() for _ in range(n)])
 
     def sample(self) -> torch.Tensor:
         res, rng = self.res, self.rng
@@ -236,7 +237,7 @@ class Pool:
 
 def gpu(res: int, device: str, batch: int, args) -> None:
     """The batched generator alone on a GPU: images/s per chunk size, and the kernel profile."""
-    chunks = [int(c) for c in args.chunks.split(",") if c] or [None]
+    chunks = args.chunks or [None]
     makers = {c: Ours(res, device, batch, chunk=c) for c in chunks}
     for k in range(max(1, args.rounds)):
         print(f"round {k + 1}: batched generator ({device}) " + ", ".join(
@@ -251,7 +252,20 @@ def gpu(res: int, device: str, batch: int, args) -> None:
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
             one(n)
         print(f"profile of {n:,} images (one chunk):")
-        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25, max_name_column_width=60))
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25,
+                                        max_name_column_width=60))
+
+
+def _sizes(text: str) -> list[int]:
+    """'16384,65536' -> [16384, 65536], or a usage error that says what was expected."""
+    try:
+        sizes = [int(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        sizes = [0]
+    if any(c < 1 for c in sizes):
+        raise argparse.ArgumentTypeError(
+            f"'{text}': expected positive integers separated by commas, e.g. 16384,65536")
+    return sizes
 
 
 def main() -> None:
@@ -264,7 +278,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None)
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1,
                     help="processes per whole-CPU measurement (default: one per core)")
-    ap.add_argument("--chunks", default="",
+    ap.add_argument("--chunks", type=_sizes, default=[],
                     help="GPU: comma-separated chunk sizes to compare (default: the engine's)")
     ap.add_argument("--profile", action="store_true",
                     help="GPU: print the CUDA kernels that take the time in one chunk")

@@ -3,9 +3,9 @@
 The baseline is written here the way the reference code trains: a Dataset of per-sample PIL
 images, torchvision ToTensor + Normalize per sample in DataLoader workers, float32, NCHW. The
 engine keeps the uint8 dataset on the device, gathers batches by index, normalises on the device
-and (on GPU) runs bf16 + channels_last (+ torch.compile with CUDA graphs with --compile). Same model, same
-optimiser, same batch size, same machine. The first epoch of each is a warm-up (cuDNN autotuning,
-compilation, worker start) and is not timed.
+and (on GPU) runs bf16 + channels_last (+ torch.compile with CUDA graphs, with --compile). Same
+model, same optimiser, same batch size, same machine. The first epoch of each is a warm-up (cuDNN
+autotuning, compilation, worker start) and is not timed.
 
     python benchmarks/train_speed.py                                  # CPU, small_cnn
     python benchmarks/train_speed.py --device cuda --arch resnet18 --n 50000 --compile
@@ -68,7 +68,8 @@ def baseline(model, images, labels, epochs, batch_size, workers, device) -> floa
     return timed_images / timed_seconds
 
 
-def engine(model, images, labels, epochs, batch_size, device, compile) -> tuple[float, float, list]:
+def engine(model, images, labels, epochs, batch_size, device, compile
+           ) -> tuple[float, float, list[float]]:
     """Images per second of `engine.train.fit`, epochs after the first (each epoch syncs once),
     the wall seconds of the whole call (data to the device, compilation, every epoch), and each
     epoch's seconds."""
@@ -94,8 +95,10 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers of the baseline")
     p.add_argument("--compile", nargs="?", const=True, default=False, metavar="MODE",
-                   help="torch.compile in the engine (GPU), optionally in a mode such as "
-                        "reduce-overhead (CUDA graphs)")
+                   choices=["default", "reduce-overhead", "max-autotune",
+                            "max-autotune-no-cudagraphs"],
+                   help="torch.compile in the engine (GPU); alone, the engine's choice "
+                        "(reduce-overhead: CUDA graphs), or one of {%(choices)s}")
     p.add_argument("--skip-baseline", action="store_true")
     p.add_argument("--per-epoch", action="store_true", help="print every epoch's seconds")
     p.add_argument("--threads", type=int, default=0,
@@ -114,8 +117,8 @@ def main() -> None:
           f"arch={args.arch} width={args.width} n={args.n} batch={args.batch_size} "
           f"epochs={args.epochs} (first untimed)")
 
-    fast, wall, epoch_seconds = engine(seeded_build(cfg, 0), images, labels, args.epochs, args.batch_size,
-                        device, args.compile)
+    fast, wall, epoch_seconds = engine(seeded_build(cfg, 0), images, labels, args.epochs,
+                                       args.batch_size, device, args.compile)
     print(f"engine fit:          {fast:10.0f} images/s")
     print(f"  one 50-epoch x 50k-image run at that rate: {50 * 50_000 / fast:8.1f} s")
     print(f"  this whole fit ({args.epochs} epochs x {args.n} images, warm-up epoch and "

@@ -17,9 +17,7 @@ from dsl.catalog import OBJECT_NAMES, TRANSFORMS
 from engine.data import generate
 from engine.probes.linear import fit_linear, score
 from tests import synthetic
-from engine import train
-from engine.jobs import Input, RunContext
-from tests.test_train import config, run_train
+from tests.test_train import run_train
 
 GPU = os.environ.get("DSL_TEST_DEVICE") or ("cuda" if torch.cuda.is_available() else None)
 pytestmark = pytest.mark.skipif(GPU is None, reason="no CUDA device (DSL_TEST_DEVICE unset)")
@@ -65,11 +63,8 @@ def test_training_learns_on_the_gpu(tmp_path):
 def test_compiled_training_learns_on_the_gpu(tmp_path):
     """`dsl run --compile`: torch.compile with CUDA graphs (ignored on a CPU)."""
     data = synthetic.dataset(tmp_path / "data", sizes=(512, 128, 128))
-    out = tmp_path / "run"
-    out.mkdir()
-    metrics = train.run(config(), {"data": Input("dataset-x", "dataset", {}, data)}, out,
-                        RunContext(device=GPU, compile=True))
-    assert {(m.name, m.split): m.value for m in metrics}[("accuracy", "test")] > 0.8
+    _, _, metrics = run_train(tmp_path, data, "run", device=GPU, compile=True)
+    assert metrics[("accuracy", "test")] > 0.8
 
 
 def test_linear_probe_agrees_with_the_cpu():

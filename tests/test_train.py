@@ -25,11 +25,12 @@ def config(**over):
     return cfg
 
 
-def run_train(tmp_path, data, name, device="cpu", **over):
+def run_train(tmp_path, data, name, device="cpu", compile=False, **over):
     out = tmp_path / name
     out.mkdir()
     cfg = config(**over)
-    metrics = train.run(cfg, {"data": Input("dataset-x", "dataset", {}, data)}, out, RunContext(device=device))
+    metrics = train.run(cfg, {"data": Input("dataset-x", "dataset", {}, data)}, out,
+                        RunContext(device=device, compile=compile))
     return cfg, out, {(m.name, m.split): m.value for m in metrics}
 
 

@@ -67,10 +67,11 @@ def _from_spec_plan(sp: Any, label: str, source: str, profile: str | None) -> Si
 
 
 def _plan_file(path: str | os.PathLike, label: str, source: str, profile: str | None,
-               overrides: Sequence[str]) -> Side:
+               overrides: Sequence[str], store: Any = None, data_root: Any = None) -> Side:
     from dsl.planner import plan
 
-    p = plan([path], profile=profile, overrides=tuple(overrides))
+    p = plan([path], profile=profile, overrides=tuple(overrides), store=store,
+             data_root=data_root)
     if len(p.specs) != 1:
         raise DslError(f"diff compares one spec at a time; {path} holds {len(p.specs)}")
     return _from_spec_plan(p.specs[0], label, source, profile)
@@ -143,7 +144,8 @@ def checkout_spec(path: str | os.PathLike, rev: str, into: Path) -> Path:
 
 
 def load_side(ref: Any, *, store: Any = None, profile: str | None = None,
-              overrides: Sequence[str] = (), tmp: Path | None = None) -> Side:
+              overrides: Sequence[str] = (), tmp: Path | None = None,
+              data_root: Any = None) -> Side:
     """A Side from a spec path, `path@rev`, a run id, a SpecPlan or a RunRecord."""
     from dsl.graph import SpecPlan
     from engine.store import RunRecord
@@ -154,13 +156,13 @@ def load_side(ref: Any, *, store: Any = None, profile: str | None = None,
         return _from_run(ref, store)
     text = str(ref)
     if Path(text).exists():
-        return _plan_file(text, text, "file", profile, overrides)
+        return _plan_file(text, text, "file", profile, overrides, store, data_root)
     if "@" in text:
         path, rev = text.rsplit("@", 1)
         if path and rev:
             tmp = tmp or Path(tempfile.mkdtemp(prefix="dsl-diff-"))
             copy = checkout_spec(path, rev, tmp / rev.replace("/", "_"))
-            return _plan_file(copy, text, "git", profile, overrides)
+            return _plan_file(copy, text, "git", profile, overrides, store, data_root)
     if store is not None and store.exists():
         return _from_run(store.run(text), store)
     raise DslError(f"'{text}' is neither a spec file, PATH@GITREV, nor a run in the store")
@@ -567,7 +569,7 @@ def _value(r: Mapping[str, Any]) -> str:
 
 
 def diff(a: Any, b: Any = None, *, store: Any = None, profile: str | None = None,
-         overrides: Sequence[str] = ()) -> DiffResult:
+         overrides: Sequence[str] = (), data_root: Any = None) -> DiffResult:
     """Compare two versions of a spec (files, `path@gitrev`, run ids), or, with only `a`, the
     spec file against its most recent recorded run."""
     from engine.store import Store, resolve_root
@@ -576,15 +578,18 @@ def diff(a: Any, b: Any = None, *, store: Any = None, profile: str | None = None
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="dsl-diff-") as tmp:
         if b is None:
-            new = load_side(a, store=st, profile=profile, overrides=overrides, tmp=Path(tmp))
+            new = load_side(a, store=st, profile=profile, overrides=overrides, tmp=Path(tmp),
+                            data_root=data_root)
             runs = st.runs(new.name)
             if not runs:
                 raise DslError(f"no recorded run of spec '{new.name}' in the store at {st.root}; "
                                "give two versions: dsl diff A B")
             old = _from_run(runs[0], st)
         else:
-            old = load_side(a, store=st, profile=profile, overrides=overrides, tmp=Path(tmp))
-            new = load_side(b, store=st, profile=profile, overrides=overrides, tmp=Path(tmp))
+            old = load_side(a, store=st, profile=profile, overrides=overrides, tmp=Path(tmp),
+                            data_root=data_root)
+            new = load_side(b, store=st, profile=profile, overrides=overrides, tmp=Path(tmp),
+                            data_root=data_root)
     if old.name != new.name:
         notes.append(f"comparing two different specs: '{old.name}' and '{new.name}'")
     ids_a = {j for c in old.cells for j in _roles(c).values()}

@@ -77,6 +77,7 @@ class Plan:
     jobs: Mapping[JobId, Job]  # union over specs, deduplicated, dependencies first
     profile: str | None = None
     overrides: tuple[str, ...] = ()
+    files: Mapping[str, str] = field(default_factory=dict)  # local data source -> fingerprint
 
     def spec(self, name: str) -> SpecPlan:
         for s in self.specs:

@@ -36,13 +36,14 @@ def _plain(value: Any) -> Any:
 
 
 def plan_spec(path: str | os.PathLike, profile: str | None = None,
-              overrides: Sequence[str] = ()) -> SpecPlan:
-    """One spec's plan: its cells and its own unique jobs, dependencies first."""
+              overrides: Sequence[str] = (), files: Any = None) -> SpecPlan:
+    """One spec's plan: its cells and its own unique jobs, dependencies first. `files` maps a
+    local data source to its fingerprint (engine.data.fingerprint.LocalFiles)."""
     from dsl.resolve import Resolver, required_data
 
     prof = profiles.get(profile)
     doc, spec = _load(path, overrides)
-    resolver = Resolver(spec, doc, prof)
+    resolver = Resolver(spec, doc, prof, files)
     jobs: dict[JobId, Job] = {}
     cells: list[Cell] = []
     for seed, env in resolver.cells():
@@ -85,21 +86,25 @@ def spec_files(paths: Iterable[str | os.PathLike]) -> list:
 
 
 def plan(paths: str | os.PathLike | Iterable[str | os.PathLike], profile: str | None = None,
-         overrides: Sequence[str] = (), store: Any = None) -> Plan:
+         overrides: Sequence[str] = (), store: Any = None, data_root: Any = None) -> Plan:
     """The deduplicated job graph of every spec at `paths` (files or folders).
 
-    `store` does not change the plan (identity never depends on what has run); it is accepted
-    so callers can hand `plan` and `run` the same arguments. `dsl plan` asks the store which
+    Identity never depends on what has run, with one exception: jobs that read local data
+    (CIFAR under `data_root`, default $DSL_DATA else ./data; image folders) carry the content
+    fingerprint of those files, and when the files are absent here, the fingerprint the `store`
+    last ran with (so results stay findable without the data). `dsl plan` asks the store which
     jobs are finished (`cached`).
     """
-    del store
+    from engine.data.fingerprint import LocalFiles
+
+    files = LocalFiles(data_root, store)
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     profiles.get(profile)  # an unknown profile fails before any spec is read
     specs: list[SpecPlan] = []
     seen: dict[str, str] = {}
     for path in spec_files(paths):
-        sp = plan_spec(path, profile, overrides)
+        sp = plan_spec(path, profile, overrides, files)
         if sp.name in seen:
             raise DslError(f"two specs are named '{sp.name}': {seen[sp.name]} and {sp.path}; "
                            "give one a distinct [spec] name")
@@ -109,7 +114,7 @@ def plan(paths: str | os.PathLike | Iterable[str | os.PathLike], profile: str | 
     for sp in specs:
         for jid, job in sp.jobs.items():
             jobs.setdefault(jid, job)
-    return Plan(tuple(specs), jobs, profile, tuple(overrides))
+    return Plan(tuple(specs), jobs, profile, tuple(overrides), dict(files.used))
 
 
 def cached(plan_: Plan, store: Any = None) -> set[JobId]:

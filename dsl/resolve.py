@@ -19,7 +19,7 @@ import itertools
 import os
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import ValidationError
 
@@ -95,6 +95,23 @@ def required_data(data: Mapping[str, Any]) -> set[str]:
     return {data["kind"]} if data["kind"] in catalog.CIFAR_CLASSES else set()
 
 
+def local_sources(data: Mapping[str, Any]) -> set[str]:
+    """The local files a data config reads, as fingerprint sources (engine.data.fingerprint):
+    "cifar10", "cifar100", or "folder:<path>" for image, foreground and background folders."""
+    kind = data["kind"]
+    if kind == "composite":
+        return local_sources(data["background"]) | local_sources(data["foreground"])
+    if kind in catalog.CIFAR_CLASSES:
+        return {kind}
+    if kind == "image_folder":
+        return {"folder:" + str(data["path"])}
+    if kind == "transforms2d":
+        return {"folder:" + str(data[part]) for part, builtin in
+                (("foregrounds", ("openmoji",)), ("backgrounds", ("procedural", "none", None)))
+                if data.get(part) not in builtin}
+    return set()
+
+
 def class_count(data: Mapping[str, Any], label: str = "class") -> int:
     """How many classes `label` has in a data config (raises DslError when it has none)."""
     kind = data["kind"]
@@ -142,8 +159,10 @@ def _transform(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
 class Resolver:
     """Resolves the cells of one validated spec (`dsl.spec.Spec` + its `dsl.load.Document`)."""
 
-    def __init__(self, spec, doc, profile: Profile | None = None):
+    def __init__(self, spec, doc, profile: Profile | None = None,
+                 files: Callable[[str], str] | None = None):
         self.spec, self.doc, self.profile = spec, doc, profile
+        self.files = files  # local source -> fingerprint; None: configs carry no fingerprints
         self.name = spec.spec.name or doc.path.stem
         raw = doc.data
         self.raw_train = raw["train"]
@@ -329,6 +348,14 @@ class Resolver:
             config = self.profile.apply(kind, config)
         return Job.make(kind, self.versions[kind], config, inputs)
 
+    def with_files(self, config: dict) -> dict:
+        """`config` (of a job that reads `config["data"]`) plus the fingerprints of the local
+        files that data reads, so the job's id changes when they do; as is for generated data."""
+        sources = local_sources(config["data"]) if self.files is not None else ()
+        if sources:
+            config = {**config, "files": {s: self.files(s) for s in sorted(sources)}}
+        return config
+
     # --- data -----------------------------------------------------------------------------------
     def _draw(self, name: str, sort: str, seed: int, path: tuple, env) -> tuple:
         d = self.draw_defs.get(name)
@@ -454,7 +481,8 @@ class Resolver:
         except DslError as err:
             raise self._fail(path + ("label",), str(err), None, env) from None
         sizes = self.sizes(data, m)
-        dataset = self.job("dataset", {"data": data, "sizes": sizes, "seed": seed})
+        dataset = self.job("dataset", self.with_files({"data": data, "sizes": sizes,
+                                                       "seed": seed}))
         task = Task(name, data, sizes, m.label, n_classes,
                     tuple(sorted(data_transform_names(data))), dataset)
         self._memo[key] = task
@@ -529,9 +557,9 @@ class Resolver:
             probed = target.transforms
         elif kind == "sensitivity":
             vary, probed = self._vary(p.vary, target, seed, env, path + ("vary",))
-            job = self.job("sensitivity", {"model": model, "data": target.data, "vary": vary,
-                                           "pairs": int(p.pairs), "seed": seed},
-                           {"model": train.id})
+            job = self.job("sensitivity", self.with_files(
+                {"model": model, "data": target.data, "vary": vary, "pairs": int(p.pairs),
+                 "seed": seed}), {"model": train.id})
             jobs = [job]
         else:  # accuracy: the source model's own head, so the class counts must agree
             if target.num_classes != model["num_classes"]:

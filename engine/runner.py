@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 
 from rich.console import Console
 
+from dsl.errors import DslError
 from dsl.graph import Job, Plan, SpecPlan
 from engine import kinds as kinds_mod
 from engine.executors import make as make_executor
@@ -225,13 +226,30 @@ class _Scheduler:
         self.progress.job_skipped(self.jobs[jid].kind)
 
 
-def _plan(plan_or_paths, store: Store, profile, overrides) -> Plan:
+def _plan(plan_or_paths, store: Store, profile, overrides, data_root: Path) -> Plan:
     if isinstance(plan_or_paths, Plan):
+        _check_files(plan_or_paths, data_root)
         return plan_or_paths
     from dsl.planner import plan
 
     paths = [plan_or_paths] if isinstance(plan_or_paths, (str, os.PathLike)) else plan_or_paths
-    return plan([str(p) for p in paths], profile=profile, overrides=tuple(overrides), store=store)
+    return plan([str(p) for p in paths], profile=profile, overrides=tuple(overrides), store=store,
+                data_root=data_root)
+
+
+def _check_files(plan: Plan, data_root: Path) -> None:
+    """A plan made before (or elsewhere) names local data by fingerprint: running it against
+    other files would store their results under the wrong identity."""
+    from engine.data.fingerprint import fingerprint
+
+    for source, planned in plan.files.items():
+        now = fingerprint(source, data_root)
+        if now is not None and now != planned:
+            where = source[len("folder:"):] if source.startswith("folder:") else \
+                f"{source} under {data_root}"
+            raise DslError(f"the plan was made for other files than {where} holds now "
+                           f"({planned}, now {now}): plan again with the same data root "
+                           "(dsl.plan(..., data_root=...)) and run that plan")
 
 
 def _runnable(plan: Plan, data_root: Path, summary: RunSummary, console: Console,
@@ -290,7 +308,7 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     console = console or Console(highlight=False, log_path=False)
     store = store if isinstance(store, Store) else Store(resolve_root(store))
     data_root = Path(data_root or os.environ.get("DSL_DATA", "data"))
-    plan = _plan(plan_or_paths, store, profile, overrides)
+    plan = _plan(plan_or_paths, store, profile, overrides, data_root)
     summary = RunSummary()
     specs = _runnable(plan, data_root, summary, console, echo)
     wanted = {jid for s in specs for jid in s.jobs}

@@ -312,6 +312,21 @@ class Store:
                 out[row["job_id"]] = _job_record(row)
         return out
 
+    def recorded_files(self, source: str) -> str | None:
+        """The fingerprint of local data `source` (engine.data.fingerprint) that the newest
+        finished job reading it ran with, or None."""
+        with self._read() as con:
+            if con is None:
+                return None
+            rows = con.execute(
+                "SELECT config FROM jobs WHERE status='done' AND kind IN ('dataset', "
+                "'sensitivity') AND config LIKE '%\"files\"%' ORDER BY finished DESC").fetchall()
+        for row in rows:
+            found = (json.loads(row["config"]).get("files") or {}).get(source)
+            if found:
+                return found
+        return None
+
     def claim(self, job: "Job", owner: str | None = None) -> bool:
         """Mark `job` running for `owner`; False if it is done or held by a live other owner.
 

@@ -1,4 +1,4 @@
-"""Options shared by every command that plans specs: paths, --profile, --set, --store."""
+"""Options shared by every command that plans specs: paths, --profile, --set, --store, --data."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def add_plan_options(parser: argparse.ArgumentParser, *, paths_required: bool = 
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="PATH=VALUE", help="override a field, e.g. train.epochs=2")
     add_store_option(parser)
+    add_data_option(parser)
 
 
 def add_store_option(parser: argparse.ArgumentParser) -> None:
@@ -20,8 +21,15 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
                         help="store folder (default: $DSL_STORE, else .dsl/ here)")
 
 
+def add_data_option(parser: argparse.ArgumentParser) -> None:
+    # the files' content is part of the identity of jobs that read them (engine/data/fingerprint)
+    parser.add_argument("--data", dest="data_root", default=None, metavar="DIR",
+                        help="local datasets such as CIFAR (default: $DSL_DATA, else ./data)")
+
+
 def plan_from_args(args: argparse.Namespace):
     """The Plan for the command's spec paths with its profile and overrides applied."""
     from dsl.planner import plan
 
-    return plan(args.paths, profile=args.profile, overrides=tuple(args.overrides))
+    return plan(args.paths, profile=args.profile, overrides=tuple(args.overrides),
+                store=args.store, data_root=args.data_root)

@@ -32,7 +32,7 @@ def _run(args):
         raise DslError(f"unknown chart format {', '.join(bad) or '(none)'} "
                        f"(formats: {', '.join(EXPORT_FORMATS)})")
     charts = chart(args.paths, store=args.store, profile=args.profile,
-                   overrides=tuple(args.overrides))
+                   overrides=tuple(args.overrides), data_root=args.data_root)
     if not charts:
         print("no chart reports in these specs", file=sys.stderr)
     for c in charts:

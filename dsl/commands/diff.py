@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from dsl.commands._common import add_store_option
+from dsl.commands._common import add_data_option, add_store_option
 from dsl.errors import DslError
 
 
@@ -30,6 +30,7 @@ def register(sub):
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="PATH=VALUE", help="override a field on both sides")
     add_store_option(p)
+    add_data_option(p)
     p.set_defaults(func=_run)
 
 
@@ -39,7 +40,7 @@ def _run(args):
     if args.chart and Path(args.chart).suffix not in (".png", ".svg", ".html"):
         raise DslError(f"--chart {args.chart}: use a .png, .svg or .html name")
     result = diff(args.a, args.b, store=args.store, profile=args.profile,
-                  overrides=tuple(args.overrides))
+                  overrides=tuple(args.overrides), data_root=args.data_root)
     if args.format == "json":
         text = json.dumps(result.to_json(), indent=2, default=str) + "\n"
     elif args.format == "csv":

@@ -24,6 +24,6 @@ def _run(args):
     from engine.results.report import report
 
     for path in report(args.paths, args.output, store=args.store, profile=args.profile,
-                       overrides=tuple(args.overrides)):
+                       overrides=tuple(args.overrides), data_root=args.data_root):
         print(path)
     return 0

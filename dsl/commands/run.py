@@ -32,8 +32,6 @@ def register(sub) -> None:
     p.add_argument("--retries", type=int, default=None, metavar="N",
                    help="re-runs of a job whose worker process or node died (default: 3 with "
                         "--executor ray, 0 locally); a job that raised is never re-run")
-    p.add_argument("--data", dest="data_root", default=None, metavar="DIR",
-                   help="local datasets such as CIFAR (default: $DSL_DATA, else ./data)")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the models with CUDA graphs (GPU only; pays for itself "
                         "in long trainings: ResNet-18 took 15-20 s to compile)")

@@ -32,7 +32,7 @@ def _run(args):
     if args.format == "parquet" and not args.output:
         raise DslError("--format parquet needs -o FILE")
     tables = table(args.paths, store=args.store, profile=args.profile,
-                   overrides=tuple(args.overrides))
+                   overrides=tuple(args.overrides), data_root=args.data_root)
     if not tables:
         print("no table reports in these specs", file=sys.stderr)
     out = render(tables, args.format)

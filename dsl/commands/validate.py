@@ -52,7 +52,8 @@ def _plan_summary(path, args) -> str:
     from dsl.errors import DslError
 
     try:
-        result = plan([path], profile=args.profile, overrides=tuple(args.overrides))
+        result = plan([path], profile=args.profile, overrides=tuple(args.overrides),
+                      store=args.store, data_root=args.data_root)
     except DslError:
         raise
     except Exception as err:  # a planner bug must not look like a valid spec

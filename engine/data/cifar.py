@@ -34,12 +34,12 @@ def _candidates(name: str, root: Path) -> list[Path]:
 def folder(name: str, root) -> Path | None:
     """The folder holding the batches, or None."""
     for path in _candidates(name, Path(root)):
-        if all((path / f).is_file() for f in _files(name)):
+        if all((path / f).is_file() for f in files(name)):
             return path
     return None
 
 
-def _files(name: str) -> list[str]:
+def files(name: str) -> list[str]:
     _, train, test, meta, _, _ = _LAYOUT[name]
     return [*train, *test, meta]
 
@@ -50,7 +50,7 @@ def missing(name: str, root) -> str | None:
         return None
     root = Path(root)
     want = root / _LAYOUT[name][0]
-    absent = [f for f in _files(name) if not (want / f).is_file()]
+    absent = [f for f in files(name) if not (want / f).is_file()]
     return (f"{name} not found: expected folder {want.resolve()} with {', '.join(absent)}; "
             f"download {_ARCHIVE[name]} from https://www.cs.toronto.edu/~kriz/cifar.html and "
             f"extract it into {root.resolve()} (or point --data / $DSL_DATA at its parent)")

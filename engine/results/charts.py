@@ -258,10 +258,10 @@ def spec_charts(spec_plan: Any, store: Any) -> list[Chart]:
 
 
 def chart(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = None,
-          overrides: Sequence[str] = ()) -> list[Chart]:
+          overrides: Sequence[str] = (), data_root: Any = None) -> list[Chart]:
     """The [[report]] charts of a spec (file, folder, Plan or SpecPlan) from the store."""
     st = open_store(store)
     out: list[Chart] = []
-    for sp in spec_plans(spec_path_or_plan, profile, overrides):
+    for sp in spec_plans(spec_path_or_plan, profile, overrides, st, data_root):
         out += spec_charts(sp, st)
     return out

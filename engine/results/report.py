@@ -214,13 +214,14 @@ def spec_page(spec_plan: Any, store: Any) -> str:
 
 
 def report(paths_or_plan: Any, out_dir: str | os.PathLike, *, store: Any = None,
-           profile: str | None = None, overrides: Sequence[str] = ()) -> list[Path]:
+           profile: str | None = None, overrides: Sequence[str] = (),
+           data_root: Any = None) -> list[Path]:
     """Write <out_dir>/<spec>.html for every spec (and index.html when there are several)."""
     st = open_store(store)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    plans = spec_plans(paths_or_plan, profile, overrides)
+    plans = spec_plans(paths_or_plan, profile, overrides, st, data_root)
     for sp in plans:
         path = out / f"{sp.name}.html"
         path.write_text(spec_page(sp, st), encoding="utf-8")

@@ -169,8 +169,10 @@ def open_store(store: Any):
     return store if isinstance(store, Store) else Store(resolve_root(store))
 
 
-def spec_plans(source: Any, profile: str | None = None, overrides: Sequence[str] = ()) -> list:
-    """SpecPlans of a SpecPlan, a Plan, or spec paths (planned here)."""
+def spec_plans(source: Any, profile: str | None = None, overrides: Sequence[str] = (),
+               store: Any = None, data_root: Any = None) -> list:
+    """SpecPlans of a SpecPlan, a Plan, or spec paths (planned here, against `store` and
+    `data_root`: see dsl.planner.plan)."""
     from dsl.graph import Plan, SpecPlan
 
     if isinstance(source, SpecPlan):
@@ -180,7 +182,8 @@ def spec_plans(source: Any, profile: str | None = None, overrides: Sequence[str]
     from dsl.planner import plan
 
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    return list(plan(paths, profile=profile, overrides=tuple(overrides)).specs)
+    return list(plan(paths, profile=profile, overrides=tuple(overrides), store=store,
+                     data_root=data_root).specs)
 
 
 def spec_inputs(spec_plan: Any, store: Any) -> tuple[list[dict], pl.DataFrame, dict[str, str]]:
@@ -196,7 +199,7 @@ def spec_tables(spec_plan: Any, store: Any) -> list[Table]:
 
 
 def table(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = None,
-          overrides: Sequence[str] = ()) -> list[Table]:
+          overrides: Sequence[str] = (), data_root: Any = None) -> list[Table]:
     """The [[report]] tables of a spec (file, folder, Plan or SpecPlan) from the store's results.
 
     Each Table holds its aggregates as a polars frame (`.data`, `.long()`, `.wide()`) and
@@ -204,7 +207,7 @@ def table(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = No
     """
     st = open_store(store)
     out: list[Table] = []
-    for sp in spec_plans(spec_path_or_plan, profile, overrides):
+    for sp in spec_plans(spec_path_or_plan, profile, overrides, st, data_root):
         out += spec_tables(sp, st)
     return out
 

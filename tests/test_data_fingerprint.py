@@ -1,0 +1,181 @@
+"""Local data in job identity: replaced CIFAR files or an edited image folder re-run what reads
+them (old results kept under their old ids); a copy of the same files changes nothing; without
+the files, planning finds the version the store last ran with."""
+
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dsl.errors import DslError
+from dsl.planner import plan
+from engine.data.fingerprint import LocalFiles, fingerprint
+from engine.data.fixtures import write_cifar
+from engine.runner import run
+from engine.store import Store
+
+SPEC = """
+[spec]
+name = "tiny_cifar"
+title = "tiny CIFAR"
+seeds = 1
+
+[task.source]
+data = { kind = "cifar10", classes = [0, 1] }
+n_train = 16
+n_val = 4
+n_test = 4
+
+[task.target]
+data = { kind = "cifar10", classes = [2, 3] }
+n_train = 16
+n_val = 4
+n_test = 4
+
+[train]
+task = "source"
+arch = "small_cnn"
+epochs = 1
+batch_size = 8
+
+[[probe]]
+kind = "linear"
+task = "target"
+epochs = 2
+
+[[report]]
+table = { rows = "probe", value = "linear.accuracy" }
+"""
+
+SYNTHETIC = """
+[spec]
+name = "tiny_synthetic"
+title = "tiny synthetic"
+seeds = 1
+
+[task.source]
+data = { kind = "transforms2d", objects = ["apple", "banana"], transforms = ["hflip"] }
+n_train = 16
+
+[train]
+task = "source"
+arch = "small_cnn"
+epochs = 1
+"""
+
+
+@pytest.fixture
+def spec(tmp_path):
+    path = tmp_path / "tiny_cifar.toml"
+    path.write_text(SPEC)
+    return path
+
+
+def _cifar(root):
+    write_cifar(root, "cifar10", n_train=200, n_test=40)
+    return root
+
+
+def _change_one_pixel(root):
+    batch = root / "cifar-10-batches-py" / "data_batch_1"
+    with open(batch, "rb") as f:
+        d = pickle.load(f, encoding="bytes")
+    key = b"data" if b"data" in d else "data"
+    d[key] = np.array(d[key], copy=True)
+    d[key][0, 5] ^= 0xFF
+    with open(batch, "wb") as f:
+        pickle.dump(d, f)
+
+
+def _kinds(p):
+    return {j.kind for j in p.jobs.values()}
+
+
+def test_cifar_jobs_carry_the_files_fingerprint_and_follow_their_content(tmp_path, spec):
+    root = _cifar(tmp_path / "a")
+    first = plan([spec], data_root=root, store=tmp_path / "none")
+    fp = fingerprint("cifar10", root)
+    assert fp and fp.startswith("sha256:")
+    datasets = [j for j in first.jobs.values() if j.kind == "dataset"]
+    assert datasets and all(j.config["files"] == {"cifar10": fp} for j in datasets)
+    assert first.files == {"cifar10": fp}
+
+    copy = tmp_path / "b"
+    shutil.copytree(root, copy)  # the same bytes elsewhere: the same jobs
+    assert set(plan([spec], data_root=copy, store=tmp_path / "none").jobs) == set(first.jobs)
+
+    _change_one_pixel(copy)  # other bytes: every job that depends on them is new
+    changed = plan([spec], data_root=copy, store=tmp_path / "none")
+    assert fingerprint("cifar10", copy) != fp
+    assert not set(changed.jobs) & set(first.jobs)
+    assert _kinds(changed) == _kinds(first)
+
+
+def test_generated_data_carries_no_fingerprint(tmp_path):
+    path = tmp_path / "syn.toml"
+    path.write_text(SYNTHETIC)
+    a = plan([path], data_root=tmp_path / "nothing", store=tmp_path / "none")
+    b = plan([path], data_root=_cifar(tmp_path / "data"), store=tmp_path / "none")
+    assert set(a.jobs) == set(b.jobs) and a.files == {}
+    assert all("files" not in j.config for j in a.jobs.values())
+
+
+def test_image_folder_fingerprint_follows_files(tmp_path):
+    folder = tmp_path / "imgs"
+    for cls in ("cat", "dog"):
+        (folder / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (8, 8), (i * 40, 10, 20)).save(folder / cls / f"{i}.png")
+    source = "folder:" + str(folder)
+    fp = fingerprint(source, None)
+    assert fp == fingerprint(source, None)
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(folder / "cat" / "0.png")
+    edited = fingerprint(source, None)
+    assert edited != fp
+    Image.new("RGB", (8, 8), (0, 0, 0)).save(folder / "dog" / "2.png")
+    assert fingerprint(source, None) not in (fp, edited)
+    (folder / "notes.txt").write_text("not an image")  # only image files count
+    assert fingerprint(source, None) == fingerprint(source, None)
+    assert fingerprint("folder:" + str(tmp_path / "absent"), None) is None
+
+
+def test_missing_data_plans_as_missing_without_a_store(tmp_path, spec):
+    p = plan([spec], data_root=tmp_path / "nothing", store=tmp_path / "none")
+    assert p.files == {"cifar10": LocalFiles.MISSING}
+    assert not (tmp_path / "none").exists()  # planning never creates a store
+
+
+def test_replaced_cifar_reruns_keeps_old_results_and_tables_work_without_data(tmp_path, spec):
+    root = _cifar(tmp_path / "data")
+    store = tmp_path / "store"
+    first = run([spec], store=store, data_root=root, progress=False, echo=False)
+    assert first.ok and first.ran
+    old_ids = set(plan([spec], data_root=root, store=store).jobs)
+
+    _change_one_pixel(root)  # the user replaces the files: everything reading them runs again
+    second = run([spec], store=store, data_root=root, progress=False, echo=False)
+    assert second.ok and len(second.ran) == len(first.ran) and not second.cached
+    new_ids = set(plan([spec], data_root=root, store=store).jobs)
+    assert Store(store).finished(old_ids | new_ids) == old_ids | new_ids  # nothing lost
+
+    # without the files (say, the store copied to a laptop), planning uses the newest version
+    # the store ran with, so the tables still find the results
+    away = plan([spec], data_root=tmp_path / "nothing", store=store)
+    assert set(away.jobs) == new_ids
+
+    from engine.results.tables import table
+
+    [t] = table([spec], store=store, data_root=tmp_path / "nothing")
+    assert t.data.height == 1 and t.data["n"].to_list() == [1]
+
+
+def test_running_a_plan_made_for_other_files_is_refused(tmp_path, spec):
+    root = _cifar(tmp_path / "data")
+    p = plan([spec], data_root=root, store=tmp_path / "store")
+    other = tmp_path / "other"
+    shutil.copytree(root, other)
+    _change_one_pixel(other)
+    with pytest.raises(DslError, match="plan again"):
+        run(p, store=tmp_path / "store", data_root=other, progress=False, echo=False)

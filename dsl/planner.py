@@ -38,7 +38,7 @@ def _plain(value: Any) -> Any:
 def plan_spec(path: str | os.PathLike, profile: str | None = None,
               overrides: Sequence[str] = (), files: Any = None) -> SpecPlan:
     """One spec's plan: its cells and its own unique jobs, dependencies first. `files` maps a
-    local data source to its fingerprint (engine.data.fingerprint.LocalFiles)."""
+    local data source to its fingerprint (engine.data.local_files.LocalFiles)."""
     from dsl.resolve import Resolver, required_data
 
     prof = profiles.get(profile)
@@ -95,7 +95,7 @@ def plan(paths: str | os.PathLike | Iterable[str | os.PathLike], profile: str | 
     last ran with (so results stay findable without the data). `dsl plan` asks the store which
     jobs are finished (`cached`).
     """
-    from engine.data.fingerprint import LocalFiles
+    from engine.data.local_files import LocalFiles
 
     files = LocalFiles(data_root, store)
     if isinstance(paths, (str, os.PathLike)):

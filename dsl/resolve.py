@@ -96,7 +96,7 @@ def required_data(data: Mapping[str, Any]) -> set[str]:
 
 
 def local_sources(data: Mapping[str, Any]) -> set[str]:
-    """The local files a data config reads, as fingerprint sources (engine.data.fingerprint):
+    """The local files a data config reads, as fingerprint sources (engine.data.local_files):
     "cifar10", "cifar100", or "folder:<path>" for image, foreground and background folders."""
     kind = data["kind"]
     if kind == "composite":

@@ -240,7 +240,7 @@ def _plan(plan_or_paths, store: Store, profile, overrides, data_root: Path) -> P
 def _check_files(plan: Plan, data_root: Path) -> None:
     """A plan made before (or elsewhere) names local data by fingerprint: running it against
     other files would store their results under the wrong identity."""
-    from engine.data.fingerprint import fingerprint
+    from engine.data.local_files import fingerprint
 
     for source, planned in plan.files.items():
         now = fingerprint(source, data_root)

@@ -313,7 +313,7 @@ class Store:
         return out
 
     def recorded_files(self, source: str) -> str | None:
-        """The fingerprint of local data `source` (engine.data.fingerprint) that the newest
+        """The fingerprint of local data `source` (engine.data.local_files) that the newest
         finished job reading it ran with, or None."""
         with self._read() as con:
             if con is None:

@@ -22,7 +22,7 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_data_option(parser: argparse.ArgumentParser) -> None:
-    # the files' content is part of the identity of jobs that read them (engine/data/fingerprint)
+    # the files' content is part of the identity of jobs that read them (engine/data/local_files)
     parser.add_argument("--data", dest="data_root", default=None, metavar="DIR",
                         help="local datasets such as CIFAR (default: $DSL_DATA, else ./data)")
 

@@ -17,10 +17,10 @@ import numpy as np
 from PIL import Image
 
 from dsl.errors import DataMissing
+from engine.data.local_files import image_files
 
 N_PROCEDURAL = 867
 _SEED = 2024
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 # scene types and how often they occur
 _TYPES = ("mountains", "field", "water", "beach", "foliage", "rock", "desert")
@@ -137,10 +137,6 @@ def _square_crop(im: Image.Image) -> Image.Image:
     s = min(w, h)
     left, top = (w - s) // 2, (h - s) // 2
     return im.crop((left, top, left + s, top + s))
-
-
-def image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES)
 
 
 @functools.lru_cache(maxsize=8)

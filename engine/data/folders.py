@@ -15,7 +15,8 @@ import numpy as np
 from PIL import Image
 
 from dsl.errors import DataMissing, did_you_mean
-from engine.data.backgrounds import _square_crop, image_files
+from engine.data.backgrounds import _square_crop
+from engine.data.local_files import image_files
 
 
 def _class_dirs(root: Path) -> list[Path]:

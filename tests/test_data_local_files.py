@@ -11,7 +11,7 @@ from PIL import Image
 
 from dsl.errors import DslError
 from dsl.planner import plan
-from engine.data.fingerprint import LocalFiles, fingerprint
+from engine.data.local_files import LocalFiles, fingerprint
 from engine.data.fixtures import write_cifar
 from engine.runner import run
 from engine.store import Store

@@ -1,4 +1,5 @@
-"""What the local files behind a dataset contain: one content hash per source.
+"""The local files behind a dataset: which ones are read, and what they contain (one content
+hash per source).
 
 A job's identity is its config, and a config names local data only by where it is ("cifar10"
 under --data, an image folder's path). So the planner adds each source's fingerprint to the
@@ -21,6 +22,13 @@ from pathlib import Path
 FOLDER = "folder:"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
+
+def image_files(folder: Path) -> list[Path]:
+    """Every image file under `folder`, sorted by path: what image, foreground and background
+    folders are read from."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+                  and p.is_file())
+
 _file_hashes: dict[tuple[str, int, int], str] = {}
 
 
@@ -30,8 +38,7 @@ def source_files(source: str, data_root) -> tuple[Path, list[Path]] | None:
         base = Path(source[len(FOLDER):]).expanduser()
         if not base.is_dir():
             return None
-        files = sorted(p for p in base.rglob("*")
-                       if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        files = image_files(base)
         return (base, files) if files else None
     from engine.data import cifar
 

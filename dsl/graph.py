@@ -78,6 +78,7 @@ class Plan:
     profile: str | None = None
     overrides: tuple[str, ...] = ()
     files: Mapping[str, str] = field(default_factory=dict)  # local data source -> fingerprint
+    files_origin: Mapping[str, str] = field(default_factory=dict)  # "files" | "store" | "missing"
 
     def spec(self, name: str) -> SpecPlan:
         for s in self.specs:

@@ -114,7 +114,8 @@ def plan(paths: str | os.PathLike | Iterable[str | os.PathLike], profile: str | 
     for sp in specs:
         for jid, job in sp.jobs.items():
             jobs.setdefault(jid, job)
-    return Plan(tuple(specs), jobs, profile, tuple(overrides), dict(files.used))
+    return Plan(tuple(specs), jobs, profile, tuple(overrides), dict(files.used),
+                dict(files.origin))
 
 
 def cached(plan_: Plan, store: Any = None) -> set[JobId]:

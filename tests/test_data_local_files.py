@@ -147,6 +147,18 @@ def test_missing_data_plans_as_missing_without_a_store(tmp_path, spec):
     assert not (tmp_path / "none").exists()  # planning never creates a store
 
 
+def test_dsl_plan_says_which_version_of_local_data_it_planned(tmp_path, spec):
+    from dsl.commands.plan import Summary, render
+
+    root = _cifar(tmp_path / "data")
+    here = plan([spec], data_root=root, store=tmp_path / "none")
+    text = render(Summary(here, set()))
+    assert f"local data cifar10: {fingerprint('cifar10', root)} (read from the data folder)" in text
+    absent = plan([spec], data_root=tmp_path / "nothing", store=tmp_path / "none")
+    assert "local data cifar10: missing (not in the data folder nor in the store" in render(
+        Summary(absent, set()))
+
+
 def test_replaced_cifar_reruns_keeps_old_results_and_tables_work_without_data(tmp_path, spec):
     root = _cifar(tmp_path / "data")
     store = tmp_path / "store"
@@ -163,7 +175,7 @@ def test_replaced_cifar_reruns_keeps_old_results_and_tables_work_without_data(tm
     # without the files (say, the store copied to a laptop), planning uses the newest version
     # the store ran with, so the tables still find the results
     away = plan([spec], data_root=tmp_path / "nothing", store=store)
-    assert set(away.jobs) == new_ids
+    assert set(away.jobs) == new_ids and away.files_origin == {"cifar10": "store"}
 
     from engine.results.tables import table
 

@@ -177,8 +177,20 @@ def render(summary: Summary, explain: bool = False, verbose: bool = False) -> st
         unique = sum(1 for j in plan.jobs.values() if j.kind == "train")
         out.append(f"training jobs saved by sharing across specs: {trains - unique} "
                    f"({trains} per spec, {unique} to train once)")
+    out.extend(_local_data(plan))
     out.append(assumption())
     return "\n".join(out)
+
+
+_ORIGIN = {"files": "read from the data folder",
+           "store": "not in the data folder: the version the store last ran with",
+           "missing": "not in the data folder nor in the store: its specs cannot run yet"}
+
+
+def _local_data(plan) -> list[str]:
+    """Which version of each local dataset the plan's job ids stand for, and where it came from."""
+    return [f"local data {source}: {fp} ({_ORIGIN[plan.files_origin.get(source, 'files')]})"
+            for source, fp in sorted(plan.files.items())]
 
 
 def _run(args) -> int:

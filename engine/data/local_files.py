@@ -73,7 +73,8 @@ class LocalFiles:
     """source -> fingerprint for one planning: the files under `data_root` when they are there,
     else the version the store last ran with (so `dsl table` still finds the results of a CIFAR
     spec on a machine without CIFAR), else "missing" (such a spec cannot run; `dsl run` skips
-    it). `used` records every answer, for `run` to check a plan made elsewhere against."""
+    it). `used` records every answer, for `run` to check a plan made elsewhere against, and
+    `origin` where each came from: "files", "store" or "missing"."""
 
     MISSING = "missing"
 
@@ -82,13 +83,16 @@ class LocalFiles:
                               else os.environ.get("DSL_DATA", "data"))
         self.store = store
         self.used: dict[str, str] = {}
+        self.origin: dict[str, str] = {}
 
     def __call__(self, source: str) -> str:
         if source not in self.used:
-            found = fingerprint(source, self.data_root)
+            found, origin = fingerprint(source, self.data_root), "files"
             if found is None:
-                found = self._recorded(source) or self.MISSING
-            self.used[source] = found
+                found, origin = self._recorded(source), "store"
+            if found is None:
+                found, origin = self.MISSING, "missing"
+            self.used[source], self.origin[source] = found, origin
         return self.used[source]
 
     def _recorded(self, source: str) -> str | None:

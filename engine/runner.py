@@ -45,6 +45,7 @@ class RunSummary:
     failed: dict[str, str] = field(default_factory=dict)  # job id -> error's last line
     skipped: dict[str, str] = field(default_factory=dict)  # job id -> why (the failed input)
     skipped_specs: dict[str, str] = field(default_factory=dict)  # spec -> missing data message
+    changed_data: dict[str, tuple[str, str]] = field(default_factory=dict)  # source -> (was, is)
     seconds: float = 0.0
     interrupted: bool = False
 
@@ -266,6 +267,22 @@ def _runnable(plan: Plan, data_root: Path, summary: RunSummary, console: Console
     return specs
 
 
+def _changed_data(plan: Plan, store: Store, summary: RunSummary, console: Console,
+                  echo: bool) -> None:
+    """Say so when local files differ from those the store last ran with: their jobs are new."""
+    for source, now in sorted(plan.files.items()):
+        if plan.files_origin.get(source) != "files":
+            continue
+        was = store.recorded_files(source)
+        if was is not None and was != now:
+            summary.changed_data[source] = (was, now)
+            if echo:
+                name = source[len("folder:"):] if source.startswith("folder:") else source
+                console.print(f"[yellow]changed[/] {name}: the files differ from those this "
+                              f"store last ran with ({was}, now {now}); the jobs that read them "
+                              "run again, and the earlier results are kept", highlight=False)
+
+
 def _spec_status(spec: SpecPlan, summary: RunSummary, finished: set[str]) -> str:
     ids = set(spec.jobs)
     if summary.interrupted:
@@ -311,6 +328,7 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     plan = _plan(plan_or_paths, store, profile, overrides, data_root)
     summary = RunSummary()
     specs = _runnable(plan, data_root, summary, console, echo)
+    _changed_data(plan, store, summary, console, echo)
     wanted = {jid for s in specs for jid in s.jobs}
     # Keep the plan's dependency order; only jobs of specs that can run.
     graph = {job.id: job for job in plan.topological() if job.id in wanted}

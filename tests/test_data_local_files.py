@@ -162,6 +162,7 @@ def test_dsl_plan_says_which_version_of_local_data_it_planned(tmp_path, spec):
 def test_replaced_cifar_reruns_keeps_old_results_and_tables_work_without_data(tmp_path, spec):
     root = _cifar(tmp_path / "data")
     store = tmp_path / "store"
+    first_fp = fingerprint("cifar10", root)
     first = run([spec], store=store, data_root=root, progress=False, echo=False)
     assert first.ok and first.ran
     old_ids = set(plan([spec], data_root=root, store=store).jobs)
@@ -169,6 +170,8 @@ def test_replaced_cifar_reruns_keeps_old_results_and_tables_work_without_data(tm
     _change_one_pixel(root)  # the user replaces the files: everything reading them runs again
     second = run([spec], store=store, data_root=root, progress=False, echo=False)
     assert second.ok and len(second.ran) == len(first.ran) and not second.cached
+    assert not first.changed_data
+    assert second.changed_data == {"cifar10": (first_fp, fingerprint("cifar10", root))}
     new_ids = set(plan([spec], data_root=root, store=store).jobs)
     assert Store(store).finished(old_ids | new_ids) == old_ids | new_ids  # nothing lost
 

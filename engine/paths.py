@@ -13,6 +13,12 @@ import uuid
 from pathlib import Path
 
 
+def cache_dir() -> Path:
+    """The per-user cache outside every store (rendered objects, local files' hashes): things
+    that can always be made again. $DSL_CACHE, else ~/.cache/dsl."""
+    return Path(os.environ.get("DSL_CACHE") or Path.home() / ".cache" / "dsl")
+
+
 class ArtifactPaths:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).absolute()

@@ -194,3 +194,56 @@ def test_running_a_plan_made_for_other_files_is_refused(tmp_path, spec):
     _change_one_pixel(other)
     with pytest.raises(DslError, match="plan again"):
         run(p, store=tmp_path / "store", data_root=other, progress=False, echo=False)
+
+
+def _age(folder, seconds=3600):
+    """Backdate a file or every file of a folder, as files not written a moment ago are
+    (local_files.RACY_S)."""
+    import os
+    import time
+
+    for p in [folder] if folder.is_file() else folder.rglob("*"):
+        if p.is_file():
+            t = time.time() - seconds
+            os.utime(p, (t, t))
+
+
+def test_hashes_persist_across_processes_until_a_file_changes(tmp_path, monkeypatch):
+    from engine.data import local_files
+
+    monkeypatch.setenv("DSL_CACHE", str(tmp_path / "cache"))
+    root = _cifar(tmp_path / "data")
+    _age(root)
+    reads = []
+    real = local_files._digest
+    monkeypatch.setattr(local_files, "_digest", lambda p: reads.append(p.name) or real(p))
+
+    fp = fingerprint("cifar10", root)
+    assert len(reads) == 7 and (tmp_path / "cache" / "file-hashes.sqlite").is_file()
+    monkeypatch.setattr(local_files, "_file_hashes", {})  # a new process: only the disk cache
+    reads.clear()
+    assert fingerprint("cifar10", root) == fp and reads == []
+
+    _change_one_pixel(root)  # just written: hashed every time until it settles
+    monkeypatch.setattr(local_files, "_file_hashes", {})
+    reads.clear()
+    changed = fingerprint("cifar10", root)
+    assert changed != fp and reads == ["data_batch_1"]
+    assert fingerprint("cifar10", root) == changed and reads == ["data_batch_1"] * 2
+    _age(root / "cifar-10-batches-py" / "data_batch_1")
+    reads.clear()
+    assert fingerprint("cifar10", root) == changed and reads == ["data_batch_1"]
+    reads.clear()
+    assert fingerprint("cifar10", root) == changed and reads == []
+
+
+def test_an_unwritable_cache_only_costs_rehashing(tmp_path, monkeypatch):
+    from engine.data import local_files
+
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("DSL_CACHE", str(blocker / "cache"))
+    monkeypatch.setattr(local_files, "_file_hashes", {})
+    root = _cifar(tmp_path / "data")
+    _age(root)
+    assert fingerprint("cifar10", root) == fingerprint("cifar10", root) is not None

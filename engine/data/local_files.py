@@ -9,14 +9,19 @@ the old results under their old ids, while moving or copying the same files chan
 
 Sources (`dsl.resolve.local_sources`): "cifar10", "cifar100", and "folder:<path>" for an
 image folder, a foreground folder or a background folder (every image file under it counts).
-Hashing reads the bytes (CIFAR-10: ~0.2 s); each file's hash is kept per process, keyed by its
-size and modification time. No torch here: planning imports this module.
+Hashing reads the bytes (CIFAR-10: ~0.2 s) once: each file's hash is kept, keyed by its path,
+size and modification time, in memory and in `file-hashes.sqlite` in the user cache (DSL_CACHE),
+so the next command only stats the files. A file modified in the last few seconds is hashed
+every time (a rewrite within one clock tick could keep size and mtime: git calls it "racy").
+No torch here: planning imports this module.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
+import time
 from pathlib import Path
 
 FOLDER = "folder:"
@@ -28,6 +33,8 @@ def image_files(folder: Path) -> list[Path]:
     folders are read from."""
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
                   and p.is_file())
+
+RACY_S = 3.0  # files modified this recently are never taken from a cache
 
 _file_hashes: dict[tuple[str, int, int], str] = {}
 
@@ -48,13 +55,62 @@ def source_files(source: str, data_root) -> tuple[Path, list[Path]] | None:
     return folder, [folder / f for f in cifar.files(source)]
 
 
-def _file_hash(path: Path) -> str:
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _file_hashes:
-        with open(path, "rb") as f:
-            _file_hashes[key] = hashlib.file_digest(f, "sha256").hexdigest()
-    return _file_hashes[key]
+def _digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _cache_db() -> sqlite3.Connection | None:
+    """The persistent hash cache, or None when the cache folder cannot be written."""
+    from engine.paths import cache_dir
+
+    try:
+        folder = cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(folder / "file-hashes.sqlite", timeout=10)
+        con.execute("CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, "
+                    "mtime_ns INTEGER, sha256 TEXT)")
+        return con
+    except (OSError, sqlite3.Error):
+        return None
+
+
+def file_hashes(paths: list[Path]) -> list[str]:
+    """sha256 of every file, from the caches where size and mtime still match."""
+    now = time.time_ns()
+    keys = []
+    for p in paths:
+        st = p.stat()
+        keys.append((str(p.resolve()), st.st_size, st.st_mtime_ns))
+    settled = [now - k[2] > RACY_S * 1e9 for k in keys]
+    todo = [k for k, ok in zip(keys, settled) if ok and k not in _file_hashes]
+    con = _cache_db() if todo else None
+    if con is not None:
+        try:
+            with con:
+                for i in range(0, len(todo), 500):
+                    chunk = todo[i:i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for row in con.execute(f"SELECT path, size, mtime_ns, sha256 FROM hashes "
+                                           f"WHERE path IN ({marks})", [k[0] for k in chunk]):
+                        _file_hashes[tuple(row[:3])] = row[3]
+                fresh = {k: _digest(Path(k[0])) for k in todo if k not in _file_hashes}
+                _file_hashes.update(fresh)
+                con.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?)",
+                                [(*k, h) for k, h in fresh.items()])
+        except sqlite3.Error:
+            pass  # a busy or damaged cache only costs rehashing
+        finally:
+            con.close()
+    out = []
+    for key, path, ok in zip(keys, paths, settled):
+        if not ok:
+            out.append(_digest(path))
+            continue
+        if key not in _file_hashes:
+            _file_hashes[key] = _digest(path)
+        out.append(_file_hashes[key])
+    return out
 
 
 def fingerprint(source: str, data_root) -> str | None:
@@ -64,8 +120,8 @@ def fingerprint(source: str, data_root) -> str | None:
         return None
     base, files = found
     h = hashlib.sha256()
-    for path in files:
-        h.update(f"{path.relative_to(base).as_posix()}\0{_file_hash(path)}\n".encode())
+    for path, digest in zip(files, file_hashes(files)):
+        h.update(f"{path.relative_to(base).as_posix()}\0{digest}\n".encode())
     return "sha256:" + h.hexdigest()[:16]
 
 

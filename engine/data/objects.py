@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from dsl.catalog import OBJECTS
 from dsl.errors import DataMissing, did_you_mean
+from engine.paths import cache_dir
 
 _CODE_POINTS = dict(OBJECTS)
 _RENDER_SIZE = 160  # font size of the master renders; objects end up ~150 px on their long side
@@ -33,10 +34,6 @@ class ObjectBank:
     names: tuple[str, ...]
     images: np.ndarray
     half: np.ndarray
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("DSL_CACHE") or Path.home() / ".cache" / "dsl")
 
 
 def font_path() -> Path:

@@ -153,9 +153,9 @@ def test_dsl_plan_says_which_version_of_local_data_it_planned(tmp_path, spec):
     root = _cifar(tmp_path / "data")
     here = plan([spec], data_root=root, store=tmp_path / "none")
     text = render(Summary(here, set()))
-    assert f"local data cifar10: {fingerprint('cifar10', root)} (read from the data folder)" in text
+    assert f"local data cifar10: {fingerprint('cifar10', root)} (the files here)" in text
     absent = plan([spec], data_root=tmp_path / "nothing", store=tmp_path / "none")
-    assert "local data cifar10: missing (not in the data folder nor in the store" in render(
+    assert "local data cifar10: missing (files not here, nor in the store" in render(
         Summary(absent, set()))
 
 

@@ -182,9 +182,9 @@ def render(summary: Summary, explain: bool = False, verbose: bool = False) -> st
     return "\n".join(out)
 
 
-_ORIGIN = {"files": "read from the data folder",
-           "store": "not in the data folder: the version the store last ran with",
-           "missing": "not in the data folder nor in the store: its specs cannot run yet"}
+_ORIGIN = {"files": "the files here",
+           "store": "files not here: the version the store last ran with",
+           "missing": "files not here, nor in the store: its specs cannot run yet"}
 
 
 def _local_data(plan) -> list[str]:

@@ -66,7 +66,7 @@ class SpecPlan:
     cells: tuple[Cell, ...]
     jobs: Mapping[JobId, Job]  # this spec's unique jobs, dependencies first
     reports: tuple[Mapping[str, Any], ...]
-    requires: frozenset[str] = frozenset()  # local data this spec needs, e.g. {"cifar10"}
+    requires: frozenset[str] = frozenset()  # local data it reads: {"cifar10", "folder:<path>"}
     resolved: Mapping[str, Any] = field(default_factory=dict)  # the resolved spec, for spec diff
     sources: Mapping[str, str] = field(default_factory=dict)  # path -> text of every file read
 

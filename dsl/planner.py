@@ -39,7 +39,7 @@ def plan_spec(path: str | os.PathLike, profile: str | None = None,
               overrides: Sequence[str] = (), files: Any = None) -> SpecPlan:
     """One spec's plan: its cells and its own unique jobs, dependencies first. `files` maps a
     local data source to its fingerprint (engine.data.local_files.LocalFiles)."""
-    from dsl.resolve import Resolver, required_data
+    from dsl.resolve import Resolver, local_sources
 
     prof = profiles.get(profile)
     doc, spec = _load(path, overrides)
@@ -55,7 +55,7 @@ def plan_spec(path: str | os.PathLike, profile: str | None = None,
     requires: set[str] = set()
     for job in jobs.values():
         if job.kind in ("dataset", "sensitivity"):
-            requires |= required_data(job.config["data"])
+            requires |= local_sources(job.config["data"])
     resolved = normalise(_plain(doc.data))
     return SpecPlan(
         name=resolver.name,

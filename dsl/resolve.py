@@ -88,13 +88,6 @@ def real_kind(data: Mapping[str, Any]) -> str | None:
     return data["kind"] if data["kind"] in REAL_KINDS else None
 
 
-def required_data(data: Mapping[str, Any]) -> set[str]:
-    """Local datasets (cifar10/cifar100) a data config needs."""
-    if data["kind"] == "composite":
-        return required_data(data["background"]) | required_data(data["foreground"])
-    return {data["kind"]} if data["kind"] in catalog.CIFAR_CLASSES else set()
-
-
 def local_sources(data: Mapping[str, Any]) -> set[str]:
     """The local files a data config reads, as fingerprint sources (engine.data.local_files):
     "cifar10", "cifar100", or "folder:<path>" for image, foreground and background folders."""

@@ -54,13 +54,11 @@ class RunSummary:
         return not self.failed and not self.skipped and not self.interrupted
 
 
-def _missing_data(name: str, data_root: Path) -> str | None:
-    """Why a spec's required local data is absent, or None (also when no checker exists yet)."""
-    try:
-        from engine.data.cifar import missing
-    except ImportError:
-        return None
-    return missing(name, data_root)
+def _missing_data(source: str, data_root: Path) -> str | None:
+    """Why a local data source a spec needs is absent, or None."""
+    from engine.data.local_files import missing
+
+    return missing(source, data_root)
 
 
 def _task(job: Job, plan_jobs, store: Store, *, data_root, compile: bool, verbose: bool) -> Task:

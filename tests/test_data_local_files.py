@@ -247,3 +247,21 @@ def test_an_unwritable_cache_only_costs_rehashing(tmp_path, monkeypatch):
     root = _cifar(tmp_path / "data")
     _age(root)
     assert fingerprint("cifar10", root) == fingerprint("cifar10", root) is not None
+
+
+def test_a_spec_whose_folder_is_absent_is_skipped_with_what_to_put_where(tmp_path):
+    path = tmp_path / "bg.toml"
+    path.write_text(SYNTHETIC.replace('transforms = ["hflip"] }',
+                                      f'transforms = ["hflip"], backgrounds = '
+                                      f'"{tmp_path / "photos"}" }}'))
+    p = plan([path], data_root=tmp_path, store=tmp_path / "store")
+    source = "folder:" + str(tmp_path / "photos")
+    assert p.specs[0].requires == {source}
+    summary = run(p, store=tmp_path / "store", data_root=tmp_path, progress=False, echo=False)
+    assert summary.ran == [] and "does not exist" in summary.skipped_specs["tiny_synthetic"]
+    (tmp_path / "photos").mkdir()
+    from engine.data.local_files import missing
+
+    assert "holds no image files" in missing(source, tmp_path)
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(tmp_path / "photos" / "a.jpg")
+    assert missing(source, tmp_path) is None

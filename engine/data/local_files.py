@@ -55,6 +55,21 @@ def source_files(source: str, data_root) -> tuple[Path, list[Path]] | None:
     return folder, [folder / f for f in cifar.files(source)]
 
 
+def missing(source: str, data_root) -> str | None:
+    """Why a source's files are not there (one line that says what to put where), or None."""
+    if not source.startswith(FOLDER):
+        from engine.data import cifar
+
+        return cifar.missing(source, data_root)
+    if source_files(source, data_root) is not None:
+        return None
+    path = Path(source[len(FOLDER):]).expanduser()
+    state = "holds no image files" if path.is_dir() else "does not exist"
+    where = "" if path.is_absolute() else f", relative to {Path.cwd()}"
+    return (f"folder {path} {state} (an image, foreground or background folder the spec names"
+            f"{where}; image files: {', '.join(IMAGE_SUFFIXES)})")
+
+
 def _digest(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()

@@ -265,3 +265,22 @@ def test_a_spec_whose_folder_is_absent_is_skipped_with_what_to_put_where(tmp_pat
     assert "holds no image files" in missing(source, tmp_path)
     Image.new("RGB", (8, 8), (1, 2, 3)).save(tmp_path / "photos" / "a.jpg")
     assert missing(source, tmp_path) is None
+
+
+def test_a_damaged_hash_cache_is_made_afresh(tmp_path, monkeypatch):
+    import sqlite3
+
+    from engine.data import local_files
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "file-hashes.sqlite").write_bytes(b"not a database at all" * 100)
+    monkeypatch.setenv("DSL_CACHE", str(cache))
+    monkeypatch.setattr(local_files, "_file_hashes", {})
+    root = _cifar(tmp_path / "data")
+    _age(root)
+    fp = fingerprint("cifar10", root)
+    with sqlite3.connect(cache / "file-hashes.sqlite") as con:
+        assert con.execute("SELECT count(*) FROM hashes").fetchone()[0] == 7
+    monkeypatch.setattr(local_files, "_file_hashes", {})
+    assert fingerprint("cifar10", root) == fp

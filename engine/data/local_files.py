@@ -26,6 +26,9 @@ from pathlib import Path
 
 FOLDER = "folder:"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+RACY_S = 3.0  # files modified this recently are never taken from a cache
+
+_file_hashes: dict[tuple[str, int, int], str] = {}
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -33,10 +36,6 @@ def image_files(folder: Path) -> list[Path]:
     folders are read from."""
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
                   and p.is_file())
-
-RACY_S = 3.0  # files modified this recently are never taken from a cache
-
-_file_hashes: dict[tuple[str, int, int], str] = {}
 
 
 def source_files(source: str, data_root) -> tuple[Path, list[Path]] | None:
@@ -76,18 +75,30 @@ def _digest(path: Path) -> str:
 
 
 def _cache_db() -> sqlite3.Connection | None:
-    """The persistent hash cache, or None when the cache folder cannot be written."""
+    """The persistent hash cache (a damaged one is made afresh), or None when the cache folder
+    cannot be written."""
     from engine.paths import cache_dir
 
-    try:
-        folder = cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(folder / "file-hashes.sqlite", timeout=10)
-        con.execute("CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, size INTEGER, "
-                    "mtime_ns INTEGER, sha256 TEXT)")
-        return con
-    except (OSError, sqlite3.Error):
-        return None
+    path = cache_dir() / "file-hashes.sqlite"
+    for attempt in range(2):
+        con = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(path, timeout=2)
+            con.execute("CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, "
+                        "size INTEGER, mtime_ns INTEGER, sha256 TEXT)")
+            return con
+        except sqlite3.DatabaseError as err:
+            if con is not None:
+                con.close()
+            if attempt or isinstance(err, sqlite3.OperationalError):
+                return None  # busy, or unwritable: hashing without the cache is only slower
+            path.unlink(missing_ok=True)  # not a database: start it again
+        except OSError:
+            if con is not None:
+                con.close()
+            return None
+    return None
 
 
 def file_hashes(paths: list[Path]) -> list[str]:

@@ -44,6 +44,8 @@ def plan_spec(path: str | os.PathLike, profile: str | None = None,
     prof = profiles.get(profile)
     doc, spec = _load(path, overrides)
     resolver = Resolver(spec, doc, prof, files)
+    if files is not None:
+        files.for_spec(resolver.name, profile)
     jobs: dict[JobId, Job] = {}
     cells: list[Cell] = []
     for seed, env in resolver.cells():

@@ -312,9 +312,17 @@ class Store:
                 out[row["job_id"]] = _job_record(row)
         return out
 
-    def recorded_files(self, source: str) -> str | None:
-        """The fingerprint of local data `source` (engine.data.local_files) that the newest
-        finished job reading it ran with, or None."""
+    def recorded_files(self, source: str, spec: str | None = None,
+                       profile: str | None = None) -> str | None:
+        """The fingerprint of local data `source` (engine.data.local_files) that the newest run
+        of `spec` under `profile` read, else that the newest finished job reading it ran with;
+        None when no job ever read it."""
+        if spec is not None:
+            for run in self.runs(spec):
+                if run.profile == profile:
+                    found = self._files_of_run(run, source)
+                    if found:
+                        return found
         with self._read() as con:
             if con is None:
                 return None
@@ -325,6 +333,21 @@ class Store:
             found = (json.loads(row["config"]).get("files") or {}).get(source)
             if found:
                 return found
+        return None
+
+    def _files_of_run(self, run: "RunRecord", source: str) -> str | None:
+        """The fingerprint of `source` that a run's dataset and sensitivity jobs carry (found
+        through the inputs of its cells' jobs: probe -> features -> dataset)."""
+        seen: set[str] = set()
+        frontier = run.job_ids()
+        while frontier:
+            records = self.jobs(frontier)
+            seen |= frontier
+            for rec in records.values():
+                found = (rec.config.get("files") or {}).get(source)
+                if found:
+                    return found
+            frontier = {i for rec in records.values() for i in rec.inputs.values()} - seen
         return None
 
     def claim(self, job: "Job", owner: str | None = None) -> bool:

@@ -2,6 +2,7 @@
 them (old results kept under their old ids); a copy of the same files changes nothing; without
 the files, planning finds the version the store last ran with."""
 
+import os
 import pickle
 import shutil
 
@@ -64,6 +65,12 @@ task = "source"
 arch = "small_cnn"
 epochs = 1
 """
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Hash caches of these tests stay in their own folders, not in ~/.cache/dsl."""
+    monkeypatch.setenv("DSL_CACHE", str(tmp_path / "own-cache"))
 
 
 @pytest.fixture
@@ -136,8 +143,9 @@ def test_image_folder_fingerprint_follows_files(tmp_path):
     assert edited != fp
     Image.new("RGB", (8, 8), (0, 0, 0)).save(folder / "dog" / "2.png")
     assert fingerprint(source, None) not in (fp, edited)
+    before = fingerprint(source, None)
     (folder / "notes.txt").write_text("not an image")  # only image files count
-    assert fingerprint(source, None) == fingerprint(source, None)
+    assert fingerprint(source, None) == before
     assert fingerprint("folder:" + str(tmp_path / "absent"), None) is None
 
 
@@ -216,7 +224,7 @@ def test_hashes_persist_across_processes_until_a_file_changes(tmp_path, monkeypa
     _age(root)
     reads = []
     real = local_files._digest
-    monkeypatch.setattr(local_files, "_digest", lambda p: reads.append(p.name) or real(p))
+    monkeypatch.setattr(local_files, "_digest", lambda p: reads.append(os.path.basename(p)) or real(p))
 
     fp = fingerprint("cifar10", root)
     assert len(reads) == 7 and (tmp_path / "cache" / "file-hashes.sqlite").is_file()
@@ -281,6 +289,49 @@ def test_a_damaged_hash_cache_is_made_afresh(tmp_path, monkeypatch):
     _age(root)
     fp = fingerprint("cifar10", root)
     with sqlite3.connect(cache / "file-hashes.sqlite") as con:
-        assert con.execute("SELECT count(*) FROM hashes").fetchone()[0] == 7
+        assert con.execute("SELECT count(*) FROM file_hashes").fetchone()[0] == 7
     monkeypatch.setattr(local_files, "_file_hashes", {})
     assert fingerprint("cifar10", root) == fp
+
+
+def test_symlinked_class_folders_are_read_and_tracked(tmp_path):
+    real = tmp_path / "real" / "cat"
+    real.mkdir(parents=True)
+    Image.new("RGB", (8, 8), (9, 9, 9)).save(real / "a.png")
+    folder = tmp_path / "imgs"
+    (folder / "dog").mkdir(parents=True)
+    Image.new("RGB", (8, 8), (1, 1, 1)).save(folder / "dog" / "b.png")
+    (folder / "cat").symlink_to(real, target_is_directory=True)
+    (folder / "dog" / "loop").symlink_to(folder, target_is_directory=True)  # must not hang
+    from engine.data.local_files import image_files, missing
+
+    source = "folder:" + str(folder)
+    assert [p.relative_to(folder).as_posix() for p in image_files(folder)] == ["cat/a.png",
+                                                                              "dog/b.png"]
+    assert missing(source, None) is None
+    fp = fingerprint(source, None)
+    Image.new("RGB", (8, 8), (200, 9, 9)).save(real / "a.png")  # an edit behind the link
+    assert fingerprint(source, None) != fp
+
+
+def test_without_the_files_each_spec_gets_the_version_it_last_ran_with(tmp_path, spec):
+    other = tmp_path / "tiny_cifar_b.toml"
+    other.write_text(SPEC.replace('name = "tiny_cifar"', 'name = "tiny_cifar_b"'))
+    root = _cifar(tmp_path / "data")
+    store = tmp_path / "store"
+    v1 = fingerprint("cifar10", root)
+    assert run([spec], store=store, data_root=root, progress=False, echo=False).ok
+    _change_one_pixel(root)
+    v2 = fingerprint("cifar10", root)
+    assert run([other], store=store, data_root=root, progress=False, echo=False).ok
+
+    away = plan([spec, other], data_root=tmp_path / "nothing", store=store)
+    a, b = away.specs
+    assert {j.config["files"]["cifar10"] for j in a.jobs.values() if j.kind == "dataset"} == {v1}
+    assert {j.config["files"]["cifar10"] for j in b.jobs.values() if j.kind == "dataset"} == {v2}
+    assert Store(store).finished(away.jobs) == set(away.jobs)
+    # a spec that never ran here gets the newest version the store has
+    never = tmp_path / "never.toml"
+    never.write_text(SPEC.replace('name = "tiny_cifar"', 'name = "never"'))
+    n = plan([never], data_root=tmp_path / "nothing", store=store)
+    assert n.files == {"cifar10": v2} and n.files_origin == {"cifar10": "store"}

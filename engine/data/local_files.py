@@ -5,7 +5,8 @@ A job's identity is its config, and a config names local data only by where it i
 under --data, an image folder's path). So the planner adds each source's fingerprint to the
 configs of the jobs that read it (dataset and sensitivity jobs; the rest inherit it through their
 inputs): replacing a CIFAR copy or editing an image folder re-runs what depends on it and keeps
-the old results under their old ids, while moving or copying the same files changes nothing.
+the old results under their old ids, while the same CIFAR files under another data root change
+nothing (a folder's path is in its data config already).
 
 Sources (`dsl.resolve.local_sources`): "cifar10", "cifar100", and "folder:<path>" for an
 image folder, a foreground folder or a background folder (every image file under it counts).
@@ -24,34 +25,61 @@ import sqlite3
 import time
 from pathlib import Path
 
+from dsl.errors import DataMissing
+
 FOLDER = "folder:"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 RACY_S = 3.0  # files modified this recently are never taken from a cache
 
-_file_hashes: dict[tuple[str, int, int], str] = {}
+_file_hashes: dict[tuple, str] = {}  # (path, size, mtime_ns, ctime_ns, inode) -> sha256
 
 
 def image_files(folder: Path) -> list[Path]:
-    """Every image file under `folder`, sorted by path: what image, foreground and background
-    folders are read from."""
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
-                  and p.is_file())
+    """Every image file under `folder`, sorted by path, symlinked folders followed (each real
+    folder once): what image, foreground and background folders are read from."""
+    return [Path(path) for _, path in _walk(folder)]
 
 
-def source_files(source: str, data_root) -> tuple[Path, list[Path]] | None:
-    """(base folder, files read) of a source, or None when its data is not there."""
+def _walk(folder) -> list[tuple[tuple[str, ...], str]]:
+    """(relative path parts, path) of every image file under `folder`, sorted as Paths sort.
+    Plain strings and scandir's cached file types: on a 50,000-file folder, Path objects and a
+    stat per file cost more than the file system does."""
+    out: list[tuple[tuple[str, ...], str]] = []
+    seen: set[str] = set()
+    stack: list[tuple[str, tuple[str, ...]]] = [(os.fspath(folder), ())]
+    while stack:
+        top, prefix = stack.pop()
+        real = os.path.realpath(top)
+        if real in seen:  # a link back up the tree, or a second link to one folder
+            continue
+        seen.add(real)
+        try:
+            entries = list(os.scandir(top))
+        except OSError:
+            continue  # unreadable: what the loaders cannot read, they do not read either
+        for e in entries:
+            if e.is_dir():  # follows symlinks
+                stack.append((e.path, prefix + (e.name,)))
+            elif os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES and e.is_file():
+                out.append((prefix + (e.name,), e.path))
+    out.sort()
+    return out
+
+
+def source_files(source: str, data_root) -> list[tuple[str, str]] | None:
+    """(relative name, path) of every file a source reads, or None when its data is not there."""
     if source.startswith(FOLDER):
         base = Path(source[len(FOLDER):]).expanduser()
         if not base.is_dir():
             return None
-        files = image_files(base)
-        return (base, files) if files else None
+        files = [("/".join(parts), path) for parts, path in _walk(base)]
+        return files or None
     from engine.data import cifar
 
     folder = cifar.folder(source, data_root)
     if folder is None:
         return None
-    return folder, [folder / f for f in cifar.files(source)]
+    return [(f, str(folder / f)) for f in cifar.files(source)]
 
 
 def missing(source: str, data_root) -> str | None:
@@ -69,9 +97,13 @@ def missing(source: str, data_root) -> str | None:
             f"{where}; image files: {', '.join(IMAGE_SUFFIXES)})")
 
 
-def _digest(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+def _digest(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as err:
+        raise DataMissing(f"cannot read {path} to fingerprint it: {err.strerror or err}; "
+                          "make it readable, or remove it from the folder") from None
 
 
 def _cache_db() -> sqlite3.Connection | None:
@@ -85,8 +117,9 @@ def _cache_db() -> sqlite3.Connection | None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             con = sqlite3.connect(path, timeout=2)
-            con.execute("CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, "
-                        "size INTEGER, mtime_ns INTEGER, sha256 TEXT)")
+            con.execute("CREATE TABLE IF NOT EXISTS file_hashes (path TEXT PRIMARY KEY, "
+                        "size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER, "
+                        "sha256 TEXT)")
             return con
         except sqlite3.DatabaseError as err:
             if con is not None:
@@ -101,14 +134,18 @@ def _cache_db() -> sqlite3.Connection | None:
     return None
 
 
-def file_hashes(paths: list[Path]) -> list[str]:
-    """sha256 of every file, from the caches where size and mtime still match."""
+def file_hashes(paths: list) -> list[str]:
+    """sha256 of every file, from the caches where size, mtime, ctime and inode still match
+    (ctime changes on every write and cannot be set back, so `cp -p` over a file is caught)."""
     now = time.time_ns()
     keys = []
     for p in paths:
-        st = p.stat()
-        keys.append((str(p.resolve()), st.st_size, st.st_mtime_ns))
-    settled = [now - k[2] > RACY_S * 1e9 for k in keys]
+        try:
+            st = os.stat(p)
+        except OSError as err:
+            raise DataMissing(f"cannot read {p}: {err.strerror or err}") from None
+        keys.append((os.path.abspath(p), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    settled = [now - k[2] > RACY_S * 1e9 for k in keys]  # by mtime, as git does
     todo = [k for k, ok in zip(keys, settled) if ok and k not in _file_hashes]
     con = _cache_db() if todo else None
     if con is not None:
@@ -117,12 +154,13 @@ def file_hashes(paths: list[Path]) -> list[str]:
                 for i in range(0, len(todo), 500):
                     chunk = todo[i:i + 500]
                     marks = ",".join("?" * len(chunk))
-                    for row in con.execute(f"SELECT path, size, mtime_ns, sha256 FROM hashes "
-                                           f"WHERE path IN ({marks})", [k[0] for k in chunk]):
-                        _file_hashes[tuple(row[:3])] = row[3]
-                fresh = {k: _digest(Path(k[0])) for k in todo if k not in _file_hashes}
+                    for row in con.execute(
+                            "SELECT path, size, mtime_ns, ctime_ns, inode, sha256 FROM "
+                            f"file_hashes WHERE path IN ({marks})", [k[0] for k in chunk]):
+                        _file_hashes[tuple(row[:5])] = row[5]
+                fresh = {k: _digest(k[0]) for k in todo if k not in _file_hashes}
                 _file_hashes.update(fresh)
-                con.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?)",
+                con.executemany("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?, ?, ?)",
                                 [(*k, h) for k, h in fresh.items()])
         except sqlite3.Error:
             pass  # a busy or damaged cache only costs rehashing
@@ -141,22 +179,22 @@ def file_hashes(paths: list[Path]) -> list[str]:
 
 def fingerprint(source: str, data_root) -> str | None:
     """"sha256:<16 hex>" over every file's relative path and content, or None when absent."""
-    found = source_files(source, data_root)
-    if found is None:
+    files = source_files(source, data_root)
+    if files is None:
         return None
-    base, files = found
     h = hashlib.sha256()
-    for path, digest in zip(files, file_hashes(files)):
-        h.update(f"{path.relative_to(base).as_posix()}\0{digest}\n".encode())
+    for (name, _), digest in zip(files, file_hashes([path for _, path in files])):
+        h.update(f"{name}\0{digest}\n".encode())
     return "sha256:" + h.hexdigest()[:16]
 
 
 class LocalFiles:
-    """source -> fingerprint for one planning: the files under `data_root` when they are there,
-    else the version the store last ran with (so `dsl table` still finds the results of a CIFAR
-    spec on a machine without CIFAR), else "missing" (such a spec cannot run; `dsl run` skips
-    it). `used` records every answer, for `run` to check a plan made elsewhere against, and
-    `origin` where each came from: "files", "store" or "missing"."""
+    """source -> fingerprint for one planning: the files under `data_root` when they are there;
+    else the version the spec being planned (`for_spec`) last ran with in the store, or failing
+    that the newest version the store ran with, so `dsl table` still finds a CIFAR spec's results
+    on a machine without CIFAR; else "missing" (such a spec cannot run; `dsl run` skips it).
+    `used` records the answers, for `run` to check a plan made elsewhere against, and `origin`
+    where each came from: "files", "store" or "missing"."""
 
     MISSING = "missing"
 
@@ -166,18 +204,29 @@ class LocalFiles:
         self.store = store
         self.used: dict[str, str] = {}
         self.origin: dict[str, str] = {}
+        self._here: dict[str, str | None] = {}
+        self._recorded: dict[tuple, str | None] = {}
+        self._spec: tuple[str | None, str | None] = (None, None)
+
+    def for_spec(self, name: str, profile: str | None) -> None:
+        """The spec (and profile) whose jobs the next answers are for."""
+        self._spec = (name, profile)
 
     def __call__(self, source: str) -> str:
-        if source not in self.used:
-            found, origin = fingerprint(source, self.data_root), "files"
-            if found is None:
-                found, origin = self._recorded(source), "store"
-            if found is None:
-                found, origin = self.MISSING, "missing"
-            self.used[source], self.origin[source] = found, origin
-        return self.used[source]
+        if source not in self._here:
+            self._here[source] = fingerprint(source, self.data_root)
+        found, origin = self._here[source], "files"
+        if found is None:
+            key = (source, *self._spec)
+            if key not in self._recorded:
+                self._recorded[key] = self._from_store(source)
+            found, origin = self._recorded[key], "store"
+        if found is None:
+            found, origin = self.MISSING, "missing"
+        self.used[source], self.origin[source] = found, origin
+        return found
 
-    def _recorded(self, source: str) -> str | None:
+    def _from_store(self, source: str) -> str | None:
         from engine.store import Store, resolve_root
 
         store = self.store
@@ -186,4 +235,4 @@ class LocalFiles:
             if not root.exists():
                 return None  # never create a store while planning
             store = Store(root)
-        return store.recorded_files(source)
+        return store.recorded_files(source, *self._spec)

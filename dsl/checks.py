@@ -48,6 +48,9 @@ class _Checker:
         factors = _table(self.data.get("factors"))
         self.factors = {k: v for k, v in factors.items()
                         if k not in RESERVED_FACTOR_KEYS and isinstance(v, list)}
+        # factors whose values are not a list: the field check reports them; references to
+        # them are not "unknown" as well
+        self.malformed = {k for k in factors if k not in RESERVED_FACTOR_KEYS} - set(self.factors)
         self.draws = {k: v for k, v in _table(self.data.get("draw")).items()
                       if isinstance(v, dict)}
         self.datasets = _table(self.data.get("data"))
@@ -103,6 +106,8 @@ class _Checker:
             for k, name in enumerate(group):
                 if not isinstance(name, str):
                     continue
+                if name in self.malformed:
+                    continue
                 if name not in self.factors:
                     self.add(("factors", "zip", g, k), f"zip names unknown factor '{name}'",
                              did_you_mean(name, self.factors))
@@ -120,6 +125,8 @@ class _Checker:
         for e, rule in enumerate(excludes if isinstance(excludes, list) else []):
             for name, value in _table(rule).items():
                 path = ("factors", "exclude", e, name)
+                if name in self.malformed:
+                    continue
                 if name not in self.factors:
                     self.add(path, f"exclude names unknown factor '{name}'",
                              did_you_mean(name, self.factors))
@@ -145,7 +152,7 @@ class _Checker:
                 for name in PLACEHOLDER_RE.findall(text):
                     if section not in PLACEHOLDER_SECTIONS:
                         self.add(path, f"'{{{name}}}': factors cannot be used in [{section}]")
-                    elif name not in self.factors:
+                    elif name not in self.factors and name not in self.malformed:
                         self.add(path, f"unknown factor '{{{name}}}'",
                                  did_you_mean(name, self.factors)
                                  or (f"factors: {', '.join(self.factors)}" if self.factors
@@ -164,14 +171,21 @@ class _Checker:
             for n, v in zip(names, combo):
                 out = out.replace("{" + n + "}", str(v))
             how = ", ".join(f"{n} = {_show(v)}" for n, v in zip(names, combo))
-            yield out, f" (with {how})"
+            yield out, f" (with {how}{self.set_by(names)})"
+
+    def set_by(self, names) -> str:
+        """"; from --set ..." when these factors' values come from the command line: the
+        problem is then there, not on the spec line that uses them."""
+        sources = dict.fromkeys(self.doc.locate(("factors", n))[0] for n in names)
+        sets = [f for f in sources if f.startswith("--set")]
+        return f"; from {', '.join(sets)}" if sets else ""
 
     def values_of(self, value: Any) -> Iterator[tuple[Any, str]]:
         """A field's possible values: itself, or each factor value for an exact placeholder."""
         if is_placeholder(value):
             name = value[1:-1]
             for v in self.factors.get(name, []):
-                yield v, f" (with {name} = {_show(v)})"
+                yield v, f" (with {name} = {_show(v)}{self.set_by([name])})"
         elif isinstance(value, str):
             yield from self.substitutions(value)
         else:
@@ -490,7 +504,7 @@ class _Checker:
         return list(self.factors) + list(DERIVED_COLUMNS)
 
     def check_dim(self, path, name) -> None:
-        if isinstance(name, str) and name not in self.dims():
+        if isinstance(name, str) and name not in self.dims() and name not in self.malformed:
             self.add(path, f"unknown column '{name}' (a factor, 'probe' or a derived column)",
                      did_you_mean(name, self.dims()) or f"columns: {', '.join(self.dims())}")
 

@@ -163,6 +163,8 @@ def load_side(ref: Any, *, store: Any = None, profile: str | None = None,
             tmp = tmp or Path(tempfile.mkdtemp(prefix="dsl-diff-"))
             copy = checkout_spec(path, rev, tmp / rev.replace("/", "_"))
             return _plan_file(copy, text, "git", profile, overrides, store, data_root)
+    if text.endswith(".toml") or "/" in text or os.sep in text:
+        raise DslError(f"{text}: no such spec file")
     if store is not None and store.exists():
         return _from_run(store.run(text), store)
     raise DslError(f"'{text}' is neither a spec file, PATH@GITREV, nor a run in the store")

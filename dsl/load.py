@@ -110,6 +110,9 @@ def _read_chain(path: Path, stack: list[Path], doc: Document, via: tuple[str, in
         file, line = via if via else (name, None)
         raise SpecError([Problem(file, line, "spec.extends",
                                  f"cannot read base spec '{name}': {err.strerror or err}")]) from None
+    except UnicodeDecodeError as err:
+        raise SpecError([Problem(name, None, "", f"not UTF-8 text (byte {err.start}): a spec "
+                                 "is a TOML file", "save it as UTF-8")]) from None
     own, positions = parse_toml(text, name)
     doc.texts[name] = text
     doc.files.append(name)

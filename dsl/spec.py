@@ -673,6 +673,9 @@ def json_schema() -> dict[str, Any]:
     # A spec that `extends` a base may leave any section to it (even [train]); what is required
     # is checked on the merged document, so the schema of one file requires nothing.
     schema.pop("required", None)
+    # the same holds inside the tables that merge key by key: a base's [train] has no task
+    for name in ("SpecMeta", "TrainSpec", "TaskSpec"):
+        schema.get("$defs", {}).get(name, {}).pop("required", None)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 

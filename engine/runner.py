@@ -251,12 +251,14 @@ def _check_files(plan: Plan, data_root: Path) -> None:
                            "(dsl.plan(..., data_root=...)) and run that plan")
 
 
-def _runnable(plan: Plan, data_root: Path, summary: RunSummary, console: Console,
-              echo: bool) -> list[SpecPlan]:
+def _runnable(plan: Plan, data_root: Path, store: Store, summary: RunSummary,
+              console: Console, echo: bool) -> list[SpecPlan]:
+    """The specs that can run: those whose local data is here, or whose jobs all finished
+    already (their results are shown without the data)."""
     specs = []
     for spec in plan.specs:
         reasons = [m for m in (_missing_data(r, data_root) for r in sorted(spec.requires)) if m]
-        if reasons:
+        if reasons and store.finished(spec.jobs) != set(spec.jobs):
             summary.skipped_specs[spec.name] = reasons[0]
             if echo:
                 console.print(f"[yellow]skip[/] {spec.name}: {reasons[0]}", highlight=False)
@@ -325,7 +327,7 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     data_root = Path(data_root or os.environ.get("DSL_DATA", "data"))
     plan = _plan(plan_or_paths, store, profile, overrides, data_root)
     summary = RunSummary()
-    specs = _runnable(plan, data_root, summary, console, echo)
+    specs = _runnable(plan, data_root, store, summary, console, echo)
     _changed_data(plan, store, summary, console, echo)
     wanted = {jid for s in specs for jid in s.jobs}
     # Keep the plan's dependency order; only jobs of specs that can run.

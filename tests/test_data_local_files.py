@@ -335,3 +335,12 @@ def test_without_the_files_each_spec_gets_the_version_it_last_ran_with(tmp_path,
     never.write_text(SPEC.replace('name = "tiny_cifar"', 'name = "never"'))
     n = plan([never], data_root=tmp_path / "nothing", store=store)
     assert n.files == {"cifar10": v2} and n.files_origin == {"cifar10": "store"}
+
+
+def test_a_finished_spec_runs_as_done_without_its_data(tmp_path, spec):
+    root = _cifar(tmp_path / "data")
+    store = tmp_path / "store"
+    first = run([spec], store=store, data_root=root, progress=False, echo=False)
+    again = run([spec], store=store, data_root=tmp_path / "nothing", progress=False, echo=False)
+    assert again.ok and not again.skipped_specs and again.ran == []
+    assert sorted(again.cached) == sorted(first.ran)

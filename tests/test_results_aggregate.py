@@ -66,3 +66,16 @@ def test_aggregate_keeps_all_missing_groups_with_reasons():
     assert out["b"]["why_missing"] == "failed 1, not run 1"
     assert out["c"]["mean"] == 0.9 and out["c"]["n"] == 1 and out["c"]["std"] is None
     assert out["c"]["missing"] == 1 and out["a"]["missing"] == 0
+
+
+def test_cells_sharing_one_job_count_once():
+    # two cells of row "a" resolve to job j0 in seed 0 (e.g. a profile made them identical):
+    # one measurement, so seed 0's mean is (0.2 + 0.6) / 2, and one slot is missing, not two
+    rows = [("a", 0, 0, 0.2, "j0", "ok"), ("a", 0, 1, 0.2, "j0", "ok"),
+            ("a", 0, 2, 0.6, "j1", "ok"),
+            ("a", 1, 0, None, "j2", "not run"), ("a", 1, 1, None, "j2", "not run"),
+            ("a", 1, 2, 0.5, "j3", "ok")]
+    out = aggregate(_slots(rows), ["row"]).row(0, named=True)
+    assert out["mean"] == pytest.approx((0.4 + 0.5) / 2)
+    assert out["expected"] == 4 and out["missing"] == 1 and out["why_missing"] == "not run 1"
+    assert sorted(out["jobs"]) == ["j0", "j1", "j2", "j3"]

@@ -130,7 +130,8 @@ def test_schema_accepts_shipped_specs():
     schema = json_schema()
     validator = jsonschema.Draft202012Validator(schema)
     for name in ("adversarial_invariance.toml", "invariance_vs_factors_samples.toml",
-                 "relevance_availability.toml", "invariance_transfer.toml"):
+                 "relevance_availability.toml", "invariance_transfer.toml",
+                 "_base.toml", "_invariance_transfer.toml"):  # bases: a [train] without task
         doc = json.loads(json.dumps(tomli.loads((SPECS / name).read_text())))
         errors = [e.message for e in validator.iter_errors(doc)]
         assert errors == [], (name, errors)

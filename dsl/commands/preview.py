@@ -2,7 +2,8 @@
 
   dsl preview --transforms [-o PNG]          every transform type on a few objects
   dsl preview SPEC --task NAME [-o PNG]      samples of one task of a spec
-  dsl preview --data-config FILE.json        samples of a data config written as JSON
+  dsl preview --data-config FILE.json        samples of a resolved data config (docs/jobs.md),
+                                             given as a JSON file or inline JSON
 The engine (torch) is imported only when the command runs.
 """
 
@@ -19,7 +20,8 @@ def register(sub):
     p.add_argument("spec", nargs="?", metavar="SPEC", help="a spec file (with --task)")
     p.add_argument("--task", help="the task whose data to show")
     p.add_argument("--transforms", action="store_true", help="a sheet of all 18 transform types")
-    p.add_argument("--data-config", metavar="JSON", help="a data config (docs/jobs.md) as JSON")
+    p.add_argument("--data-config", metavar="JSON",
+                   help="a resolved data config (docs/jobs.md): a .json file, or inline JSON")
     p.add_argument("-o", "--output", default=None, help="PNG to write (default: preview.png)")
     p.add_argument("--profile", default=None, help="a named profile (e.g. smoke)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
@@ -40,10 +42,18 @@ def _run(args) -> int:
         image = preview.transforms_sheet()
         out = args.output or "preview-transforms.png"
     elif args.data_config:
-        config = json.loads(Path(args.data_config).read_text())
-        image = preview.task_sheet(config, title=args.data_config, n=args.n, seed=args.seed,
-                                   split=args.split, label=args.label or "class",
-                                   data_root=args.data_root)
+        config = _data_config(args.data_config)
+        title = args.data_config if len(args.data_config) < 60 else config.get("kind", "")
+        try:
+            image = preview.task_sheet(config, title=title, n=args.n, seed=args.seed,
+                                       split=args.split, label=args.label or "class",
+                                       data_root=args.data_root)
+        except (KeyError, TypeError, ValueError, IndexError) as err:
+            # a hand-written config is not validated like a spec: say what it lacks
+            what = f"lacks the field {err}" if isinstance(err, KeyError) else f"is invalid: {err}"
+            raise DslError(f"--data-config {what} (docs/jobs.md lists the fields of each data "
+                           "kind; `dsl plan SPEC --explain --verbose` prints resolved ones)"
+                           ) from None
         out = args.output or "preview.png"
     elif args.spec and args.task:
         config, sizes, label = _resolve(args)
@@ -56,6 +66,27 @@ def _run(args) -> int:
     image.save(out)
     print(out)
     return 0
+
+
+def _data_config(value: str) -> dict:
+    """--data-config: inline JSON (starting with "{") or a file holding it."""
+    text, where = value, "--data-config"
+    if not value.lstrip().startswith("{"):
+        try:
+            text, where = Path(value).read_text(encoding="utf-8"), value
+        except (OSError, UnicodeDecodeError) as err:
+            reason = getattr(err, "strerror", None) or err
+            raise DslError(f"--data-config {value}: cannot read it ({reason}); give a .json "
+                           "file or inline JSON such as "
+                           "'{\"kind\": \"transforms2d\", ...}'") from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DslError(f"{where}:{err.lineno}: not JSON ({err.msg}, column {err.colno})") from None
+    if not isinstance(config, dict) or "kind" not in config:
+        raise DslError(f"{where}: a data config is a JSON object with a \"kind\" "
+                       "(docs/jobs.md)")
+    return config
 
 
 def _resolve(args):

@@ -7,6 +7,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from dsl.catalog import TRANSFORMS
+from dsl.errors import DslError
 from engine.data import rand
 from engine.data.generation import build, generate, to_uint8
 
@@ -59,12 +60,14 @@ def task_sheet(data_config: dict, title: str = "", n: int = 48, columns: int = 8
                data_root=None, sizes=None) -> Image.Image:
     """A grid of the first `n` samples of a split, each captioned with its label name."""
     src = build(data_config, seed, sizes, data_root)
+    meta = src.label_meta()
+    if label not in meta:
+        raise DslError(f"no label '{label}' in this data (labels: {', '.join(meta)})")
     size = src.size(split)
     n = min(n, size) if size is not None else n
     images, labels = generate(data_config, split, np.arange(n), seed, "cpu", sizes=sizes,
                               data_root=data_root)
-    names = src.label_meta().get(label, src.label_meta()["class"])["names"]
-    values = labels.get(label, labels["class"])
+    names, values = meta[label]["names"], labels[label]
     res = images.shape[-1]
     side, cap = res * zoom, 14
     rows = (n + columns - 1) // columns

@@ -54,9 +54,11 @@ def aggregate(selected: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
     Columns: *by, mean, std, n (seeds with a value), seeds (seeds planned), expected (slots
     planned), missing (slots without a value), jobs (the job ids behind the number), statuses.
     A group whose every slot is missing keeps its row with mean null: missing is shown, not
-    dropped.
+    dropped. Two cells of a group that resolve to one job (cells a profile makes identical, or a
+    factor level listed twice) are one measurement: counted, and averaged, once.
     """
     by = list(by)
+    selected = selected.unique(subset=[*by, "seed", "job"], keep="first", maintain_order=True)
     per_seed = selected.group_by(by + ["seed"], maintain_order=True).agg(
         value=pl.col("value").mean(),
         expected=pl.len(),

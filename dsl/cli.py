@@ -26,7 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     from dsl.errors import DslError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and isinstance(getattr(args, "paths", None), list) and not any(
+            e.startswith("-") for e in extra):
+        args.paths += extra  # spec paths after the options: `dsl report a.toml -o out b.toml`
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         code = args.func(args)
     except DslError as err:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from dsl.cli import main
 
 SPEC = '''\
@@ -106,3 +108,16 @@ def test_preview_data_config_inline_file_and_mistakes(tmp_path, capsys):
     assert main(["preview", "--data-config", json.dumps(good), "--label", "nosuch",
                  "-o", str(out)]) == 2
     assert "no label 'nosuch' in this data (labels: class)" in _err(capsys)
+
+
+def test_spec_paths_may_follow_the_options(tmp_path, capsys):
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(SPEC.replace('title = "cli errors"', 'title = "a"'))
+    b.write_text(SPEC.replace('title = "cli errors"', 'title = "b"'))
+    assert main(["plan", str(a), "--store", str(tmp_path / "store"), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "total: 2 specs" in out
+    with pytest.raises(SystemExit) as exit_:
+        main(["plan", str(a), "--bogus", "1"])
+    assert exit_.value.code == 2
+    assert "unrecognized arguments: --bogus 1" in _err(capsys)

@@ -31,6 +31,7 @@ from dsl.graph import Cell, Job, ProbeRef
 from dsl.profiles import Profile
 from dsl.spec import BUILTIN_DATA, SECTION_MODELS, validate_section
 from engine import kinds
+from engine.data.local_files import FOLDER
 
 GENERATED_SIZES = {"train": 50000, "val": 10000, "test": 10000}
 CIFAR_VAL = 5000  # taken from the training set; the test set is used whole
@@ -97,9 +98,9 @@ def local_sources(data: Mapping[str, Any]) -> set[str]:
     if kind in catalog.CIFAR_CLASSES:
         return {kind}
     if kind == "image_folder":
-        return {"folder:" + str(data["path"])}
+        return {FOLDER + str(data["path"])}
     if kind == "transforms2d":
-        return {"folder:" + str(data[part]) for part, builtin in
+        return {FOLDER + str(data[part]) for part, builtin in
                 (("foregrounds", ("openmoji",)), ("backgrounds", ("procedural", "none", None)))
                 if data.get(part) not in builtin}
     return set()

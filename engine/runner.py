@@ -239,13 +239,12 @@ def _plan(plan_or_paths, store: Store, profile, overrides, data_root: Path) -> P
 def _check_files(plan: Plan, data_root: Path) -> None:
     """A plan made before (or elsewhere) names local data by fingerprint: running it against
     other files would store their results under the wrong identity."""
-    from engine.data.local_files import fingerprint
+    from engine.data.local_files import fingerprint, folder_of, label
 
     for source, planned in plan.files.items():
         now = fingerprint(source, data_root)
         if now is not None and now != planned:
-            where = source[len("folder:"):] if source.startswith("folder:") else \
-                f"{source} under {data_root}"
+            where = label(source) if folder_of(source) else f"{source} under {data_root}"
             raise DslError(f"the plan was made for other files than {where} holds now "
                            f"({planned}, now {now}): plan again with the same data root "
                            "(dsl.plan(..., data_root=...)) and run that plan")
@@ -277,8 +276,9 @@ def _changed_data(plan: Plan, store: Store, summary: RunSummary, console: Consol
         if was is not None and was != now:
             summary.changed_data[source] = (was, now)
             if echo:
-                name = source[len("folder:"):] if source.startswith("folder:") else source
-                console.print(f"[yellow]changed[/] {name}: the files differ from those this "
+                from engine.data.local_files import label
+
+                console.print(f"[yellow]changed[/] {label(source)}: the files differ from those this "
                               f"store last ran with ({was}, now {now}); the jobs that read them "
                               "run again, and the earlier results are kept", highlight=False)
 

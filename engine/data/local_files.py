@@ -11,8 +11,8 @@ nothing (a folder's path is in its data config already).
 Sources (`dsl.resolve.local_sources`): "cifar10", "cifar100", and "folder:<path>" for an
 image folder, a foreground folder or a background folder (every image file under it counts).
 Hashing reads the bytes (CIFAR-10: ~0.2 s) once: each file's hash is kept, keyed by its path,
-size and modification time, in memory and in `file-hashes.sqlite` in the user cache (DSL_CACHE),
-so the next command only stats the files. A file modified in the last few seconds is hashed
+size, modification and change times and inode, in memory and in `file-hashes.sqlite` in the user
+cache (DSL_CACHE), so the next command only stats the files. A file modified in the last few seconds is hashed
 every time (a rewrite within one clock tick could keep size and mtime: git calls it "racy").
 No torch here: planning imports this module.
 """
@@ -66,10 +66,21 @@ def _walk(folder) -> list[tuple[tuple[str, ...], str]]:
     return out
 
 
+def folder_of(source: str) -> Path | None:
+    """The folder a "folder:<path>" source names (None for CIFAR sources)."""
+    return Path(source[len(FOLDER):]).expanduser() if source.startswith(FOLDER) else None
+
+
+def label(source: str) -> str:
+    """A source as a person names it: the folder's path, or the dataset's name."""
+    folder = folder_of(source)
+    return str(folder) if folder is not None else source
+
+
 def source_files(source: str, data_root) -> list[tuple[str, str]] | None:
     """(relative name, path) of every file a source reads, or None when its data is not there."""
-    if source.startswith(FOLDER):
-        base = Path(source[len(FOLDER):]).expanduser()
+    base = folder_of(source)
+    if base is not None:
         if not base.is_dir():
             return None
         files = [("/".join(parts), path) for parts, path in _walk(base)]
@@ -84,13 +95,13 @@ def source_files(source: str, data_root) -> list[tuple[str, str]] | None:
 
 def missing(source: str, data_root) -> str | None:
     """Why a source's files are not there (one line that says what to put where), or None."""
-    if not source.startswith(FOLDER):
+    path = folder_of(source)
+    if path is None:
         from engine.data import cifar
 
         return cifar.missing(source, data_root)
     if source_files(source, data_root) is not None:
         return None
-    path = Path(source[len(FOLDER):]).expanduser()
     state = "holds no image files" if path.is_dir() else "does not exist"
     where = "" if path.is_absolute() else f", relative to {Path.cwd()}"
     return (f"folder {path} {state} (an image, foreground or background folder the spec names"

@@ -20,7 +20,7 @@ import math
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -49,6 +49,7 @@ class Side:
     cells: list[dict]
     jobs: dict[str, dict]  # job id -> {kind, version, config, inputs}; what is known
     run_id: str | None = None
+    overrides: tuple[str, ...] = ()  # the --set options it was planned (or run) with
 
     def info(self) -> dict:
         return {"label": self.label, "source": self.source, "spec": self.name,
@@ -56,14 +57,15 @@ class Side:
                 "cells": len(self.cells)}
 
 
-def _from_spec_plan(sp: Any, label: str, source: str, profile: str | None) -> Side:
+def _from_spec_plan(sp: Any, label: str, source: str, profile: str | None,
+                    overrides: Sequence[str] = ()) -> Side:
     from engine.store import cells_json
 
     jobs = {str(j): {"kind": job.kind, "version": job.version, "config": dict(job.config),
                      "inputs": {r: str(i) for r, i in job.inputs.items()}}
             for j, job in sp.jobs.items()}
     return Side(label, source, sp.name, sp.hash, profile, dict(sp.resolved), cells_json(sp),
-                jobs)
+                jobs, overrides=tuple(overrides))
 
 
 def _plan_file(path: str | os.PathLike, label: str, source: str, profile: str | None,
@@ -74,7 +76,7 @@ def _plan_file(path: str | os.PathLike, label: str, source: str, profile: str | 
              data_root=data_root)
     if len(p.specs) != 1:
         raise DslError(f"diff compares one spec at a time; {path} holds {len(p.specs)}")
-    return _from_spec_plan(p.specs[0], label, source, profile)
+    return _from_spec_plan(p.specs[0], label, source, profile, overrides)
 
 
 def _from_run(run: Any, store: Any) -> Side:
@@ -92,7 +94,8 @@ def _from_run(run: Any, store: Any) -> Side:
                          "inputs": rec.inputs}
             frontier |= {i for i in rec.inputs.values() if i not in jobs}
     return Side(f"run {run.run_id}", "run", run.spec, run.spec_hash, run.profile,
-                run.resolved, list(run.cells), jobs, run.run_id)
+                run.resolved, list(run.cells), jobs, run.run_id,
+                tuple(str(o) for o in run.overrides or ()))
 
 
 def _git(args: list[str], cwd: Path) -> str:
@@ -213,6 +216,8 @@ def spec_diff(a: Side, b: Side) -> pl.DataFrame:
     rows = field_changes(dict(a.resolved), dict(b.resolved))
     if a.profile != b.profile:
         rows.append(("(profile)", "changed", a.profile, b.profile))
+    if list(a.overrides) != list(b.overrides):  # what --set changed shows above; this says why
+        rows.append(("(--set)", "changed", list(a.overrides), list(b.overrides)))
     return pl.DataFrame([(p, c, _j(o), _j(n)) for p, c, o, n in rows], orient="row",
                         schema={"path": pl.String, "change": pl.String, "old": pl.String,
                                 "new": pl.String})
@@ -222,6 +227,36 @@ def spec_diff(a: Side, b: Side) -> pl.DataFrame:
 
 def _cell_key(cell: Mapping) -> str:
     return canonical({"seed": cell["seed"], "factors": cell["factors"]})
+
+
+def _factor_names(side: Side) -> list[str]:
+    return list(dict.fromkeys(k for c in side.cells for k in c["factors"]))
+
+
+def match_factors(a: Side, b: Side) -> tuple[Side, Side, str | None]:
+    """Cells are matched on their factor values. When a factor exists on one side only (a
+    constant made a one-level factor, or the reverse), match on the factors both sides have,
+    provided the cells of each side stay distinct on them; else every cell would be "only in A"
+    or "only in B" even where both sides ran the very same jobs."""
+    fa, fb = _factor_names(a), _factor_names(b)
+    if set(fa) == set(fb):
+        return a, b, None
+    common = [f for f in fa if f in fb]
+
+    def project(side: Side) -> list[dict] | None:
+        cells = [{**c, "factors": {k: v for k, v in c["factors"].items() if k in common}}
+                 for c in side.cells]
+        keys = [_cell_key(c) for c in cells]
+        return cells if len(set(keys)) == len(keys) else None
+
+    ca, cb = project(a), project(b)
+    if ca is None or cb is None:
+        return a, b, None
+    only = [f"{f} only in A" for f in fa if f not in fb] + \
+        [f"{f} only in B" for f in fb if f not in fa]
+    on = "seed and " + ", ".join(common) if common else "seed alone"
+    return (replace(a, cells=ca), replace(b, cells=cb),
+            f"cells matched on {on} (factor {'; '.join(only)}, with one value)")
 
 
 def cell_label(cell: Mapping) -> str:
@@ -447,11 +482,29 @@ class DiffResult:
 
     @property
     def cells_only_a(self) -> pl.DataFrame:
-        return self.results.filter(pl.col("status") == "only in A")
+        """Rows of cells (factor values) that B does not plan at all."""
+        return self._only("only in A", self.b)
 
     @property
     def cells_only_b(self) -> pl.DataFrame:
-        return self.results.filter(pl.col("status") == "only in B")
+        """Rows of cells (factor values) that A does not plan at all."""
+        return self._only("only in B", self.a)
+
+    @property
+    def probes_only_a(self) -> pl.DataFrame:
+        """Rows of probes only A has, on cells both sides plan (a removed [[probe]])."""
+        return self._only("only in A", self.b, cells_on_both=True)
+
+    @property
+    def probes_only_b(self) -> pl.DataFrame:
+        """Rows of probes only B has, on cells both sides plan (an added [[probe]])."""
+        return self._only("only in B", self.a, cells_on_both=True)
+
+    def _only(self, status: str, other: Side, cells_on_both: bool = False) -> pl.DataFrame:
+        there = list({canonical(c["factors"]) for c in other.cells})
+        on_other = pl.col("factors").is_in(there)
+        return self.results.filter((pl.col("status") == status) &
+                                   (on_other if cells_on_both else ~on_other))
 
     def status_counts(self) -> dict[str, int]:
         counts = dict(self.results.group_by("status").len().iter_rows())
@@ -483,6 +536,16 @@ class DiffResult:
         """The results diff (one row per cell x probe x metric); spec and plan are in md/json."""
         return self.results.write_csv()
 
+    def _reported_first(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The values the spec's [[report]]s show first (a loss's large deltas would bury
+        them), then the largest deltas."""
+        refs = _report_values(self.a.resolved) + _report_values(self.b.resolved)
+        other = pl.Series([not any(_reads(ref, r) for ref in refs)
+                           for r in rows.iter_rows(named=True)], dtype=pl.Boolean)
+        return rows.with_columns(_other=other).sort(
+            ["_other", pl.col("delta").abs()], descending=[False, True],
+            nulls_last=True).drop("_other")
+
     def to_markdown(self, max_rows: int = 50) -> str:
         from engine.results.tables import fmt_number
 
@@ -509,40 +572,57 @@ class DiffResult:
         out += ["", "## Results", "", ", ".join(f"{v} {k}" for k, v in
                                                  self.status_counts().items()) or "no results",
                 ""]
-        shown = self.results.filter(pl.col("status").is_in(
-            ["changed", "within noise", "no CI"])).sort(
-            pl.col("delta").abs(), descending=True, nulls_last=True)
+        shown = self._reported_first(self.results.filter(pl.col("status").is_in(
+            ["changed", "within noise", "no CI"])))
         if shown.height:
-            out += ["| cell | value | A | B | delta | 95% CI | paired | status |",
-                    "|---|---|---:|---:|---:|---|---|---|"]
+            out += ["| cell | value | A | B | delta | 95% CI | seeds A/B | paired | status |",
+                    "|---|---|---:|---:|---:|---|---:|---|---|"]
             for r in shown.head(max_rows).iter_rows(named=True):
                 ci = "-" if r["ci_low"] is None else \
                     f"[{fmt_number(r['ci_low'], r['delta'])}, {fmt_number(r['ci_high'], r['delta'])}]"
                 out.append(f"| {_md(r['cell'])} | {_value(r)} | {fmt_number(r['mean_a'])} | "
                            f"{fmt_number(r['mean_b'])} | {fmt_number(r['delta'])} | {ci} | "
-                           f"{'yes' if r['paired'] else 'no'} | {r['status']} |")
+                           f"{r['n_a']}/{r['n_b']} | {'yes' if r['paired'] else 'no'} | "
+                           f"{r['status']} |")
             if shown.height > max_rows:
                 out.append(f"\n... {shown.height - max_rows} more rows (--format csv has all)")
-        for status, title in (("only in A", "Cells only in A"), ("only in B", "Cells only in B")):
-            only = self.results.filter(pl.col("status") == status)
+            uneven = shown.filter(pl.col("n_a") != pl.col("n_b")).height
+            if uneven:
+                out.append(f"\n_{uneven} row(s) compare different numbers of seeds (jobs missing "
+                           "or failed on one side): their means cover different seeds and the "
+                           "CI is Welch's, not paired._")
+        for only, title in ((self.cells_only_a, "Cells only in A"),
+                            (self.cells_only_b, "Cells only in B")):
             cells = only["cell"].unique(maintain_order=True).to_list()
             if cells:
                 out += ["", f"### {title}", ""] + [f"- {c}" for c in cells[:max_rows]]
                 if len(cells) > max_rows:
                     out.append(f"- ... {len(cells) - max_rows} more")
+        for only, title in ((self.probes_only_a, "Probes only in A"),
+                            (self.probes_only_b, "Probes only in B")):
+            probes = only["probe"].unique(maintain_order=True).to_list()
+            if probes:
+                out += ["", f"### {title} (on cells both sides plan)", ""]
+                for probe in probes:
+                    cells = only.filter(pl.col("probe") == probe)["cell"].unique(
+                        maintain_order=True).to_list()
+                    more = f", ... {len(cells) - 3} more" if len(cells) > 3 else ""
+                    out.append(f"- {probe}: {len(cells)} cell(s) ({', '.join(cells[:3])}{more})")
         return "\n".join(out) + "\n"
 
     def chart(self, max_rows: int = 40):
         """Deltas with their 95% CI, largest first; colour says changed / within noise."""
         import altair as alt
 
-        d = self.results.filter(pl.col("delta").is_not_null() & (pl.col("status") != "same jobs"))
-        d = d.sort(pl.col("delta").abs(), descending=True).head(max_rows).with_columns(
+        d = self._reported_first(self.results.filter(
+            pl.col("delta").is_not_null() & (pl.col("status") != "same jobs"))).head(
+            max_rows).with_columns(
             label=pl.concat_str([pl.col("cell"), pl.lit(" · "), pl.col("probe"), pl.lit("."),
                                  pl.col("metric"), pl.lit("@"), pl.col("split").fill_null("-")]))
         data = alt.Data(values=d.select("label", "delta", "ci_low", "ci_high", "status",
                                         "mean_a", "mean_b").to_dicts())
-        y = alt.Y("label", type="nominal", sort=None, title=None)
+        y = alt.Y("label", type="nominal", sort=None, title=None,
+                  axis=alt.Axis(labelLimit=400))
         base = alt.Chart().encode(y=y)
         points = base.mark_point(filled=True, size=60).encode(
             x=alt.X("delta", type="quantitative", title="B - A"),
@@ -566,6 +646,39 @@ def _kinds(by_kind: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {n}" for k, n in by_kind.items()) or "none"
 
 
+def _options(profile: str | None, overrides: Sequence[str]) -> str:
+    words = ([f"--profile {profile}"] if profile else []) + [f"--set {o}" for o in overrides]
+    return " ".join(words) or "no --profile or --set"
+
+
+def _report_values(resolved: Mapping[str, Any]) -> list[Any]:
+    """The VALUEs a spec's [[report]] entries read (table value, chart y, heatmap colour)."""
+    from engine.results.frame import ValueRef
+
+    out = []
+    for rep in resolved.get("report") or []:
+        if not isinstance(rep, Mapping):
+            continue
+        view = rep.get("table") or rep.get("chart") or {}
+        text = view.get("color") if view.get("kind") == "heatmap" else \
+            view.get("value") or view.get("y")
+        if isinstance(text, str):
+            try:
+                out.append(ValueRef.parse(text))
+            except DslError:
+                continue
+    return out
+
+
+def _reads(ref: Any, row: Mapping[str, Any]) -> bool:
+    """Whether a results-diff row is the number a report VALUE shows (test split by default)."""
+    if ref.metric != row["metric"] or (ref.probe is not None and ref.probe != row["probe"]):
+        return False
+    if ref.probe is None and row["probe"] == "train":
+        return False
+    return row["split"] == ref.split if ref.split else row["split"] in ("test", None)
+
+
 def _value(r: Mapping[str, Any]) -> str:
     return f"{r['probe']}.{r['metric']}" + (f"@{r['split']}" if r["split"] else "")
 
@@ -587,6 +700,10 @@ def diff(a: Any, b: Any = None, *, store: Any = None, profile: str | None = None
                 raise DslError(f"no recorded run of spec '{new.name}' in the store at {st.root}; "
                                "give two versions: dsl diff A B")
             old = _from_run(runs[0], st)
+            if old.profile != profile or list(old.overrides) != list(overrides):
+                notes.append(f"the last run used {_options(old.profile, old.overrides)}; the "
+                             f"file is planned with {_options(profile, overrides)}: give the "
+                             "same options to compare like with like")
         else:
             old = load_side(a, store=st, profile=profile, overrides=overrides, tmp=Path(tmp),
                             data_root=data_root)
@@ -594,6 +711,8 @@ def diff(a: Any, b: Any = None, *, store: Any = None, profile: str | None = None
                             data_root=data_root)
     if old.name != new.name:
         notes.append(f"comparing two different specs: '{old.name}' and '{new.name}'")
+    old, new, note = match_factors(old, new)
+    notes += [note] if note else []
     ids_a = {j for c in old.cells for j in _roles(c).values()}
     ids_b = {j for c in new.cells for j in _roles(c).values()}
     metrics = st.metrics(ids_a | ids_b)

@@ -198,3 +198,79 @@ def test_one_argument_compares_file_with_last_run(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("cell,factors,probe,metric,split")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["diff", "nope", "--store", str(store.root)]) == 2
+
+
+def test_added_probe_is_a_probe_only_in_b_not_a_new_cell(tmp_path):
+    a = _write(tmp_path / "a")
+    b = _write(tmp_path / "b")
+    b.write_text(b.read_text().replace("[[report]]", '[[probe]]\nname = "src"\n'
+                                       'kind = "accuracy"\n[[report]]'))
+    store = Store(tmp_path / "store")
+    complete_plan(store, plan([a]), value=_value())
+    complete_plan(store, plan([b]), value=_value())
+    r = diff(a, b, store=store)
+    assert r.cells_only_b.height == 0 and r.cells_only_a.height == 0
+    assert set(r.probes_only_b["probe"].to_list()) == {"src"}
+    assert set(r.probes_only_b["cell"].to_list()) == {"tf=rotate", "tf=hue"}
+    md = r.to_markdown()
+    assert "Cells only in B" not in md
+    assert "### Probes only in B" in md and "- src: 2 cell(s) (tf=rotate, tf=hue)" in md
+
+
+def test_markdown_shows_seed_counts_and_puts_the_reported_value_first(tmp_path):
+    a = _write(tmp_path / "a")
+    b = _write(tmp_path / "b", base=BASE.replace("epochs = 1", "epochs = 2"))
+    store = Store(tmp_path / "store")
+    pa, pb = plan([a]), plan([b])
+    complete_plan(store, pa, value=_value())
+    # B's linear probe of one cell (tf=rotate, seed 1) failed: B has 2 of 3 seeds there
+    cell = next(c for c in pb.specs[0].cells if c.seed == 1 and c.factors["tf"] == "rotate")
+    failed = cell.probes[0].job
+    # train deltas (+0.5) dwarf the reported value's (+0.1): they must not bury it
+    value = _value(shift=0.1)
+    complete_plan(store, pb, fail=lambda job: job.id == failed,
+                  value=lambda job, m, s: value(job, m, s) + (0.5 if job.kind == "train" else 0))
+    r = diff(a, b, store=store)
+    md = r.to_markdown()
+    rows = [line for line in md.splitlines() if line.startswith("| tf=")]
+    assert [row.split(" | ")[1] for row in rows[:2]] == ["linear.accuracy@test"] * 2
+    rotate = next(row for row in rows[:2] if row.startswith("| tf=rotate "))
+    assert " | 3/2 | no | " in rotate
+    assert "compare different numbers of seeds" in md
+    hue = next(row for row in rows[:2] if row.startswith("| tf=hue "))
+    assert " | 3/3 | yes | " in hue
+
+
+def test_one_argument_diff_names_the_options_the_last_run_used(tmp_path):
+    spec = _write(tmp_path / "s")
+    store = Store(tmp_path / "store")
+    p = plan([spec], profile="smoke", overrides=("train.epochs=3",))
+    complete_plan(store, p, value=_value())
+    store.record_run(p.specs[0], profile="smoke", overrides=["train.epochs=3"])
+    plain = diff(spec, store=store)
+    assert ("(--set)", "changed", '["train.epochs=3"]', "[]") in plain.spec.rows()
+    assert ("(profile)", "changed", '"smoke"', None) in plain.spec.rows()
+    assert any("--profile smoke --set train.epochs=3" in n for n in plain.notes)
+    assert "--profile smoke --set train.epochs=3" in plain.to_markdown()
+    same = diff(spec, store=store, profile="smoke", overrides=("train.epochs=3",))
+    assert same.notes == [] and same.spec.height == 0
+    assert set(same.results["status"].to_list()) == {"same jobs"}
+
+
+def test_a_constant_made_a_one_level_factor_still_pairs_cells(tmp_path):
+    a = _write(tmp_path / "a")
+    b = _write(tmp_path / "b")
+    b.write_text(b.read_text().replace('task = "src"', 'task = "src"\nepochs = "{ep}"')
+                 .replace("[train]", "ep = [1]\n[train]", 1))
+    store = Store(tmp_path / "store")
+    complete_plan(store, plan([a]), value=_value())
+    r = diff(a, b, store=store)
+    assert r.plan.only_a == [] and r.plan.only_b == []  # the very same jobs
+    assert set(r.results["status"].to_list()) == {"same jobs"}
+    assert r.cells_only_a.height == 0 and r.cells_only_b.height == 0
+    assert any("ep only in B" in n for n in r.notes)
+    # two levels cannot be paired one to one: the new cells are new
+    c = _write(tmp_path / "c")
+    c.write_text(b.read_text().replace("ep = [1]", "ep = [1, 2]"))
+    r2 = diff(a, c, store=store)
+    assert r2.cells_only_a.height > 0 and r2.cells_only_b.height > 0

@@ -80,3 +80,36 @@ def test_heatmap_encodes_dims_and_value():
     rect = heat["layer"][0]["encoding"]
     assert rect["x"]["title"] == "n" and rect["y"]["title"] == "invariance"
     assert rect["color"]["title"] == "linear.accuracy"
+
+
+def test_wide_numeric_x_gets_a_log_axis_at_the_swept_values():
+    """Training-set sizes 1k..500k (paper Fig. 2): a linear axis crushes 1k and 10k together."""
+    cells, rows = [], []
+    for seed in (0, 1):
+        for n in (1000, 10000, 500000):
+            pj = f"linear-{seed}-{n}"
+            cells.append({"seed": seed, "factors": {"n": n}, "train": f"train-{seed}-{n}",
+                          "probes": [{"name": "linear", "kind": "linear", "job": pj,
+                                      "derived": {}}], "derived": {}})
+            rows.append((pj, "accuracy", "test", 0.5 + 0.01 * seed))
+    m = pl.DataFrame(rows, schema={"job_id": pl.String, "name": pl.String, "split": pl.String,
+                                   "value": pl.Float64}, orient="row")
+    wide = build_charts(cells, [REPORTS[0] | {"chart": {"x": "n", "y": "linear.accuracy",
+                                                        "kind": "line"}}], m)[0].vegalite()
+    x = wide["layer"][1]["encoding"]["x"]
+    assert x["scale"]["type"] == "log" and x["axis"]["values"] == [1000, 10000, 500000]
+    assert to_png(build_charts(cells, [REPORTS[0] | {"chart": {
+        "x": "n", "y": "linear.accuracy", "kind": "line"}}], m)[0])[:8] == PNG_MAGIC
+    # a narrow range (100, 1000 in _data) keeps a linear axis
+    narrow_cells, narrow_metrics = _data()
+    narrow = build_charts(narrow_cells, REPORTS[:1], narrow_metrics)[0].vegalite()
+    assert "scale" not in narrow["layer"][1]["encoding"]["x"]
+
+
+def test_legend_is_opaque_bar_caps_are_short_and_heatmap_title_names_both_dims():
+    cells, m = _data()
+    line, bar, heat, _ = build_charts(cells, REPORTS, m)
+    assert line.vegalite()["layer"][1]["encoding"]["color"]["legend"]["symbolOpacity"] == 1
+    errs = bar.vegalite()["layer"][1]["mark"]
+    assert errs["type"] == "errorbar" and errs["ticks"]["size"] <= 12
+    assert heat.title == "linear.accuracy by invariance x n"

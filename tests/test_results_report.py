@@ -49,3 +49,23 @@ def test_report_page_is_self_contained_and_links_cells_to_jobs(tmp_path):
     [png] = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
     assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "http://" not in page and "https://" not in page
+
+
+def test_report_page_names_the_profile_and_points_to_runs_made_with_other_options(tmp_path):
+    from dsl.planner import plan
+    from engine.results.report import report
+    from engine.store import Store
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(SPEC + CHART)
+    store = Store(tmp_path / "store")
+    p = plan([spec], profile="smoke")
+    complete_plan(store, p)
+    store.record_run(p.specs[0], profile="smoke")
+    [smoke] = report(spec, tmp_path / "smoke", store=store, profile="smoke")
+    page = smoke.read_text()
+    assert "planned with --profile smoke" in page and "none of these jobs" not in page
+    [full] = report(spec, tmp_path / "full", store=store)
+    page = full.read_text()
+    assert "full size (no --profile or --set)" in page
+    assert "its last run of &#x27;tiny&#x27;" in page and "used --profile smoke" in page

@@ -198,3 +198,36 @@ def test_table_through_planner_and_store(tmp_path, capsys):
     assert main(["table", str(spec), "--store", str(store.root), "-f", "md"]) == 0
     out = capsys.readouterr().out
     assert "| rotate | 0.800 [1/2] |" in out
+
+
+def test_one_seed_is_said_and_results_of_other_options_are_pointed_to(tmp_path):
+    from dsl.planner import plan
+    from engine.results.charts import chart
+    from engine.store import Store
+
+    cells, metrics = _table1(seeds=(0,))
+    [t] = build_tables(cells, [TABLE1], metrics)
+    assert t.text("C", "C") == "0.500" and any("one seed" in n for n in t.notes)
+    assert "one seed" in render([t], "md")
+    # md heads each table with its spec, as the terminal does: several specs' tables differ
+    [named] = build_tables(cells, [TABLE1], metrics, spec="adv")
+    assert render([named], "md").startswith("### adv: Table 1\n")
+    cells3, metrics3 = _table1()
+    [t3] = build_tables(cells3, [TABLE1], metrics3)
+    assert not any("one seed" in n for n in t3.notes)
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(SPEC + '[[report]]\nchart = { x = "tf", y = "linear.accuracy", '
+                           'kind = "bar" }\n')
+    store = Store(tmp_path / "store")
+    p = plan([spec], profile="smoke")
+    complete_plan(store, p)
+    store.record_run(p.specs[0], profile="smoke", overrides=["train.epochs=1"])
+    full = table(spec, store=store)  # planned without the profile: none of these jobs ran
+    assert full[0].text("rotate", "linear").startswith("missing (not run")
+    assert any("--profile smoke --set train.epochs=1" in n for n in full[0].notes)
+    [c] = chart(spec, store=store)
+    assert any("--profile smoke" in n for n in c.notes)
+    assert any("--profile smoke" in s for s in c.vegalite()["title"]["subtitle"])  # in the PNG
+    smoke = table(spec, store=store, profile="smoke")
+    assert not any("--profile smoke" in n for n in smoke[0].notes)

@@ -20,7 +20,8 @@ import polars as pl
 from dsl.errors import DslError
 from engine.results.aggregate import aggregate
 from engine.results.frame import apply_filter, levels, select, slots
-from engine.results.tables import default_title, open_store, spec_inputs, spec_plans
+from engine.results.tables import (default_title, open_store, options_note, spec_inputs,
+                                   spec_plans)
 
 EXPORT_FORMATS = ("html", "png", "svg", "json")
 WIDTH, HEIGHT = 360, 240
@@ -62,8 +63,10 @@ def _encoding_type(frame: pl.DataFrame, col: str, quantitative_ok: bool) -> str:
 
 def build_chart(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, Any],
                 metrics: pl.DataFrame | None, statuses: Mapping[str, str] | None = None,
-                *, spec: str = "", index: int = 0) -> Chart:
-    """One `chart = {x, y, color, column, kind}` report as an Altair chart."""
+                *, spec: str = "", index: int = 0, notes: Sequence[str] = ()) -> Chart:
+    """One `chart = {x, y, color, column, kind}` report as an Altair chart; `notes` join the
+    subtitle (the picture is often all a reader sees)."""
+    extra = list(notes)
     view = report["chart"]
     kind = view.get("kind", "line")
     heat = kind == "heatmap"
@@ -87,6 +90,7 @@ def build_chart(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
     notes = [f"{missing} point(s) not shown: every job behind them is missing"] if missing else []
     if partial:
         notes.append(f"{partial} point(s) from partial results (some jobs missing)")
+    notes += extra
     drawn = data.filter(pl.col("mean").is_not_null())
     for role in ("color", "column", "y" if heat else ""):
         if role in dims and not _numeric(drawn, role):  # categorical: labels as text
@@ -121,8 +125,9 @@ def _data(frame: pl.DataFrame) -> alt.Data:
 def _color(dims, orders, frame):
     if "color" not in dims:
         return {}
+    # Opaque legend symbols: a line chart's first layer is its faint CI band.
     return {"color": alt.Color("color", type="nominal", title=dims["color"],
-                               sort=orders["color"])}
+                               sort=orders["color"], legend=alt.Legend(symbolOpacity=1))}
 
 
 def _finish(layered, dims, orders, title, notes, what: str = "mean over seeds, 95% CI"):
@@ -133,10 +138,25 @@ def _finish(layered, dims, orders, title, notes, what: str = "mean over seeds, 9
     return layered.properties(title=_title(title, notes, what))
 
 
+def _log_x(frame: pl.DataFrame) -> bool:
+    """A positive numeric x spanning two orders of magnitude or more (training-set sizes of
+    1,000 to 500,000) reads on a log axis; a linear one crushes the small values together."""
+    xs = [v for v in frame["x"].to_list() if v is not None] if frame.height else []
+    return bool(xs) and min(xs) > 0 and max(xs) / min(xs) >= 100
+
+
 def _line(frame, *, value, dims, orders, title, notes):
     xtype = _encoding_type(frame, "x", True)
-    x = alt.X("x", type=xtype, title=dims["x"],
-              **({} if xtype == "quantitative" else {"sort": orders["x"]}))
+    if xtype == "quantitative":
+        log = {}
+        if _log_x(frame):  # ticks at the swept values, not at a log axis's 2, 3, ... 9
+            xs = sorted(set(frame["x"].to_list()))
+            ints = all(float(v).is_integer() for v in xs)
+            log = {"scale": alt.Scale(type="log", nice=False),
+                   "axis": alt.Axis(values=xs, format="~s" if ints else "~g")}
+        x = alt.X("x", type=xtype, title=dims["x"], **log)
+    else:
+        x = alt.X("x", type=xtype, title=dims["x"], sort=orders["x"])
     base = alt.Chart().encode(x=x, **_color(dims, orders, frame))
     line = base.mark_line(point=True).encode(
         y=alt.Y("mean", type="quantitative", title=value, scale=alt.Scale(zero=False)),
@@ -154,7 +174,8 @@ def _bar(frame, *, value, dims, orders, title, notes):
     base = alt.Chart().encode(x=x, **offset, **_color(dims, orders, frame))
     bars = base.mark_bar().encode(y=alt.Y("mean", type="quantitative", title=value),
                                   tooltip=_tooltip(dims))
-    errs = base.mark_errorbar(ticks=True).encode(
+    # Short caps: by default a cap spans the whole band and reads as a second bar edge.
+    errs = base.mark_errorbar(ticks=alt.MarkConfig(size=10)).encode(
         y=alt.Y("ci_low", type="quantitative", title=value), y2="ci_high",
         color=alt.value("black"))
     layered = alt.layer(bars, errs, data=_data(frame)).properties(width=WIDTH, height=HEIGHT)
@@ -246,15 +267,17 @@ def save(chart: Chart, out_dir: str | os.PathLike,
 
 def build_charts(cells: Sequence[Mapping], reports: Iterable[Mapping[str, Any]],
                  metrics: pl.DataFrame | None, statuses: Mapping[str, str] | None = None,
-                 *, spec: str = "") -> list[Chart]:
+                 *, spec: str = "", notes: Sequence[str] = ()) -> list[Chart]:
     s = slots(cells)
-    return [build_chart(s, r, metrics, statuses, spec=spec, index=i)
+    return [build_chart(s, r, metrics, statuses, spec=spec, index=i, notes=notes)
             for i, r in enumerate(reports) if r.get("chart")]
 
 
 def spec_charts(spec_plan: Any, store: Any) -> list[Chart]:
     cells, metrics, statuses = spec_inputs(spec_plan, store)
-    return build_charts(cells, spec_plan.reports, metrics, statuses, spec=spec_plan.name)
+    note = options_note(spec_plan, store, statuses)
+    return build_charts(cells, spec_plan.reports, metrics, statuses, spec=spec_plan.name,
+                        notes=[note] if note else [])
 
 
 def chart(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = None,

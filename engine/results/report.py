@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from engine.results.charts import Chart, spec_charts, to_png
-from engine.results.tables import Table, cell_text, open_store, spec_inputs, spec_plans
+from engine.results.tables import (Table, cell_text, open_store, options_note, spec_inputs,
+                                   spec_plans)
 
 _CSS = """
 body { font: 14px/1.45 -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -149,6 +150,12 @@ def _chart_html(c: Chart) -> str:
             f"src='data:image/png;base64,{png}'>{notes}")
 
 
+def _planned_with(prov: Mapping[str, Any]) -> str:
+    words = ([f"--profile {prov['profile']}"] if prov.get("profile") else []) + \
+        [f"--set {o}" for o in prov.get("overrides") or ()]
+    return "planned with " + " ".join(words) if words else "full size (no --profile or --set)"
+
+
 def render_page(spec_plan: Any, tables: Sequence[Table], charts: Sequence[Chart],
                 counts: Mapping[str, Any], prov: Mapping[str, Any],
                 statuses: Mapping[str, str] | None = None, artifact: Any = None) -> str:
@@ -171,7 +178,7 @@ def render_page(spec_plan: Any, tables: Sequence[Table], charts: Sequence[Chart]
     body = f"""
 <h1>{_e(spec_plan.title)}</h1>
 <p class='sub'>spec <b>{_e(spec_plan.name)}</b> · {_e(spec_plan.path)} ·
-generated {_e(_time(_dt.datetime.now().timestamp()))}</p>
+{_e(_planned_with(prov))} · generated {_e(_time(_dt.datetime.now().timestamp()))}</p>
 <h2>Plan</h2>
 <table class='kv'><tr><th>cells</th><th>jobs</th><th>shared</th><th>cached</th><th>failed</th>
 </tr><tr><td>{counts['cells']}</td><td>{counts['jobs']}</td><td>{counts['shared']}</td>
@@ -199,17 +206,23 @@ generated {_e(_time(_dt.datetime.now().timestamp()))}</p>
             "</body></html>\n")
 
 
-def spec_page(spec_plan: Any, store: Any) -> str:
-    """The page of one spec, with results from the store."""
+def spec_page(spec_plan: Any, store: Any, profile: str | None = None,
+              overrides: Sequence[str] = ()) -> str:
+    """The page of one spec, with results from the store (planned with `profile`/`overrides`,
+    which the page names: smoke numbers must not pass for full-size ones)."""
     cells, metrics, statuses = spec_inputs(spec_plan, store)
     from engine.results.tables import build_tables
 
     tables = build_tables(cells, spec_plan.reports, metrics, statuses, spec=spec_plan.name)
+    note = options_note(spec_plan, store, statuses)
+    for t in tables if note else ():
+        t.notes.append(note)
     charts = spec_charts(spec_plan, store)
     all_status = {jid: rec.status for jid, rec in store.jobs(list(spec_plan.jobs)).items()}
     finished = store.finished(spec_plan.jobs)
     return render_page(spec_plan, tables, charts, plan_counts(spec_plan, finished, all_status),
-                       provenance(spec_plan, store), {**all_status, **statuses},
+                       {**provenance(spec_plan, store), "profile": profile,
+                        "overrides": list(overrides)}, {**all_status, **statuses},
                        store.paths.artifact)
 
 
@@ -224,7 +237,7 @@ def report(paths_or_plan: Any, out_dir: str | os.PathLike, *, store: Any = None,
     plans = spec_plans(paths_or_plan, profile, overrides, st, data_root)
     for sp in plans:
         path = out / f"{sp.name}.html"
-        path.write_text(spec_page(sp, st), encoding="utf-8")
+        path.write_text(spec_page(sp, st, profile, overrides), encoding="utf-8")
         written.append(path)
     if len(plans) > 1:
         items = "".join(f"<li><a href='{_e(p.name)}'>{_e(sp.title)}</a> ({_e(sp.name)})</li>"

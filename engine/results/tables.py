@@ -123,8 +123,9 @@ def default_title(report: Mapping[str, Any]) -> str:
     if "table" in report:
         cols = f" x {view['columns']}" if view.get("columns") else ""
         return f"{view['value']} by {view['rows']}{cols}"
-    value = view.get("color") if view.get("kind") == "heatmap" else view.get("y")
-    return f"{value} by {view.get('x')}"
+    if view.get("kind") == "heatmap":  # y (rows) x x (columns), as a table of it reads
+        return f"{view.get('color')} by {view.get('y')} x {view.get('x')}"
+    return f"{view.get('y')} by {view.get('x')}"
 
 
 def build_table(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, Any],
@@ -144,9 +145,12 @@ def build_table(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
                      "seed", "value", "job", "status")
     notes = [] if sel.height else [f"no cell matches the report's filter {report.get('filter')}"
                                    if report.get("filter") else f"no probe produces '{value}'"]
+    data = aggregate(sel, ["row", "column"])
+    if data.height and data["n"].max() == 1:  # "0.336" alone would read as exact
+        notes.append("one seed: no std or CI (they need two or more)")
     return Table(spec=spec, title=report.get("title") or default_title(report), rows=rows,
                  columns=columns, value=value, filter=dict(report.get("filter") or {}),
-                 data=aggregate(sel, ["row", "column"]),
+                 data=data,
                  row_levels=levels(sel, "row", rows), column_levels=levels(sel, "column", columns),
                  report_index=index, notes=notes)
 
@@ -193,9 +197,29 @@ def spec_inputs(spec_plan: Any, store: Any) -> tuple[list[dict], pl.DataFrame, d
     return cells, store.metrics(ids), job_statuses(store, ids)
 
 
+def options_note(spec_plan: Any, store: Any, statuses: Mapping[str, str]) -> str | None:
+    """When the store has none of this plan's jobs but has runs of the spec, the results were
+    most likely made with another --profile or --set: say which, rather than only "not run"."""
+    if statuses or store is None:
+        return None
+    runs = [r for r in store.runs(spec_plan.name) if r.job_ids()]
+    if not runs:
+        return None
+    last = runs[0]
+    words = ([f"--profile {last.profile}"] if last.profile else []) + \
+        [f"--set {o}" for o in last.overrides or ()]
+    used = " ".join(words) or "no --profile or --set"
+    return (f"none of these jobs is in the store; its last run of '{spec_plan.name}' "
+            f"({last.run_id}) used {used}: give the same options to see its results")
+
+
 def spec_tables(spec_plan: Any, store: Any) -> list[Table]:
     cells, metrics, statuses = spec_inputs(spec_plan, store)
-    return build_tables(cells, spec_plan.reports, metrics, statuses, spec=spec_plan.name)
+    tables = build_tables(cells, spec_plan.reports, metrics, statuses, spec=spec_plan.name)
+    note = options_note(spec_plan, store, statuses)
+    for t in tables if note else ():
+        t.notes.append(note)
+    return tables
 
 
 def table(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = None,
@@ -244,7 +268,8 @@ def to_markdown(tables: Sequence[Table]) -> str:
     for t in tables:
         d = t.display()
         head = [t.rows + (f" \\ {t.columns}" if t.columns else "")] + d.columns[1:]
-        lines = [f"### {t.title}", "", f"{t.value}: mean ± std over seeds", "",
+        title = f"{t.spec}: {t.title}" if t.spec else t.title  # as the terminal titles it
+        lines = [f"### {_md(title)}", "", f"{t.value}: mean ± std over seeds", "",
                  "| " + " | ".join(_md(h) for h in head) + " |",
                  "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
         lines += ["| " + " | ".join(_md(v) for v in row) + " |" for row in d.iter_rows()]

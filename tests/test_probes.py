@@ -240,3 +240,23 @@ def test_linear_probe_learns_from_tiny_offset_features():
     head = linear.fit_linear(feats, labels, 4, epochs=10, lr=0.01, batch_size=64, seed=0)
     _, acc = linear.score(head, feats, labels)  # the head takes raw features
     assert acc > 0.95
+
+
+def test_a_feature_constant_on_the_training_set_gets_no_weight():
+    """A ReLU channel silent on every training sample carries no label information; a weak
+    activation of it on test images must not change the probe's predictions (it did when the
+    standardisation divided that channel's random init weight by the clamped std)."""
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(4, 16, generator=g)
+
+    def feats(labels, silent):
+        x = centres[labels] + 0.3 * torch.randn(len(labels), 16, generator=g)
+        return torch.cat([x, torch.full((len(labels), 1), silent)], 1)
+
+    labels, test_labels = torch.arange(400) % 4, torch.arange(200) % 4
+    head = linear.fit_linear(feats(labels, 0.0), labels, 4, epochs=20, lr=0.01, batch_size=64,
+                             seed=0)
+    assert torch.equal(head.weight[:, 16], torch.zeros(4))
+    test = feats(test_labels, 0.05)
+    _, acc = linear.score(head, test, test_labels)
+    assert acc > 0.95

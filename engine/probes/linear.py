@@ -43,9 +43,17 @@ def fit_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int, *
         torch.manual_seed(seed)
         head = nn.Linear(d, num_classes)
     head = head.to(device)
+    # A dimension with one value on every training sample (a ReLU channel silent on all of them)
+    # says nothing about the labels: it gets weight 0, exactly. Left to the standardisation, its
+    # random init weight would be divided by the clamped std below (1e-6) when folded, and the
+    # slightest activation on a test image would then swamp every logit.
+    constant = features.amax(0) == features.amin(0)
     mean = features.mean(0)
-    std = features.std(0, unbiased=False).clamp_min(1e-6)  # constant dimensions stay harmless
+    std = features.std(0, unbiased=False).clamp_min(1e-6)
+    std = torch.where(constant, torch.ones_like(std), std)
     features = (features - mean) / std
+    with torch.no_grad():
+        head.weight[:, constant] = 0.0
     # On GPU a probe step is a handful of tiny kernels: the fused Adam update is one launch, not
     # one per tensor, which is most of what an epoch over cached features costs there.
     fused = {"fused": True} if dev.is_cuda(device) else {}
@@ -62,6 +70,7 @@ def fit_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int, *
             loss.backward()
             optimizer.step()
     with torch.no_grad():  # W (x - m) / s + b  ==  (W / s) x + (b - W (m / s))
+        head.weight[:, constant] = 0.0  # (Adam or weight decay may have nudged them)
         head.bias -= head.weight @ (mean / std)
         head.weight /= std
     return head

@@ -66,6 +66,12 @@ class Progress:
             elif seconds is not None:
                 self.durations[kind].append(seconds)
 
+    def job_reopened(self, kind: str) -> None:
+        """A job counted as finished must run again (its artifact was found damaged)."""
+        with self._lock:
+            if self.finished[kind] > 0:
+                self.finished[kind] -= 1
+
     def job_skipped(self, kind: str) -> None:
         with self._lock:
             self.finished[kind] += 1

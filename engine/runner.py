@@ -5,6 +5,8 @@ after it has been claimed in the store (so two drivers on one store never run it
 another live driver holds is waited for). A failed job fails alone: its dependents are recorded
 as skipped and everything else goes on. Ctrl-C (or SIGTERM, as Slurm sends before preemption)
 stops the workers, gives the claims back and leaves the store consistent; a rerun continues.
+Before a job starts, the artifacts it reads are checked against their manifests (engine.worker);
+a finished input found damaged runs again first, and the summary says so.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from engine.executors import make as make_executor
 from engine.executors.base import Executor
 from engine.progress import Progress
 from engine.store import Store, hostname, owner_id, resolve_root
-from engine.worker import Result, Task, TaskInput
+from engine.worker import Result, Task, TaskInput, artifact_problem
 
 HEARTBEAT_EVERY_S = 10.0
 POLL_OTHERS_EVERY_S = 1.0
@@ -46,6 +48,7 @@ class RunSummary:
     skipped: dict[str, str] = field(default_factory=dict)  # job id -> why (the failed input)
     skipped_specs: dict[str, str] = field(default_factory=dict)  # spec -> missing data message
     changed_data: dict[str, tuple[str, str]] = field(default_factory=dict)  # source -> (was, is)
+    recomputed: dict[str, str] = field(default_factory=dict)  # job id -> what was damaged
     seconds: float = 0.0
     interrupted: bool = False
 
@@ -95,6 +98,8 @@ class _Scheduler:
         self.pending: list[str] = []  # not started, in dependency order
         self.running: dict[str, float] = {}  # ours: job id -> submitted at
         self.elsewhere: set[str] = set()  # claimed by another live driver
+        self.claimed: set[str] = set()  # claimed by us, possibly not submitted yet
+        self.verified: set[str] = set()  # finished inputs whose artifacts were checked whole
 
     def run(self) -> None:
         self.done = self.store.finished(self.jobs)
@@ -126,11 +131,15 @@ class _Scheduler:
     def interrupt(self) -> None:
         """Stop our workers and hand our claims back so a rerun (or another driver) continues."""
         self.executor.cancel()
-        self.store.release(self.owner, list(self.running))
-        for jid in self.running:
+        # Every claim this driver holds, not only those in `running`: a signal can land between
+        # a claim and its bookkeeping (inside `_launch`), and that claim must go back too.
+        held = set(self.running) | self.claimed
+        self.store.release(self.owner)
+        for jid in held:
             for leftover in self.store.paths.tmp.glob(f"{jid}.*"):
                 self.store.paths.discard(leftover)
         self.running.clear()
+        self.claimed.clear()
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -144,10 +153,11 @@ class _Scheduler:
         for jid in list(self.pending):
             if self.executor.in_flight >= self.executor.capacity:
                 return
-            if not self._ready(jid):
+            if not self._ready(jid) or not self._inputs_intact(jid):
                 continue
             self.pending.remove(jid)
             job = self.jobs[jid]
+            self.claimed.add(jid)  # before the claim: a signal may land right after it
             if self.store.claim(job, self.owner):
                 task = _task(job, self.jobs, self.store, **self.opts)
                 self.executor.submit(task)
@@ -156,7 +166,38 @@ class _Scheduler:
                 if self.verbose:
                     self.console.log(f"start {jid}")
             else:
+                self.claimed.discard(jid)
                 self._settle_other(self.store.job(jid))
+
+    def _inputs_intact(self, jid: str) -> bool:
+        """Check the artifacts a job is about to read against their manifests (a stat per file).
+        A damaged one in this plan is run again first; the job waits for it."""
+        ok = True
+        for dep in self.jobs[jid].inputs.values():
+            if dep in self.verified:
+                continue
+            problem = artifact_problem(self.store.paths.artifact(dep))
+            if problem is None:
+                self.verified.add(dep)
+                continue
+            ok = False
+            if dep not in self.jobs:
+                self._skip(jid, f"input {dep} is damaged ({problem}) and not part of this plan: "
+                                "run the spec that makes it")
+                return False
+            self.store.reopen(dep, problem)
+            self.summary.recomputed[dep] = problem
+            self.done.discard(dep)
+            if dep in self.summary.cached:
+                self.summary.cached.remove(dep)
+            if dep in self.summary.elsewhere:
+                self.summary.elsewhere.remove(dep)
+            self.progress.job_reopened(self.jobs[dep].kind)
+            if dep not in self.pending:
+                self.pending.insert(0, dep)
+            if self.verbose:
+                self.console.log(f"again {dep}: {problem}")
+        return ok
 
     def _settle_other(self, rec) -> None:
         """A job we could not claim: finished, failed, or in the hands of a live other driver."""
@@ -187,6 +228,7 @@ class _Scheduler:
         if jid not in self.running:
             return  # a result we stopped waiting for
         del self.running[jid]
+        self.claimed.discard(jid)
         job = self.jobs[jid]
         if result.ok:
             self.store.complete(jid, result.metric_objects(), result.seconds, result.host)
@@ -199,6 +241,9 @@ class _Scheduler:
         else:
             self.store.fail(jid, result.error or "unknown error", result.seconds,
                             result.host or hostname(), owner=self.owner)
+            # A worker that died under the job left its staging folder behind: nobody writes it.
+            for leftover in self.store.paths.tmp.glob(f"{jid}.*"):
+                self.store.paths.discard(leftover)
             self.progress.job_finished(jid, job.kind, result.seconds, False)
             self._failed(jid, result.error_line or "unknown error")
 
@@ -308,6 +353,25 @@ class _TermAsInterrupt:
             signal.signal(signal.SIGTERM, self.old)
 
 
+class _Shielded:
+    """Ignore further Ctrl-C and SIGTERM while cleaning up after the first: an impatient second
+    Ctrl-C must not leave claims held and the run recorded as still running. The cleanup is
+    bounded (workers get a few seconds before they are killed)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self):
+        self.old = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self.old[sig] = signal.signal(sig, signal.SIG_IGN)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+
+
 def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *,
         store: Store | str | os.PathLike | None = None, executor: str | Executor = "local",
         jobs: int = 1, per_gpu: int = 1, profile: str | None = None,
@@ -356,14 +420,15 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     except BaseException as exc:
         # Ctrl-C, SIGTERM, or a bug: stop workers, give claims back, say how the run ended.
         summary.interrupted = isinstance(exc, KeyboardInterrupt)
-        bar.stop()
-        if scheduler is not None:
-            scheduler.interrupt()
-        elif ex is not None:
-            ex.cancel()
-        for spec in specs:
-            store.finish_run(summary.run_ids[spec.name],
-                             "interrupted" if summary.interrupted else "error")
+        with _Shielded():
+            bar.stop()
+            if scheduler is not None:
+                scheduler.interrupt()
+            elif ex is not None:
+                ex.cancel()
+            for spec in specs:
+                store.finish_run(summary.run_ids[spec.name],
+                                 "interrupted" if summary.interrupted else "error")
         summary.seconds = time.time() - t0
         if echo and summary.interrupted:
             console.print(f"interrupted: {len(summary.ran)} job(s) finished and kept; "
@@ -412,6 +477,8 @@ def print_summary(summary: RunSummary, console: Console) -> None:
     if s.skipped_specs:
         parts.append(f"{len(s.skipped_specs)} spec(s) skipped for missing data")
     console.print(f"{s.total} jobs: " + ", ".join(parts) + f" in {s.seconds:.1f}s")
+    for jid, problem in s.recomputed.items():
+        console.print(f"[yellow]ran again[/] {jid}: its artifact was damaged ({problem})")
     for jid, line in s.failed.items():
         console.print(f"[red]failed[/] {jid}: {line}")
     if s.skipped:

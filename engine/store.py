@@ -204,18 +204,43 @@ class Store:
     def exists(self) -> bool:
         return self.paths.db.exists()
 
+    def _db_error(self, err: sqlite3.Error) -> DslError:
+        """A database that cannot be used, as one line naming the file and what to do."""
+        db, text = self.paths.db, str(err)
+        low = text.lower()
+        if "readonly" in low or "read-only" in low or "unable to open" in low or \
+                "disk i/o" in low or "permission" in low:
+            return DslError(f"cannot write the store {self.root} ({text}): make it writable, or "
+                            "pass --store DIR (or set DSL_STORE) for another store")
+        if "locked" in low or "busy" in low:
+            return DslError(f"the store database {db} stayed locked ({text}): another process "
+                            "holds a write transaction on it (a sqlite3 shell?); end it and run "
+                            "again")
+        return DslError(f"the store database {db} is damaged ({text}): rename it and its -wal "
+                        "and -shm files (e.g. to *.damaged) and run again to start a new one "
+                        "(jobs run again; the artifacts are replaced), or salvage the old one "
+                        "with `sqlite3 OLD .recover | sqlite3 NEW`")
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A short IMMEDIATE transaction: the write lock is taken up front, so a read-then-update
         (a claim) cannot interleave with another driver's."""
-        con = self._connect()
+        try:
+            con = self._connect()
+        except sqlite3.Error as err:
+            raise self._db_error(err) from None
         try:
             con.execute("BEGIN IMMEDIATE")
             yield con
             con.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if con.in_transaction:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if isinstance(exc, sqlite3.Error):
+                raise self._db_error(exc) from None
             raise
         finally:
             con.close()
@@ -226,19 +251,49 @@ class Store:
         if not self._ready and not self.exists():
             yield None
             return
+        if not self._ready and self.paths.db.is_file() and self.paths.db.stat().st_size == 0:
+            yield None  # an empty file is an empty SQLite database: no tables, nothing stored
+            return
         uri = f"file:{self.paths.db}?mode=ro"
-        con = sqlite3.connect(uri, uri=True, timeout=30.0)
+        try:
+            con = sqlite3.connect(uri, uri=True, timeout=30.0)
+            try:
+                con.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            except sqlite3.OperationalError:
+                con.close()
+                if not self._read_only_at_rest():
+                    raise
+                # A store on a read-only medium (an archive, a colleague's folder): SQLite cannot
+                # make the WAL index beside it, but with no WAL file the database file is whole.
+                con = sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=30.0)
+        except sqlite3.Error as err:
+            raise self._db_error(err) from None
         con.row_factory = sqlite3.Row
         try:
             yield con
+        except sqlite3.Error as err:
+            raise self._db_error(err) from None
         finally:
             con.close()
+
+    def _read_only_at_rest(self) -> bool:
+        """The store's folder cannot be written and holds no write-ahead log to replay."""
+        wal = self.paths.db.with_name(self.paths.db.name + "-wal")
+        return not os.access(self.root, os.W_OK) and not (wal.exists() and wal.stat().st_size)
 
     def _create(self) -> None:
         """Create the database with its schema under a temporary name, then link it into place:
         a reader never sees a database file without its tables, even with two drivers starting
         at once on a new store."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise DslError(f"the store folder {self.root} cannot be made: it or a folder above "
+                           "it is a file; pass --store DIR (or set DSL_STORE) to put the store "
+                           "elsewhere, or move the file") from None
+        except PermissionError as err:
+            raise DslError(f"cannot create the store folder {self.root} ({err.strerror}): pass "
+                           "--store DIR (or set DSL_STORE) for a folder you can write") from None
         tmp = self.paths.db.with_name(f"{self.paths.db.name}.{os.getpid()}.new")
         con = sqlite3.connect(tmp, isolation_level=None)
         try:
@@ -422,6 +477,22 @@ class Store:
             con.execute("DELETE FROM metrics WHERE job_id=?", (str(job_id),))
             con.executemany("INSERT INTO metrics (job_id, name, split, value) VALUES (?,?,?,?)",
                             rows)
+
+    def reopen(self, job_id: str, reason: str) -> None:
+        """A finished job whose artifact was found damaged: back to pending (its metrics stay until
+        it completes again) and its folder moved out of the way, so that it runs again."""
+        with self._write() as con:
+            con.execute("UPDATE jobs SET status='pending', owner=NULL, error=? "
+                        "WHERE job_id=? AND status='done'", (f"artifact damaged: {reason}",
+                                                             str(job_id)))
+        art = self.paths.artifact(job_id)
+        trash = self.paths.tmp / f"{job_id}.damaged-{uuid.uuid4().hex[:8]}"
+        try:
+            trash.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(art, trash)
+        except OSError:
+            return  # already moved (another driver found it first) or gone
+        self.paths.discard(trash)
 
     def fail(self, job_id: str, error: str, seconds: float | None = None,
              host: str | None = None, owner: str | None = None) -> None:

@@ -121,3 +121,15 @@ def test_spec_paths_may_follow_the_options(tmp_path, capsys):
         main(["plan", str(a), "--bogus", "1"])
     assert exit_.value.code == 2
     assert "unrecognized arguments: --bogus 1" in _err(capsys)
+
+
+def test_run_on_a_damaged_store_database_is_one_line(tmp_path, capsys):
+    spec = tmp_path / "x.toml"
+    spec.write_text(SPEC)
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "dsl.sqlite").write_bytes(b"not a database at all\n" * 10)
+    assert main(["run", str(spec), "--store", str(store), "--no-progress"]) == 2
+    err = _err(capsys)
+    assert str(store / "dsl.sqlite") in err and "damaged" in err
+    assert len(err.strip().splitlines()) == 1

@@ -55,6 +55,7 @@ def test_local_executor_runs_in_parallel_and_replaces_a_dead_worker(tmp_path):
         ex.shutdown()
     dead = results.pop("fsource-0000000000000001")
     assert not dead.ok and "worker process died" in dead.error_line
+    assert "(exit code 9); run again to retry it, or pass --retries N" in dead.error_line
     assert all(r.ok for r in results.values()) and len(results) == 3
     assert not ArtifactPaths(tmp_path).artifact("fsource-0000000000000001").exists()
 
@@ -118,3 +119,23 @@ def test_workers_share_the_cores_instead_of_oversubscribing(tmp_path, monkeypatc
     assert result.metrics == (("omp_threads", None, float(max(1, cpu_cores() // 2))),)
     monkeypatch.setenv("OMP_NUM_THREADS", "7")  # the user's own setting wins
     assert worker_env(None, 3) == {}
+
+
+def test_a_worker_whose_driver_is_gone_ends_quietly(tmp_path):
+    """kill -9 of `dsl run`: a worker finishing its job cannot send the result; it must exit
+    without printing a BrokenPipeError traceback over the user's terminal."""
+    import multiprocessing as mp
+    import os
+    import signal
+
+    from engine.executors.local import _worker_main
+
+    ours, theirs = mp.Pipe()
+    ours.send(_task(tmp_path, "fsource-dddddddddddddddd", "source", {"name": "s", "value": 1}))
+    ours.close()  # the driver died after handing out the task
+    old = signal.getsignal(signal.SIGINT)
+    try:
+        _worker_main(theirs, {}, os.getppid())  # returns instead of raising BrokenPipeError
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert ArtifactPaths(tmp_path).artifact("fsource-dddddddddddddddd").is_dir()

@@ -100,3 +100,104 @@ def test_missing_data_skips_only_that_spec(tmp_path, monkeypatch):
     assert summary.skipped_specs == {"b": "cifar10 is not in data: see docs/data.md"}
     assert sorted(summary.ran) == sorted(a.jobs) and summary.ok
     assert list(summary.run_ids) == ["a"]
+
+
+def test_ctrl_c_between_a_claim_and_its_submission_gives_the_claim_back(tmp_path):
+    """A signal that lands inside `_launch`, after the store claim but before the job is in the
+    driver's books, must not leave the job 'running' under a driver that is gone."""
+    from engine.executors.local import LocalExecutor
+
+    class InterruptedOnSecondSubmit(LocalExecutor):
+        submitted = 0
+
+        def submit(self, task):
+            self.submitted += 1
+            if self.submitted == 2:
+                raise KeyboardInterrupt  # Ctrl-C right after the second claim
+            return super().submit(task)
+
+    plan = fake_kinds.make_plan(tmp_path / "ledger", 2)
+    store = Store(tmp_path / "store")
+    with pytest.raises(KeyboardInterrupt):
+        run(plan, store=store, executor=InterruptedOnSecondSubmit(jobs=2), progress=False,
+            echo=False)
+    statuses = {rec.status for rec in store.jobs(plan.jobs).values()}
+    assert statuses == {"pending"}, statuses
+    assert store.runs("fake")[0].status == "interrupted"
+    again = run(plan, store=store, jobs=2, progress=False, echo=False)
+    assert again.ok and sorted(again.ran) == sorted(plan.jobs)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete"])
+def test_a_damaged_input_artifact_is_run_again_before_it_is_read(tmp_path, capsys, damage):
+    """A finished artifact that lost or cut a file (full disk, stray rm) is noticed from its
+    manifest when a job is about to read it: the input runs again, the results come out right,
+    and the summary says what happened."""
+    import shutil
+
+    ledger = tmp_path / "ledger"
+    plan = fake_kinds.make_plan(ledger, 1)
+    names = fake_kinds.by_name(plan)
+    store = Store(tmp_path / "store")
+    assert run(plan, store=store, progress=False, echo=False).ok
+    value = store.paths.artifact(names["s0"]) / "value.json"
+    if damage == "truncate":
+        value.write_text(value.read_text()[:3])
+    else:
+        value.unlink()
+    shutil.rmtree(store.paths.artifact(names["c0"]))  # c0 must run again and read s0
+    summary = run(plan, store=store, progress=False)
+    assert summary.ok, summary.failed
+    assert sorted(summary.ran) == sorted([names["s0"], names["c0"]])
+    assert list(summary.recomputed) == [names["s0"]] and "value.json" in summary.recomputed[names["s0"]]
+    assert names["s0"] not in summary.cached
+    assert _values(store, [names["c0"]]) == {names["c0"]: 11.0}
+    assert fake_kinds.ledger_counts(ledger) == {"s0": 2, "c0": 2, "total": 1}
+    assert f"ran again {names['s0']}" in capsys.readouterr().out
+    again = run(plan, store=store, progress=False, echo=False)
+    assert again.ran == [] and again.recomputed == {}
+
+
+def test_a_worker_killed_under_its_job_fails_it_and_leaves_no_debris(tmp_path, monkeypatch):
+    import engine.kinds
+    from engine.kinds import Kind
+
+    monkeypatch.setitem(engine.kinds.KINDS, "fsource",
+                        Kind("fsource", "1", f"{fake_kinds.MODULE}:die", False, "killed"))
+    plan = fake_kinds.make_plan(None, 1)
+    names = fake_kinds.by_name(plan)
+    store = Store(tmp_path / "store")
+    summary = run(plan, store=store, progress=False, echo=False)
+    assert "worker process died" in summary.failed[names["s0"]]
+    from engine.executors.local import _exit_cause
+
+    assert _exit_cause(-9).startswith("killed by SIGKILL: out of memory?")
+    assert _exit_cause(-15) == "killed by SIGTERM" and _exit_cause(1) == "exit code 1"
+    assert store.job(names["s0"]).status == "failed"
+    assert list(store.paths.tmp.iterdir()) == []  # its half-written staging folder is gone
+
+
+def test_a_second_ctrl_c_during_the_cleanup_does_not_cut_it_short(tmp_path):
+    """An impatient user presses Ctrl-C again while the workers are being stopped: the claims
+    are still given back and the run is still recorded as interrupted."""
+    import os
+    import signal
+
+    from engine.executors.local import LocalExecutor
+
+    class Impatient(LocalExecutor):
+        def submit(self, task):
+            super().submit(task)
+            raise KeyboardInterrupt  # the first Ctrl-C, once a job is running
+
+        def cancel(self):
+            os.kill(os.getpid(), signal.SIGINT)  # the second one, while cleaning up
+            super().cancel()
+
+    plan = fake_kinds.make_plan(tmp_path / "ledger", 1, sleep=2.0)
+    store = Store(tmp_path / "store")
+    with pytest.raises(KeyboardInterrupt):
+        run(plan, store=store, executor=Impatient(jobs=1), progress=False, echo=False)
+    assert {rec.status for rec in store.jobs(plan.jobs).values()} == {"pending"}
+    assert store.runs("fake")[0].status == "interrupted"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -199,3 +199,59 @@ def test_a_superseded_owner_cannot_fail_the_job(tmp_path):
     assert store.job(job.id).status == "running"
     store.fail(job.id, "boom", owner="new-node:2")
     assert store.job(job.id).status == "failed"
+
+
+@pytest.mark.parametrize("damage", [b"hello, not a database\n", b"SQLite format 3\x00" + b"\xff" * 4096],
+                         ids=["not-sqlite", "bad-header"])
+def test_a_damaged_database_is_one_clear_error(tmp_path, damage):
+    store = Store(tmp_path / "store")
+    job = _job()
+    assert store.claim(job, "me:1")
+    for extra in ("-wal", "-shm"):
+        Path(f"{store.paths.db}{extra}").unlink(missing_ok=True)
+    store.paths.db.write_bytes(damage)
+    fresh = Store(tmp_path / "store")
+    for call in (lambda: fresh.finished([job.id]), lambda: fresh.claim(job, "me:1"),
+                 lambda: fresh.runs()):
+        with pytest.raises(DslError) as err:
+            call()
+        assert str(store.paths.db) in str(err.value) and "damaged" in str(err.value)
+        assert "run again" in str(err.value)
+
+
+def test_an_empty_database_file_is_an_empty_store(tmp_path):
+    store = Store(tmp_path / "store")
+    store.root.mkdir(parents=True)
+    store.paths.db.write_bytes(b"")  # e.g. `touch`ed, or a disk that filled up
+    job = _job()
+    assert store.finished([job.id]) == set() and store.runs() == []
+    assert store.claim(job, "me:1")  # the first write creates the tables
+    assert store.job(job.id).status == "running"
+
+
+def test_a_store_path_that_is_a_file_is_one_clear_error(tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    for root in (tmp_path / "afile", tmp_path / "afile" / "store"):
+        store = Store(root)
+        assert store.finished([_job().id]) == set()  # reading creates nothing, fails nothing
+        with pytest.raises(DslError, match="is a file; pass --store DIR") as err:
+            store.claim(_job(), "me:1")
+        assert str(root) in str(err.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders anyway")
+def test_a_read_only_store_is_readable_and_says_why_it_cannot_be_written(tmp_path):
+    store = Store(tmp_path / "store")
+    job = _job()
+    assert store.claim(job, "me:1")
+    _publish(store, job.id)
+    store.complete(job.id, [Metric("value", None, 1.0)], 0.1)
+    store.root.chmod(0o555)  # an archived store, or a colleague's
+    try:
+        ro = Store(tmp_path / "store")
+        assert ro.finished([job.id]) == {job.id} and ro.job(job.id).status == "done"
+        with pytest.raises(DslError, match="cannot write the store") as err:
+            ro.claim(_job("b"), "me:1")
+        assert str(store.root) in str(err.value)
+    finally:
+        store.root.chmod(0o755)

@@ -46,6 +46,18 @@ def visible_gpus() -> list[int]:
     return list(range(count))
 
 
+def _exit_cause(code: int | None) -> str:
+    """A dead worker's exit code in words: the signal's name, and the usual culprit of SIGKILL."""
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = ": out of memory? the kernel's OOM killer sends it" if -code == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"exit code {code}"
+
+
 def _watch_parent(parent: int) -> None:
     while True:
         if os.getppid() != parent:
@@ -65,7 +77,11 @@ def _worker_main(conn: Connection, env: dict[str, str], parent: int) -> None:
             return
         if task is None:
             return
-        conn.send(execute(task))
+        result = execute(task)
+        try:
+            conn.send(result)
+        except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+            return  # the driver is gone (killed): nobody to tell, and no traceback to print
 
 
 @dataclass
@@ -187,7 +203,8 @@ class LocalExecutor(Executor):
             runs = f"; ran {deaths} times" if deaths > 1 else ""
             results.append(Result(task.job_id, False, (), 0.0, os.uname().nodename,
                                   f"worker process died while running the job "
-                                  f"(exit code {code}{runs})", now, now))
+                                  f"({_exit_cause(code)}{runs}); run again to retry it, or "
+                                  "pass --retries N to retry at once", now, now))
         self._dispatch()
         return results
 

@@ -35,6 +35,10 @@ def _table(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 def _names(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)] \
         if isinstance(value, list) else []
@@ -155,8 +159,9 @@ class _Checker:
                     elif name not in self.factors and name not in self.malformed:
                         self.add(path, f"unknown factor '{{{name}}}'",
                                  did_you_mean(name, self.factors)
-                                 or (f"factors: {', '.join(self.factors)}" if self.factors
-                                     else "define it under [factors]"))
+                                 or f"declare it under [factors] ({name} = [...])"
+                                 + (f"; factors: {', '.join(self.factors)}" if self.factors
+                                    else ""))
 
     def substitutions(self, text: str) -> Iterator[tuple[str, str]]:
         """(value, how) for every factor combination a reference string can take."""
@@ -285,7 +290,7 @@ class _Checker:
             return f"unknown {sort} draw '{name}'"
         found = _sort(self.draws[name])
         if found and found != sort:
-            return f"'{name}' is a {found} draw, not a {sort} draw"
+            return f"'{name}' is {_a(found)} draw, not {_a(sort)} draw"
         return None
 
     # --- references ------------------------------------------------------------------------
@@ -298,14 +303,29 @@ class _Checker:
         elif isinstance(value, str):
             self.check_transform_name(path, value, in_list=False)
 
-    def check_transform_name(self, path, text: str, in_list: bool) -> None:
+    def check_transform_name(self, path, text: str, in_list: bool, extra=()) -> None:
         for name, how in self.substitutions(text):
             problem = self.transform_problem(name, in_list)
             if problem:
-                choices = list(catalog.TRANSFORMS) + list(self.transform_draws()) + (
-                    [] if in_list else list(TRANSFORM_WORDS))
-                self.add(path, problem + how, did_you_mean(name, choices))
+                self.add(path, problem + how, self.transform_suggestion(name, in_list, extra))
                 return
+
+    def transform_suggestion(self, name: str, in_list: bool, extra=()) -> str | None:
+        chain = CHAIN_RE.match(name)
+        if chain:  # "CHAIN[k]": the fix is the draw's name or the index, never a plain name
+            draw, k = chain.group(1), chain.group(2)
+            d = self.draws.get(draw)
+            if d is None:
+                return did_you_mean(name, [f"{n}[{k}]" for n in self.transform_draws()
+                                           if self.draws[n].get("nested")])
+            n = d.get("transforms")
+            if d.get("nested") and isinstance(n, int):
+                return f"use an index from 1 to {n}, or draw more: {draw} = {{ transforms = " \
+                       f"{k}, nested = true }}"
+            return None
+        choices = list(catalog.TRANSFORMS) + list(self.transform_draws()) + (
+            [] if in_list else list(TRANSFORM_WORDS)) + list(extra)
+        return did_you_mean(name, choices)
 
     def transform_draws(self) -> list[str]:
         return [n for n, d in self.draws.items() if _sort(d) == "transforms"]
@@ -337,8 +357,10 @@ class _Checker:
         for name, how in self.substitutions(value):
             problem = self.draw_of(name, "objects")
             if problem:
-                self.add(path, problem + how, did_you_mean(
-                    name, [n for n, d in self.draws.items() if _sort(d) == "objects"]))
+                drawn = [n for n, d in self.draws.items() if _sort(d) == "objects"]
+                self.add(path, problem + how, did_you_mean(name, drawn) or (
+                    "objects draws: " + ", ".join(drawn) if drawn else
+                    "add one under [draw], e.g. objects = { objects = 10 }"))
                 return
 
     def check_draw_ref(self, path, value, sort: str, of: str | None = None) -> None:
@@ -488,7 +510,8 @@ class _Checker:
                 if isinstance(value, list) and len(value) > 1:
                     self.add(ipath, f"'{item}' is a component: vary it alone (one probe each)")
                 continue
-            self.check_transform_name(ipath, item, in_list=isinstance(value, list))
+            self.check_transform_name(ipath, item, in_list=isinstance(value, list),
+                                      extra=() if isinstance(value, list) else catalog.COMPONENTS)
 
     # --- reports ---------------------------------------------------------------------------
     def probe_kinds(self) -> dict[str, str]:

@@ -43,5 +43,7 @@ class DataMissing(DslError):
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     """'did you mean 'rotate'?' for the closest valid name, or None when nothing is close."""
-    match = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    choices = [str(c) for c in choices]
+    same = [c for c in choices if c.lower() == str(name).lower()]  # 'SGD' -> 'sgd'
+    match = same or difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else None

@@ -7,6 +7,7 @@ raises one `SpecError` listing every problem with file, line, field path and a s
 
 from __future__ import annotations
 
+import json
 import os
 import types
 import typing
@@ -132,9 +133,12 @@ def _read_chain(path: Path, stack: list[Path], doc: Document, via: tuple[str, in
             base_path = path.parent / base
             line = positions.line_of(key)
             if not base_path.is_file():
+                near = sorted(str(f.relative_to(path.parent)) for f in
+                              base_path.parent.glob("*.toml")) if base_path.parent.is_dir() else []
                 raise SpecError([Problem(name, line, "spec.extends",
                                          f"base spec '{base}' not found (looked for "
-                                         f"{display_name(base_path)})")])
+                                         f"{display_name(base_path)})",
+                                         did_you_mean(base, near))])
             data, where = _read_chain(base_path, stack + [real], doc, via=(name, line))
             merged, merged_where = merge(merged, merged_where, data, where)
     return merge(merged, merged_where, own, own_where)
@@ -279,12 +283,23 @@ def validate_document(doc: Document) -> Spec:
         spec = Spec.model_validate(doc.data)
     except ValidationError as err:
         problems.extend(problems_from_error(err, doc))
-    problems.extend(check_document(doc))
+    checked = check_document(doc)
+    problems = [p for p in problems if not _said_better(p, checked)] + checked
     if spec is not None and not problems:
         problems.extend(_draw_problems(spec, doc))
     if problems:
         raise SpecError(_sorted_unique(problems))
     return spec
+
+
+def _said_better(problem: Problem, checked: list[Problem]) -> bool:
+    """A draw too large for its pool is reported by dsl.checks with the pool and the most one
+    can draw; pydantic's bound on the same draw would say it twice."""
+    if not problem.path.startswith("draw.") or not (
+            "expected at most" in problem.message or "classes, asked for" in problem.message):
+        return False
+    return any(q.path == problem.path or q.path.startswith(problem.path + ".")
+               for q in checked if q.message.startswith("cannot draw"))
 
 
 def _check_profile(profile: str | None) -> None:
@@ -345,8 +360,31 @@ def problems_from_error(err: ValidationError, doc: Document, prefix: KeyPath = (
     for path, errors in found.items():
         errors = _prefer_specific(path, errors, found)
         for e, _ in errors:
-            problems.append(_problem(e, prefix + path, prefix, root, doc))
-    return problems
+            for one in _split_more(e):
+                problems.append(_problem(one, prefix + path, prefix, root, doc))
+    return _drop_missing_for_typos(problems)
+
+
+def _drop_missing_for_typos(problems: list[Problem]) -> list[Problem]:
+    """`objcts = ...` is one mistake: keep "unknown key 'objcts'; did you mean 'objects'?" and
+    drop "missing required field 'objects'" beside it."""
+    meant = {(p.path.rsplit(".", 1)[0], p.suggestion) for p in problems
+             if p.message.startswith("unknown key ") and p.suggestion}
+    return [p for p in problems if not (
+        p.message.startswith("missing required field ")
+        and (p.path.rsplit(".", 1)[0], f"did you mean '{p.path.rsplit('.', 1)[-1]}'?") in meant)]
+
+
+def _split_more(e: dict) -> list[dict]:
+    """A validator that found several problems (params) raises the first and carries the rest in
+    ctx["more"] as (type, message template, ctx): one error dict each."""
+    ctx = e.get("ctx") or {}
+    if not ctx.get("more"):
+        return [e]
+    first = dict(e, ctx={k: v for k, v in ctx.items() if k != "more"})
+    rest = [dict(e, type=kind, msg=template.format(**more), ctx=more)
+            for kind, template, more in ctx["more"]]
+    return [first] + rest
 
 
 def _doc_path(node: Any, loc: tuple, root: Any) -> tuple[KeyPath, bool]:
@@ -406,6 +444,8 @@ def _prefer_specific(path: KeyPath, errors: list, found: dict) -> list:
         return specific
     if deeper:
         return []
+    if len(errors) == 1:  # one member's error (a tagged draw's field): its own words say most
+        return errors
     first = dict(errors[0][0])
     labels = [e["loc"][-1] for e, _ in errors if e["loc"]]
     first["msg"] = "expected " + " or ".join(dict.fromkeys(_human(l) for l in labels))
@@ -478,21 +518,41 @@ def _problem(e: dict, path: KeyPath, prefix: KeyPath, root: Any, doc: Document) 
                         break
         else:
             message = f"expected a table such as {{ objects = 30 }}, got {_quote(value)}"
+    elif (len(path) == 3 and path[0] == "draw" and path[2] in DRAW_SORTS
+          and isinstance(value, list)):
+        message = f"{path[2]} is how many to draw, got {_quote(value)}"
+        suggestion = (f"to draw N of these write {{ {path[2]} = N, from = "
+                      f"{json.dumps(value)} }}")
     elif kind == "too_short" and len(path) == 2 and path[0] == "factors":
         message = f"factor '{path[1]}' has no values"
         suggestion = "give it at least one value, or remove it"
     elif kind in ("wrong_value", "one_of", "duplicate", "too_many", "union_type"):
         if kind == "union_type" and value is not None:
             message += f", got {_quote(value)}"
+    elif kind == "too_short":
+        n = ctx.get("min_length", 1)
+        message = f"expected at least {n} item{'s' if n != 1 else ''}, got {_quote(value)}"
     elif kind == "list_type" and path in (("probe",), ("report",)):
         message = "expected an array of tables"
         suggestion = f"write [[{path[0]}]], not [{path[0]}]"
     else:
-        message = message.replace("Input should be", "expected")
+        message = message.replace("Input should be", "expected").replace(
+            "less than or equal to", "at most").replace("greater than or equal to", "at least")
         if not isinstance(value, (dict, list)) and value is not None and kind != "missing":
             message += f", got {_quote(value)}"
+    if suggestion is None and isinstance(value, str) and _is_number_text(value) and (
+            "integer" in message or "number" in message):
+        suggestion = f"write {value.strip()} without quotes"
     file, line = doc.locate(where_path)
     return Problem(file, line, dotted(path), message, suggestion)
+
+
+def _is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _quote(value: Any) -> str:

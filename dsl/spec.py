@@ -89,8 +89,10 @@ def flex(tp: Any, what: str) -> Any:
         except ValidationError as err:
             first = err.errors()[0]
             detail = first["msg"]
-            if first["type"].endswith("_type") or first["type"] in ("int_from_float",):
-                detail = f"expected {what}"
+            if first["type"].endswith("_type") or first["type"] in (
+                    "int_from_float", "greater_than", "greater_than_equal", "less_than",
+                    "less_than_equal"):
+                detail = f"expected {what}"  # what says the bound too: "an integer >= 1"
             elif first["loc"]:
                 detail = f"{detail} (item {'.'.join(map(str, first['loc']))})"
             raise PydanticCustomError(
@@ -281,31 +283,40 @@ DrawEntry = Annotated[
 # ---------------------------------------------------------------------------------------------
 
 def _check_params(params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per-transform overrides: transform and parameter names and types from the catalog."""
+    """Per-transform overrides: transform and parameter names and types from the catalog.
+
+    Every problem is collected: the first is raised, the others ride in its ctx ("more") and
+    dsl.load turns each into its own Problem."""
+    found: list[tuple[str, str, dict[str, Any]]] = []
     for tname, values in params.items():
         if tname not in catalog.TRANSFORMS:
-            raise PydanticCustomError(
-                "unknown_name", "unknown transform '{value}' in params",
-                {"what": "transform", "value": tname, "choices": list(catalog.TRANSFORMS),
-                 "key": tname})
+            found.append(("unknown_name", "unknown transform '{value}' in params",
+                          {"what": "transform", "value": tname,
+                           "choices": list(catalog.TRANSFORMS), "key": tname}))
+            continue
         if not isinstance(values, dict):
-            raise PydanticCustomError("wrong_value", "params.{t} must be a table, got {got}",
-                                      {"t": tname, "got": _show(values), "key": tname})
+            found.append(("wrong_value", "params.{t} must be a table, got {got}",
+                          {"t": tname, "got": _show(values), "key": tname}))
+            continue
         known = catalog.TRANSFORMS[tname].params
         for pname, value in values.items():
             if pname not in known:
-                raise PydanticCustomError(
+                found.append((
                     "unknown_name", "transform '{t}' has no parameter '{value}' (it has: {listing})",
                     {"t": tname, "what": "parameter", "value": pname, "choices": list(known),
-                     "listing": ", ".join(known) or "none", "key": f"{tname}.{pname}"})
-            if is_placeholder(value):
+                     "listing": ", ".join(known) or "none", "key": f"{tname}.{pname}"}))
                 continue
+            if is_placeholder(value) or (isinstance(value, list)
+                                         and any(is_placeholder(x) for x in value)):
+                continue  # checked again once the cell's values are substituted
             problem = _param_problem(known[pname].type, value)
             if problem:
-                raise PydanticCustomError(
-                    "wrong_value", "params.{t}.{p}: expected {detail}, got {got}",
-                    {"t": tname, "p": pname, "detail": problem, "got": _show(value),
-                     "key": f"{tname}.{pname}"})
+                found.append(("wrong_value", "expected {detail}, got {got}",
+                              {"t": tname, "p": pname, "detail": problem, "got": _show(value),
+                               "key": f"{tname}.{pname}"}))
+    if found:
+        kind, template, ctx = found[0]
+        raise PydanticCustomError(kind, template, {**ctx, "more": found[1:]} if found[1:] else ctx)
     return params
 
 

@@ -46,8 +46,23 @@ def parse_toml(text: str, file: str) -> tuple[dict[str, Any], Positions]:
     except tomli.TOMLDecodeError as err:
         message = getattr(err, "msg", None) or str(err).split(" (at ")[0]
         line = getattr(err, "lineno", None) or _line_from_message(str(err))
-        raise SpecError([Problem(file, line, "", f"invalid TOML: {message}")]) from None
+        raise SpecError([Problem(file, line, "", f"invalid TOML: {message}",
+                                 _toml_hint(message, text, line))]) from None
     return doc, scan_positions(text, file)
+
+
+def _toml_hint(message: str, text: str, line: int | None) -> str | None:
+    """A fix for the TOML mistakes people make most: a key or table written twice, a bare word."""
+    row = text.splitlines()[line - 1].strip() if line and line <= len(text.splitlines()) else ""
+    if message.startswith("Cannot overwrite") and "=" in row:
+        key = row.split("=")[0].strip()
+        return f"'{key}' is set twice in one table (or in a table given twice); keep one"
+    if message.startswith("Cannot declare"):
+        return f"{row or 'this table'} appears twice; merge the two into one " \
+            "(write [[...]] for an array of tables)"
+    if message == "Invalid value" and "=" in row:
+        return "strings need quotes: key = \"text\""
+    return None
 
 
 def _line_from_message(text: str) -> int | None:

@@ -279,3 +279,145 @@ def test_probe_written_as_a_table(tmp_path):
     problem = only(tmp_path, edit("[[probe]]", "[probe]"))
     assert problem.suggestion == "write [[probe]], not [probe]"
     assert problem.line == line(edit("[[probe]]", "[probe]"), "[probe]")
+
+
+def test_every_params_problem_is_reported(tmp_path):
+    text = edit('objects = "source_objects"\n', 'objects = "source_objects"\nparams = { '
+                'rotate = { degrees = [90, 0] }, hue = { shfit = [0, 1] }, rotat = {}, '
+                'invert = { p = 1.5 } }\n')
+    found = {p.path: p for p in problems(tmp_path, text)}
+    assert set(found) == {"data.same.params.rotate.degrees", "data.same.params.hue.shfit",
+                          "data.same.params.rotat", "data.same.params.invert.p"}
+    assert found["data.same.params.hue.shfit"].suggestion == "did you mean 'shift'?"
+    assert found["data.same.params.rotat"].suggestion == "did you mean 'rotate'?"
+    assert found["data.same.params.invert.p"].message == (
+        "expected a probability in [0, 1], got 1.5")
+    assert all(p.line == line(text, "params =") for p in found.values())
+
+
+def test_chain_index_past_the_draw_suggests_an_index_not_a_name(tmp_path):
+    found = problems(tmp_path, edit("k = [1, 2]", "k = [1, 5]"))
+    assert [p.path for p in found] == ['task."C+O->C".data.transforms']
+    assert "has only 4 transforms (with k = 5)" in found[0].message
+    assert found[0].suggestion.startswith("use an index from 1 to 4")
+
+
+def test_misspelt_chain_draw_suggests_the_nested_draw(tmp_path):
+    problem = only(tmp_path, edit('"chain[{k}]"', '"chian[{k}]"'))
+    assert problem.suggestion == "did you mean 'chain[1]'?"
+
+
+def test_draw_count_written_as_a_list(tmp_path):
+    text = edit("target_objects = { objects = 10 }",
+                'target_objects = { objects = ["apple", "dog"] }')
+    problem = only(tmp_path, text)
+    assert problem.path == "draw.target_objects.objects"
+    assert problem.message == "objects is how many to draw, got ['apple', 'dog']"
+    assert problem.suggestion == 'to draw N of these write { objects = N, from = ["apple", "dog"] }'
+    assert problem.line == line(text, "target_objects =")
+
+
+def test_wrong_case_suggests_the_name(tmp_path):
+    problem = only(tmp_path, edit('arch = "small_cnn"', 'arch = "small_cnn"\noptimizer = "SGD"'))
+    assert problem.path == "train.optimizer"
+    assert problem.suggestion == "did you mean 'sgd'?"
+
+
+def test_draw_of_the_wrong_sort_lists_the_right_ones(tmp_path):
+    problem = only(tmp_path, edit('objects = "source_objects"', 'objects = "chain"'))
+    assert problem.message == "'chain' is a transforms draw, not an objects draw"
+    assert problem.suggestion == "objects draws: target_objects, source_objects"
+
+
+@pytest.mark.parametrize("old, new, hint", [
+    ("seeds = 2", "seeds = 2\nseeds = 3", "'seeds' is set twice"),
+    ("[train]", "[train]\nepochs = 1\n[train]", "[train] appears twice"),
+    ('arch = "small_cnn"', "arch = small_cnn", "strings need quotes"),
+])
+def test_toml_mistakes_have_a_fix(tmp_path, old, new, hint):
+    problem = only(tmp_path, edit(old, new))
+    assert problem.message.startswith("invalid TOML")
+    assert hint in (problem.suggestion or "")
+
+
+def test_undeclared_factor_says_where_to_declare_it(tmp_path):
+    problem = only(tmp_path, edit("epochs = 2", 'epochs = "{epochs}"'))
+    assert problem.path == "train.epochs"
+    assert problem.suggestion.startswith("declare it under [factors] (epochs = [...])")
+
+
+def test_quoted_number_says_drop_the_quotes(tmp_path):
+    problem = only(tmp_path, edit("epochs = 2", 'epochs = "2"'))
+    assert problem.message == "expected an integer >= 1, got '2'"
+    assert problem.suggestion == "write 2 without quotes"
+
+
+@pytest.mark.parametrize("old, new, path, message", [
+    ("target_objects = { objects = 10 }", "target_objects = { objects = 70 }",
+     "draw.target_objects.objects", "cannot draw 70 objects out of 61; draw at most 61"),
+    ("chain = { transforms = 4,", "chain = { transforms = 20,", "draw.chain.transforms",
+     "cannot draw 20 transforms out of 18; draw at most 18"),
+    ("chain = {", 'cls = { classes = 12, of = "cifar10" }\nchain = {', "draw.cls.classes",
+     "cannot draw 12 classes out of 10; draw at most 10"),
+])
+def test_oversized_draw_is_reported_once(tmp_path, old, new, path, message):
+    draw = path.rsplit(".", 1)[0]
+    found = [p for p in problems(tmp_path, edit(old, new)) if p.path.startswith(draw)]
+    assert [(p.path, p.message) for p in found] == [(path, message)]
+
+
+def test_placeholder_inside_a_param_range(tmp_path):
+    sweep = edit('objects = "source_objects"\n', 'objects = "source_objects"\nparams = { '
+                 'rotate = { degrees = [0, "{n}"] } }\n')
+    from dsl.planner import plan
+
+    load_spec(write(tmp_path, sweep))  # a range swept by a factor is valid
+    degrees = {str(t["params"]["degrees"]) for j in plan([tmp_path / "s.toml"]).jobs.values()
+               if j.kind == "dataset" for t in j.config["data"]["transforms"]
+               if t["name"] == "rotate"}
+    assert degrees == {"[0.0, 100.0]", "[0.0, 200.0]"}
+    bad = write(tmp_path, sweep.replace('"{n}"]', '"{d}"]').replace("k = [1, 2]",
+                                                                 "k = [1, 2]\nd = [10, -2]"))
+    with pytest.raises(SpecError) as info:
+        plan([bad])
+    found = {p.path: p for p in info.value.problems}
+    assert "got [0, -2] (with d = -2)" in found["data.same.params.rotate.degrees"].message
+
+
+def test_substituted_value_out_of_range_says_what_is_expected(tmp_path):
+    from dsl.planner import plan
+
+    text = edit("n = [100, 200]", "n = [100, -2]")
+    with pytest.raises(SpecError) as info:
+        plan([write(tmp_path, text)])
+    (problem,) = info.value.problems
+    assert problem.path == "task.source.n_train"
+    assert problem.message == "expected an integer >= 1, got -2 (with n = -2)"
+
+
+def test_misspelt_required_key_is_one_problem(tmp_path):
+    problem = only(tmp_path, edit('task = "source"', 'tsk = "source"'))
+    assert problem.path == "train.tsk"
+    assert problem.suggestion == "did you mean 'task'?"
+
+
+def test_empty_seed_list(tmp_path):
+    problem = only(tmp_path, edit("seeds = 2", "seeds = []"))
+    assert problem.path == "spec.seeds"
+    assert problem.message == "expected at least 1 item, got []"
+
+
+def test_misspelt_vary_component(tmp_path):
+    text = edit('task = "C+O->C"\n', 'task = "C+O->C"\n\n[[probe]]\nkind = "sensitivity"\n'
+                'vary = "backgrnd"\n')
+    problem = only(tmp_path, text)
+    assert problem.path == "probe[1].vary"
+    assert problem.suggestion == "did you mean 'background'?"
+
+
+def test_bad_name_in_a_from_list_is_one_problem(tmp_path):
+    text = edit("target_objects = { objects = 10 }",
+                'target_objects = { objects = 2, from = ["apple", "dgo", "cat"] }')
+    problem = only(tmp_path, text)
+    assert problem.path == "draw.target_objects.from[1]"
+    assert problem.suggestion == "did you mean 'dog'?"

@@ -121,6 +121,14 @@ def test_missing_base(specs):
     assert problem.line == 3
 
 
+def test_misspelt_base_suggests_the_file_that_exists(specs):
+    (specs / "child.toml").write_text(CHILD.replace("base.toml", "bsae.toml"))
+    with pytest.raises(SpecError) as info:
+        load_spec(specs / "child.toml")
+    (problem,) = info.value.problems
+    assert problem.suggestion == "did you mean 'base.toml'?"
+
+
 def test_overrides_edit_the_document(specs):
     spec = load_spec(specs / "child.toml", overrides=[
         "train.epochs=9", "spec.seeds=[4, 5]", 'train.arch="small_cnn"', "probe.0.epochs=3",

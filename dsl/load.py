@@ -213,6 +213,22 @@ def _parse_key(text: str) -> KeyPath:
     return tuple(path)
 
 
+def _section_hint(path: KeyPath, data: dict) -> str | None:
+    """For `--set seeds=3`: the sections that hold a field (or factor) of that name, written as
+    the key to give instead; else the nearest section name."""
+    key = str(path[0])
+    rest = "".join(f".{p}" for p in path[1:])
+    homes = [name for name, info in Spec.model_fields.items()
+             if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)
+             and key in info.annotation.model_fields and name != "factors"]
+    factors = data.get("factors")
+    if isinstance(factors, dict) and key in factors:
+        homes.append("factors")
+    if homes:
+        return "did you mean " + " or ".join(f"'{h}.{key}{rest}'" for h in homes) + "?"
+    return did_you_mean(key, Spec.model_fields)
+
+
 def _apply_overrides(doc: Document, overrides: Sequence[str]) -> None:
     problems = []
     for text in overrides:
@@ -221,7 +237,7 @@ def _apply_overrides(doc: Document, overrides: Sequence[str]) -> None:
         if path[0] not in Spec.model_fields:
             problems.append(Problem(source, None, dotted(path),
                                     f"--set: unknown section '{path[0]}'",
-                                    did_you_mean(str(path[0]), Spec.model_fields)))
+                                    _section_hint(path, doc.data)))
             continue
         node: Any = doc.data
         for k, part in enumerate(path[:-1]):

@@ -421,3 +421,20 @@ def test_bad_name_in_a_from_list_is_one_problem(tmp_path):
     problem = only(tmp_path, text)
     assert problem.path == "draw.target_objects.from[1]"
     assert problem.suggestion == "did you mean 'dog'?"
+
+
+@pytest.mark.parametrize("override, hint", [
+    ("seeds=3", "did you mean 'spec.seeds'?"),
+    ("epochs=3", "did you mean 'train.epochs'?"),
+    ("tran.epochs=3", "did you mean 'train'?"),
+])
+def test_set_of_a_field_without_its_section_names_the_section(tmp_path, override, hint):
+    with pytest.raises(SpecError) as err:
+        load_spec(write(tmp_path, VALID), overrides=[override])
+    assert hint in str(err.value)
+
+
+def test_set_of_a_factor_without_its_section_names_factors(tmp_path):
+    with pytest.raises(SpecError) as err:
+        load_spec(write(tmp_path, VALID), overrides=["n=[3]"])
+    assert "did you mean 'factors.n'?" in str(err.value)

@@ -26,12 +26,12 @@ from pydantic import ValidationError
 from dsl import catalog
 from dsl import draws as drawlib
 from dsl import factors as fx
-from dsl.errors import DslError, SpecError, did_you_mean
+from dsl.errors import DataMissing, DslError, SpecError, did_you_mean
 from dsl.graph import Cell, Job, ProbeRef
 from dsl.profiles import Profile
 from dsl.spec import BUILTIN_DATA, SECTION_MODELS, validate_section
 from engine import kinds
-from engine.data.local_files import FOLDER
+from engine.data.local_files import FOLDER, folder_classes, folder_pools
 
 GENERATED_SIZES = {"train": 50000, "val": 10000, "test": 10000}
 CIFAR_VAL = 5000  # taken from the training set; the test set is used whole
@@ -106,6 +106,18 @@ def local_sources(data: Mapping[str, Any]) -> set[str]:
     return set()
 
 
+def _image_folders(data: Mapping[str, Any], main: bool = True
+                   ) -> Iterable[tuple[Mapping[str, Any], bool]]:
+    """The image folder configs a data config reads, each with whether its splits are the
+    data's own (a composite's sizes are its background's; a finite foreground is carved with
+    the same n_val, and its objects are picked, not counted)."""
+    if data["kind"] == "composite":
+        yield from _image_folders(data["background"], main)
+        yield from _image_folders(data["foreground"], False)
+    elif data["kind"] == "image_folder":
+        yield data, main
+
+
 def class_count(data: Mapping[str, Any], label: str = "class") -> int:
     """How many classes `label` has in a data config (raises DslError when it has none)."""
     kind = data["kind"]
@@ -128,7 +140,7 @@ def class_count(data: Mapping[str, Any], label: str = "class") -> int:
         if not os.path.isdir(path):
             raise DslError(f"image folder '{path}' not found: list its classes in the spec "
                            "(classes = [...]) or create it, so the model's class count is known")
-        return sum(1 for e in os.scandir(path) if e.is_dir())
+        return len(folder_classes(path))
     if kind == "solid":
         return 1
     raise DslError(f"unknown data kind {kind!r}")  # pragma: no cover - validated earlier
@@ -477,10 +489,75 @@ class Resolver:
         sizes = self.sizes(data, m)
         dataset = self.job("dataset", self.with_files({"data": data, "sizes": sizes,
                                                        "seed": seed}))
+        self._check_folder_sizes(m, data, dataset.config["sizes"], path, env)
         task = Task(name, data, sizes, m.label, n_classes,
                     tuple(sorted(data_transform_names(data))), dataset)
         self._memo[key] = task
         return task
+
+    def _pool_sizes(self, data: Mapping[str, Any]) -> tuple[int, int] | None:
+        """(train pool, test pool) image counts of an image folder, or None when it (or a class
+        folder) is absent or a split has no images: the dataset job says so when it runs, and
+        `dsl run` skips a spec whose folder is absent."""
+        classes = data.get("classes")
+        key = ("pools", str(data["path"]), tuple(classes) if classes else None)
+        if key not in self._memo:
+            try:
+                _, files = folder_pools(data["path"], classes)
+                counts = (len(files["train"]), len(files["test"]))
+            except (DataMissing, OSError):
+                counts = None
+            self._memo[key] = counts if counts and all(counts) else None
+        return self._memo[key]
+
+    def _check_folder_sizes(self, m: Any, data: Mapping[str, Any],
+                            sizes: Mapping[str, int | None], path: tuple, env) -> None:
+        """The sizes a task's dataset job asks for (after the profile) against the image folders
+        it reads, where they exist now: the same arithmetic as the job's (engine.data.sources:
+        val is carved from the training pool, train is the rest, test is the test pool)."""
+        problems = []
+
+        def fail(field: str, message: str, suggestion: str) -> None:
+            problems.extend(self._fail(path + (field,), message, suggestion, env).problems)
+
+        def asked(field: str, split: str) -> str:
+            value, own = sizes.get(split), getattr(m, field)
+            text = f"{field} = {value}"
+            if self.profile is not None and value != own:
+                text += (f" (--profile {self.profile.name}'s cap; the spec "
+                         + (f"leaves {field} unset)" if own is None else f"says {own})"))
+            return text
+
+        keep = (f" (--profile {self.profile.name} keeps a smaller one)"
+                if self.profile is not None else "")
+        for folder, main in _image_folders(data):
+            counts = self._pool_sizes(folder)
+            if counts is None:
+                continue
+            pool, test = counts
+            where = f"image folder {folder['path']}"
+            more = f"or add images to {folder['path']}"
+            val = sizes.get("val")
+            n_val = min(CIFAR_VAL, pool // 10) if val is None else int(val)
+            if n_val >= pool:
+                fail("n_val", f"{asked('n_val', 'val')} but {where} has only {pool} training "
+                     "images: val is taken from them and must leave some to train on",
+                     f"set n_val below {pool}{keep}, {more}")
+            train = sizes.get("train") if main else None
+            if train is not None and n_val < pool and train > pool - n_val:
+                fail("n_train", f"{asked('n_train', 'train')} but {where} has only "
+                     f"{pool - n_val} training images left after the {n_val} taken for val",
+                     f"set n_train to at most {pool - n_val}{keep}, {more}")
+            elif train is not None and n_val >= pool and train >= pool:
+                fail("n_train", f"{asked('n_train', 'train')} but {where} has only {pool} "
+                     "training images, val included", f"set n_train to at most {pool} - n_val"
+                     f"{keep}, {more}")
+            n_test = sizes.get("test") if main else None
+            if n_test is not None and n_test > test:
+                fail("n_test", f"{asked('n_test', 'test')} but {where} has only {test} test "
+                     "images", f"set n_test to at most {test}{keep}, {more}")
+        if problems:
+            raise SpecError(problems)
 
     @staticmethod
     def sizes(data: Mapping[str, Any], m: Any) -> dict[str, int | None]:

@@ -95,3 +95,77 @@ def test_fixture_writer_makes_both_layouts_with_a_learnable_signal(tmp_path):
         pred = torch.cdist(f(xte), means).argmin(1)
         assert (pred == yte["class"]).float().mean() > 5 / n_classes
     assert write_all(tmp_path / "again", 50, 10) == tmp_path / "again"
+
+
+def _damage(folder, how):
+    """Break one image of `folder` the way downloads and copies break them."""
+    rng = np.random.default_rng(1)
+    folder.mkdir(parents=True, exist_ok=True)
+    if how == "text":
+        bad = folder / "notes.jpg"
+        bad.write_text("not an image at all")
+        return bad
+    bad = folder / f"bad.{how}"
+    Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(bad)
+    data = bad.read_bytes()
+    bad.write_bytes(data[:len(data) // 2])
+    return bad
+
+
+@pytest.mark.parametrize("how", ["png", "jpg", "text"])
+def test_a_broken_image_is_named_with_what_to_do(tmp_path, how):
+    """A truncated PNG/JPEG, or a non-image with an image extension, in an image, foreground or
+    background folder: the error names the file and says to remove or replace it (PIL's own
+    errors name neither the file nor a fix)."""
+    from engine.data import backgrounds, objects
+
+    rng = np.random.default_rng(0)
+    images = tmp_path / "images"
+    for name in ("cats", "dogs"):
+        (images / name).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)).save(
+                images / name / f"{i}.png")
+    bad = _damage(images / "cats", how)
+    data = {"kind": "image_folder", "path": str(images), "classes": None, "transforms": [],
+            "resolution": 16}
+    with pytest.raises(DataMissing) as err:
+        generate(data, "train", np.arange(2), 0, sizes={"val": 1})
+    assert str(bad) in str(err.value) and "remove it" in str(err.value)
+
+    bad = _damage(tmp_path / "backgrounds", how)
+    with pytest.raises(DataMissing) as err:
+        backgrounds.from_folder(str(tmp_path / "backgrounds"), 16)
+    assert str(bad) in str(err.value) and "replace it" in str(err.value)
+
+    if how == "jpg":  # foreground folders read .png/.webp/.tif cut-outs only
+        return
+    fg = tmp_path / "foregrounds" / "apple"
+    bad = _damage(fg, how)
+    if how == "text":  # a .png that is not one
+        bad = bad.rename(fg / "a.png")
+    with pytest.raises(DataMissing) as err:
+        objects.object_bank(str(tmp_path / "foregrounds"), ("apple",), 16, 0.7)
+    assert str(bad) in str(err.value) and "remove it" in str(err.value)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "wrong_shape"])
+def test_a_damaged_cifar_file_is_named_with_how_to_get_a_good_copy(tmp_path, damage):
+    root = write_cifar10(tmp_path / "data")
+    folder = root / "cifar-10-batches-py"
+    bad = folder / "data_batch_2"
+    if damage == "truncate":
+        bad.write_bytes(bad.read_bytes()[:len(bad.read_bytes()) // 2])
+    elif damage == "garbage":
+        bad = folder / "batches.meta"
+        bad.write_bytes(b"\x00not a pickle" * 10)
+    else:
+        import pickle
+
+        with open(bad, "wb") as f:
+            pickle.dump({"data": np.zeros((4, 100), np.uint8), "labels": [0] * 4}, f)
+    with pytest.raises(DataMissing) as err:
+        generate(cfg(), "test", [0], 0, data_root=root)
+    msg = str(err.value)
+    assert str(bad.resolve()) in msg and "damaged" in msg
+    assert "cifar-10-python.tar.gz" in msg and str(root.resolve()) in msg

@@ -271,3 +271,85 @@ def test_example_specs_plan():
     # two sensitivity probes ignore {target}: one job per source model and seed, not per target
     assert sum(j.kind == "sensitivity" for j in adv.jobs.values()) == 2 * 4 * 10
     assert len(adv.cells) == 4 * 4 * 10
+
+
+FOLDER_SPEC = """
+[spec]
+title = "an image folder"
+seeds = 1
+
+[task.source]
+data = {{ kind = "image_folder", path = "{path}", resolution = 16 }}
+{sizes}
+
+[train]
+task = "source"
+arch = "small_cnn"
+epochs = 1
+"""
+
+
+def _image_folder(root, per_class=20):
+    from PIL import Image
+
+    for cls in ("cat", "dog"):
+        (root / cls).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (8, 8), (i, 10, 20)).save(root / cls / f"{i}.png")
+    return root
+
+
+def test_an_image_folder_too_small_for_the_sizes_is_a_spec_problem_at_plan_time(tmp_path):
+    """--profile smoke asks an image folder for 512/128/128 images unless the spec says fewer:
+    where the folder is there to count, a small one is reported while planning, at the task's
+    line, per field, with what to change (the dataset job used to fail only when it ran)."""
+    from engine.data.local_files import folder_pools
+
+    folder = _image_folder(tmp_path / "imgs")
+    _, pools = folder_pools(folder)
+    n_train, n_test = len(pools["train"]), len(pools["test"])  # 40 images, a fifth-ish is test
+    path = write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=""))
+    plan([path], store=tmp_path / "store")  # without a profile: every image, a tenth for val
+    with pytest.raises(SpecError) as err:
+        plan([path], profile="smoke", store=tmp_path / "store")
+    problems = {p.path: p for p in err.value.problems}
+    assert set(problems) == {"task.source.n_val", "task.source.n_train", "task.source.n_test"}
+    assert {(p.file, p.line) for p in problems.values()} == {(str(path), 6)}  # [task.source]
+    val = problems["task.source.n_val"]
+    assert "n_val = 128" in val.message and f"only {n_train} training images" in val.message
+    assert str(folder) in val.message and "n_val below" in val.suggestion
+    assert "add images" in val.suggestion
+    assert f"n_test to at most {n_test}" in problems["task.source.n_test"].suggestion
+
+    # explicit sizes that fit plan (and the job's arithmetic agrees: see test_data_real); one
+    # image more than the training pool holds after val is reported at its own line
+    fits = f"n_train = {n_train - 4}\nn_val = 4\nn_test = {n_test}"
+    plan([write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=fits))], profile="smoke",
+         store=tmp_path / "store")
+    over = fits.replace(f"n_train = {n_train - 4}", f"n_train = {n_train - 3}")
+    with pytest.raises(SpecError) as err:
+        plan([write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=over))], profile="smoke",
+             store=tmp_path / "store")
+    (problem,) = err.value.problems
+    assert (problem.path, problem.line) == ("task.source.n_train", 8)
+    assert f"n_train to at most {n_train - 4}" in problem.suggestion
+
+
+def test_an_absent_image_folder_is_not_size_checked_at_plan_time(tmp_path):
+    absent = tmp_path / "not_here"
+    text = FOLDER_SPEC.format(path=absent, sizes="").replace(
+        "resolution = 16 }", 'resolution = 16, classes = ["cat", "dog"] }')
+    p = plan([write(tmp_path, text)], profile="smoke", store=tmp_path / "store")
+    assert p.files == {"folder:" + str(absent): "missing"}  # `dsl run` skips it, as before
+
+
+@pytest.mark.parametrize("layout", ["flat", "train_test"])
+def test_an_image_folder_class_count_is_its_class_folders_in_either_layout(tmp_path, layout):
+    from dsl.resolve import class_count
+
+    root = tmp_path / "imgs"
+    splits = ["."] if layout == "flat" else ["train", "test"]
+    for split in splits:
+        for name in ("cat", "dog", "fox"):
+            (root / split / name).mkdir(parents=True)
+    assert class_count({"kind": "image_folder", "path": str(root)}) == 3

@@ -132,6 +132,18 @@ def procedural(resolution: int, count: int = N_PROCEDURAL) -> np.ndarray:
     return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 3, 1, 2)
 
 
+def open_image(path, mode: str) -> Image.Image:
+    """The image at `path`, decoded and converted to `mode`. A file that does not decode (a
+    truncated copy, or not an image despite its extension) is a DataMissing error naming it."""
+    try:
+        with Image.open(path) as im:
+            return im.convert(mode)
+    except Exception as err:  # noqa: BLE001 - bad bytes raise OSError, SyntaxError, struct.error...
+        raise DataMissing(f"cannot read image {path} ({type(err).__name__}: {err}): the file is "
+                          "damaged or not an image; remove it from the folder or replace it "
+                          "with a good copy") from err
+
+
 def _square_crop(im: Image.Image) -> Image.Image:
     w, h = im.size
     s = min(w, h)
@@ -152,7 +164,7 @@ def from_folder(folder: str, resolution: int) -> np.ndarray:
                           "(any size; each is centre-cropped to a square and resized)")
     out = np.empty((len(files), 3, resolution, resolution), np.uint8)
     for i, path in enumerate(files):
-        im = _square_crop(Image.open(path).convert("RGB"))
+        im = _square_crop(open_image(path, "RGB"))
         im = im.resize((resolution, resolution), Image.Resampling.BICUBIC, reducing_gap=2.0)
         out[i] = np.asarray(im).transpose(2, 0, 1)
     return out

@@ -40,6 +40,55 @@ def image_files(folder: Path) -> list[Path]:
     return [Path(path) for _, path in _walk(folder)]
 
 
+def folder_pools(path, classes=None) -> tuple[list[str], dict[str, list[tuple[Path, int]]]]:
+    """(class names, {"train"|"test": [(file, class index)]}) of an image folder: `path/<class>/`
+    or `path/train/<class>/` + `path/test/<class>/`; without `test/`, a fixed fifth of each class
+    (by file-name hash, so it never moves when files are added) is test. What
+    engine.data.folders reads, and what planning counts to check the sizes a spec asks for.
+    DataMissing when the folder or a named class folder is absent."""
+    from dsl.errors import did_you_mean
+
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise DataMissing(f"image folder {root} does not exist: it should hold one sub-folder "
+                          "of images per class (or train/ and test/ folders of those)")
+    split_roots = {"train": root / "train", "test": root / "test"}
+    base, has_splits = _class_root(root)
+    available = folder_classes(root)
+    names = list(classes) if classes else available
+    for name in names:
+        if name not in available:
+            hint = did_you_mean(name, available)
+            raise DataMissing(f"class folder {base / name} does not exist"
+                              + (f"; {hint}" if hint else ""))
+    files: dict[str, list[tuple[Path, int]]] = {"train": [], "test": []}
+    for c, name in enumerate(names):
+        if has_splits:
+            for split in files:
+                files[split] += [(f, c) for f in image_files(split_roots[split] / name)]
+        else:
+            for f in image_files(base / name):
+                files["test" if _is_test(f) else "train"].append((f, c))
+    return names, files
+
+
+def _class_root(root: Path) -> tuple[Path, bool]:
+    """Where the class folders are: `root/train/` when both train/ and test/ exist, else root."""
+    has_splits = (root / "train").is_dir() and (root / "test").is_dir()
+    return (root / "train" if has_splits else root), has_splits
+
+
+def folder_classes(path) -> list[str]:
+    """The class names of an existing image folder, sorted (its train/ folder's classes in the
+    train/ + test/ layout): what a model's class count is planned from."""
+    base, _ = _class_root(Path(path).expanduser())
+    return sorted(p.name for p in base.iterdir() if p.is_dir())
+
+
+def _is_test(path: Path) -> bool:
+    return hashlib.sha256(path.name.encode()).digest()[0] < 256 // 5
+
+
 def _walk(folder) -> list[tuple[tuple[str, ...], str]]:
     """(relative path parts, path) of every image file under `folder`, sorted as Paths sort.
     Plain strings and scandir's cached file types: on a 50,000-file folder, Path objects and a

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from dsl.catalog import OBJECTS
 from dsl.errors import DataMissing, did_you_mean
+from engine.data.backgrounds import open_image
 from engine.paths import cache_dir
 
 _CODE_POINTS = dict(OBJECTS)
@@ -89,7 +90,7 @@ def folder_master(root: Path, name: str) -> np.ndarray:
         hint = did_you_mean(name, categories)
         raise DataMissing(f"no foreground image for '{name}': put an RGBA .png into {folder}"
                           + (f" ({hint})" if hint else ""))
-    im = Image.open(files[0]).convert("RGBA")
+    im = open_image(files[0], "RGBA")
     box = im.getchannel("A").point(lambda a: 255 if a >= 128 else 0).getbbox()
     return np.asarray(im.crop(box) if box else im)
 

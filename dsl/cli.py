@@ -7,8 +7,12 @@ errors (`DslError`) print as plain messages and exit 2; nothing is shown as a tr
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
+import os
+import signal
 import sys
+import threading
 
 COMMANDS = ("validate", "plan", "schema", "run", "preview", "table", "chart", "report", "diff")
 
@@ -37,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     except DslError as err:
         print(f"error: {err}" if "\n" not in str(err) else f"error:\n{err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        _exit_on_next_interrupt()
+        if not getattr(err, "reported", False):  # `dsl run` has said how it stopped
+            print("interrupted", file=sys.stderr)
+        _flush()
         return 130
     except BrokenPipeError:
         return 0
@@ -47,6 +54,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
     return int(code or 0)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, RuntimeError):
+            pass
+
+
+def _exit_on_next_interrupt() -> None:
+    """After a Ctrl-C has been handled, another one must not end the process by the signal
+    (status -2) instead of exit code 130: until the exit handlers run it ends the process at
+    once with 130; from then on it is ignored (the interpreter would reset a Python handler to
+    the default while it finalizes, and what is left to do is short: the runner's cleanup is
+    done)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def leave(signum, frame):
+        _flush()
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, leave)
+    atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)  # runs before earlier ones
 
 
 if __name__ == "__main__":

@@ -93,7 +93,9 @@ def _from_run(run: Any, store: Any) -> Side:
             jobs[jid] = {"kind": rec.kind, "version": rec.version, "config": rec.config,
                          "inputs": rec.inputs}
             frontier |= {i for i in rec.inputs.values() if i not in jobs}
-    return Side(f"run {run.run_id}", "run", run.spec, run.spec_hash, run.profile,
+    # A run that did not end well says so (its results may be partial): "run ID (died)".
+    ended = f" ({run.status})" if run.status not in (None, "done") else ""
+    return Side(f"run {run.run_id}{ended}", "run", run.spec, run.spec_hash, run.profile,
                 run.resolved, list(run.cells), jobs, run.run_id,
                 tuple(str(o) for o in run.overrides or ()))
 

@@ -429,10 +429,11 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
             for spec in specs:
                 store.finish_run(summary.run_ids[spec.name],
                                  "interrupted" if summary.interrupted else "error")
-        summary.seconds = time.time() - t0
-        if echo and summary.interrupted:
-            console.print(f"interrupted: {len(summary.ran)} job(s) finished and kept; "
-                          "run again to continue")
+            summary.seconds = time.time() - t0
+            if echo and summary.interrupted:
+                console.print(f"interrupted: {len(summary.ran)} job(s) finished and kept; "
+                              "run again to continue")
+                exc.reported = True  # type: ignore[attr-defined]  # the CLI adds no line of its own
         raise
     else:
         if ex is not None:

@@ -18,7 +18,7 @@ import subprocess
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
@@ -39,7 +39,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, spec TEXT NOT NULL, spec_path TEXT, spec_text TEXT, spec_hash TEXT,
     resolved TEXT, profile TEXT, overrides TEXT, git TEXT, host TEXT,
-    started REAL, finished REAL, status TEXT, cells TEXT
+    started REAL, finished REAL, status TEXT, cells TEXT, owner TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_spec ON runs (spec, started);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -53,6 +53,14 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (job_id, name, split)
 );
 """
+
+# Columns added after the first release: (table, column, type). A store made before them gets them
+# (ALTER TABLE) when it is first opened for writing; reads of an old store treat them as NULL.
+_ADDED_COLUMNS = (("runs", "owner", "TEXT"),)
+
+# A run whose driver process is gone from this host without finishing it (kill -9, a crash, a
+# machine reboot): settled to this status when the store is opened for writing or runs are read.
+DIED = "died"
 
 # SQLite treats NULLs as distinct in a primary key, so "no split" is stored as '' and read as None.
 _NO_SPLIT = ""
@@ -79,8 +87,12 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, owned by someone else
+        pass
+    try:  # a zombie (killed, not yet reaped by its parent) has ended all the same
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
         return True
-    return True
 
 
 def owner_alive(owner: str | None) -> bool | None:
@@ -141,8 +153,9 @@ class RunRecord:
     host: str | None
     started: float | None
     finished: float | None
-    status: str | None
+    status: str | None  # running | done | incomplete | failed | interrupted | error | died
     cells: list  # [{seed, factors, train, probes: [{name, kind, job, derived}], derived}]
+    owner: str | None = None  # the driver process, `host:pid` (None in stores made before it)
 
     def job_ids(self) -> set[str]:
         """Every job a cell of this run names (train and probe jobs)."""
@@ -168,7 +181,8 @@ def _run_record(row: sqlite3.Row) -> RunRecord:
     return RunRecord(row["run_id"], row["spec"], row["spec_path"], row["spec_text"],
                      row["spec_hash"], _loads(row["resolved"], {}), row["profile"],
                      _loads(row["overrides"], []), row["git"], row["host"], row["started"],
-                     row["finished"], row["status"], _loads(row["cells"], []))
+                     row["finished"], row["status"], _loads(row["cells"], []),
+                     row["owner"] if "owner" in row.keys() else None)
 
 
 def _chunks(items: list, n: int = 500) -> Iterator[list]:
@@ -318,6 +332,8 @@ class Store:
         if not self._ready:
             con.execute("PRAGMA journal_mode = WAL")
             con.executescript(_SCHEMA)
+            _migrate(con)
+            self._settle_dead_runs(con)
             self._ready = True
         con.execute("PRAGMA synchronous = NORMAL")
         return con
@@ -555,18 +571,55 @@ class Store:
         with self._write() as con:
             con.execute(
                 "INSERT INTO runs (run_id, spec, spec_path, spec_text, spec_hash, resolved, "
-                "profile, overrides, git, host, started, status, cells) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,'running',?)",
+                "profile, overrides, git, host, started, status, cells, owner) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,'running',?,?)",
                 (run_id, spec_plan.name, spec_plan.path, spec_plan.text, spec_plan.hash,
                  json.dumps(spec_plan.resolved, sort_keys=True, default=str), profile,
                  json.dumps(list(overrides)), git, hostname(), now,
-                 json.dumps(cells_json(spec_plan), sort_keys=True)))
+                 json.dumps(cells_json(spec_plan), sort_keys=True), owner_id()))
         return run_id
 
     def finish_run(self, run_id: str, status: str) -> None:
         with self._write() as con:
             con.execute("UPDATE runs SET finished=?, status=? WHERE run_id=?",
                         (time.time(), status, run_id))
+
+    def _dead_runs(self, con: sqlite3.Connection) -> dict[str, float | None]:
+        """Runs still marked running whose driver process is gone from this host, each with
+        the last moment it is known to have been alive (its jobs' last heartbeat or finish;
+        None when it never got that far).
+
+        Runs of another host are left as they are: a driver beats only for jobs it runs itself,
+        so one that is planning, or waiting on another driver's jobs, shows no heartbeat and
+        silence would not tell a live driver from a dead one.
+        """
+        if "owner" not in _columns(con, "runs"):
+            return {}
+        dead: dict[str, float | None] = {}
+        for row in con.execute("SELECT run_id, owner, started FROM runs "
+                               "WHERE status='running' AND owner IS NOT NULL").fetchall():
+            if owner_alive(row["owner"]) is not False:
+                continue  # alive, or on another host
+            last = con.execute("SELECT max(max(coalesce(heartbeat, 0), coalesce(finished, 0))) "
+                               "FROM jobs WHERE owner=?", (row["owner"],)).fetchone()[0]
+            dead[row["run_id"]] = max(last, row["started"] or 0.0) if last else None
+        return dead
+
+    def _settle_dead_runs(self, con: sqlite3.Connection) -> None:
+        """Record as died the runs whose driver died on this host (see `_dead_runs`)."""
+        for run_id, last in self._dead_runs(con).items():
+            con.execute("UPDATE runs SET status=?, finished=? WHERE run_id=? "
+                        "AND status='running'", (DIED, last, run_id))
+
+    def _run_records(self, con: sqlite3.Connection, rows: list) -> list[RunRecord]:
+        """Records of `rows`, showing a run whose driver died as died even in a store that is
+        only read (a read-only one, or before the next `dsl run` settles it)."""
+        records = [_run_record(r) for r in rows]
+        if not any(r.status == "running" for r in records):
+            return records
+        dead = self._dead_runs(con)
+        return [replace(r, status=DIED, finished=dead[r.run_id]) if r.run_id in dead else r
+                for r in records]
 
     def runs(self, spec: str | None = None) -> list[RunRecord]:
         """Recorded runs, newest first (of one spec if given)."""
@@ -578,7 +631,7 @@ class Store:
             else:
                 rows = con.execute("SELECT * FROM runs WHERE spec=? ORDER BY started DESC, "
                                    "rowid DESC", (spec,))
-            return [_run_record(r) for r in rows.fetchall()]
+            return self._run_records(con, rows.fetchall())
 
     def run(self, run_id: str) -> RunRecord:
         """One run by id (a unique prefix is enough)."""
@@ -586,15 +639,29 @@ class Store:
             rows = [] if con is None else con.execute(
                 "SELECT * FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY started DESC",
                 (len(run_id), run_id)).fetchall()
-        exact = [r for r in rows if r["run_id"] == run_id]
-        if exact:
-            return _run_record(exact[0])
-        if len(rows) == 1:
-            return _run_record(rows[0])
+            exact = [r for r in rows if r["run_id"] == run_id]
+            if exact or len(rows) == 1:
+                return self._run_records(con, exact[:1] or rows)[0]
         if not rows:
             raise DslError(f"no run {run_id!r} in the store at {self.root}")
         raise DslError(f"run id {run_id!r} is ambiguous: " +
                        ", ".join(r["run_id"] for r in rows[:5]))
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in con.execute(f"PRAGMA table_info({table})").fetchall()}
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Add the columns a store made by an older version lacks (see `_ADDED_COLUMNS`)."""
+    for table, column, kind in _ADDED_COLUMNS:
+        if column in _columns(con, table):
+            continue
+        try:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        except sqlite3.OperationalError as err:
+            if "duplicate column" not in str(err).lower():  # another driver added it first
+                raise
 
 
 def _job_columns(job: "Job") -> tuple[str, str, str, str, str]:

@@ -133,3 +133,91 @@ def test_run_on_a_damaged_store_database_is_one_line(tmp_path, capsys):
     err = _err(capsys)
     assert str(store / "dsl.sqlite") in err and "damaged" in err
     assert len(err.strip().splitlines()) == 1
+
+
+_INTERRUPTED_DRIVER = '''
+import atexit, pathlib, sys, time
+import engine.kinds, engine.runner, fake_kinds
+from dsl.cli import main
+
+store, hold, closing = sys.argv[1:4]
+engine.kinds.KINDS.update(fake_kinds.FAKE_KINDS)
+plan = fake_kinds.make_plan(None, 1, hold={"s0": hold})
+engine.runner._plan = lambda *a, **k: plan
+
+def slow_shutdown():  # the interpreter still closing down after the cleanup (workers, files)
+    pathlib.Path(closing).write_text("")
+    time.sleep(2)
+
+if closing != "-":
+    atexit.register(slow_shutdown)
+sys.exit(main(["run", "x.toml", "--store", store, "--no-progress"]))
+'''
+
+
+def test_ctrl_c_says_interrupted_once_and_a_second_one_after_cleanup_still_exits_130(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    hold, closing, store = tmp_path / "hold", tmp_path / "closing", tmp_path / "store"
+    hold.write_text("")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent)])}
+    proc = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_DRIVER, str(store), str(hold),
+                             str(closing)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while not list((store / "tmp").glob("fsource-*")):  # s0 is running (and held)
+            assert time.time() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
+        while not closing.exists():  # cleaned up, reported, now shutting down
+            assert time.time() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # an impatient second Ctrl-C
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, (proc.returncode, out, err)
+    said = [ln for ln in (out + err).splitlines() if "interrupted" in ln]
+    assert said == ["interrupted: 0 job(s) finished and kept; run again to continue"], out + err
+    assert "Traceback" not in out + err
+
+
+def test_a_burst_of_ctrl_c_still_exits_130_not_by_the_signal(tmp_path):
+    """Ctrl-C held down: whenever the later ones land (the cleanup, the reporting, the
+    interpreter's own shutdown), the exit status is 130, never death by SIGINT (-2)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    hold, store = tmp_path / "hold", tmp_path / "store"
+    hold.write_text("")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent)])}
+    proc = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_DRIVER, str(store), str(hold),
+                             "-"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while not list((store / "tmp").glob("fsource-*")):  # s0 is running (and held)
+            assert time.time() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        while proc.poll() is None:
+            assert time.time() < deadline
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.01)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    assert proc.returncode == 130

@@ -139,3 +139,43 @@ def test_a_worker_whose_driver_is_gone_ends_quietly(tmp_path):
     finally:
         signal.signal(signal.SIGINT, old)
     assert ArtifactPaths(tmp_path).artifact("fsource-dddddddddddddddd").is_dir()
+
+
+def test_error_lines_are_short_and_keep_user_messages_as_written():
+    import sqlite3
+    import traceback
+
+    from dsl.errors import DataMissing, DslError, Problem, SpecError
+    from engine.jobs import error_line
+
+    def traced(exc, cause=None):
+        try:
+            try:
+                raise cause or ValueError("first")
+            except Exception as inner:
+                if cause is None:
+                    raise exc from None
+                raise exc from inner
+        except Exception as err:
+            return "".join(traceback.format_exception(err))
+
+    # Our own errors are written for people: just the message (the first line of several).
+    assert error_line(traced(DslError("val split of 128 leaves nothing to train on"))) == \
+        "val split of 128 leaves nothing to train on"
+    assert error_line(traced(DataMissing("cifar10 is not in data"))) == "cifar10 is not in data"
+    problems = [Problem("a.toml", 3, "train.epochs", "must be positive"), Problem("a.toml", 4,
+                                                                                  "x", "unknown")]
+    assert error_line(traced(SpecError(problems))) == "a.toml:3 (train.epochs): must be positive"
+    # Others keep a short class name, whatever module defines them; a chain shows its last.
+    assert error_line(traced(ValueError("bad value"))) == "ValueError: bad value"
+    assert error_line(traced(sqlite3.OperationalError("database is locked"))) == \
+        "OperationalError: database is locked"
+    assert error_line(traced(RuntimeError("outer"), cause=KeyError("k"))) == "RuntimeError: outer"
+    assert error_line(traced(DslError("told"), cause=OSError("disk"))) == "told"
+    assert error_line(traced(StopIteration())) == "StopIteration"
+    assert error_line(traced(ValueError("two\nlines"))) == "ValueError: two"
+    # Text that is not a traceback: its last line, as it was.
+    assert error_line("worker process died while running the job (exit code 9)") == \
+        "worker process died while running the job (exit code 9)"
+    assert error_line("Traceback...\nValueError: boom\n") == "ValueError: boom"
+    assert error_line("") is None and error_line(None) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.runner import run
-from engine.store import Store
+from engine.store import Store, hostname
 
 import fake_kinds
 
@@ -201,3 +201,66 @@ def test_a_second_ctrl_c_during_the_cleanup_does_not_cut_it_short(tmp_path):
     assert {rec.status for rec in store.jobs(plan.jobs).values()} == {"pending"}
     assert store.runs("fake")[0].status == "interrupted"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_killed_driver_s_run_is_recorded_as_died_by_the_next_run(tmp_path):
+    """`kill -9` of `dsl run`: its run must not read as running forever. Reading the store shows
+    it as died at once; the next run records it so, with when it was last seen alive."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    hold = tmp_path / "hold"
+    hold.write_text("")
+    plan = fake_kinds.make_plan(tmp_path / "ledger", 1, hold={"c0": hold})
+    store = Store(tmp_path / "store")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent)])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys, fake_kinds; sys.exit(fake_kinds.main())",
+         str(tmp_path / "store"), str(tmp_path / "ledger"), "1", "0", f"c0={hold}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    c0 = fake_kinds.by_name(plan)["c0"]
+    deadline = time.time() + 60
+    while not (store.exists() and c0 in store.jobs([c0]) and store.job(c0).status == "running"):
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait(timeout=30)
+    (killed,) = store.runs("fake")
+    assert killed.status == "died" and killed.owner == f"{hostname()}:{proc.pid}"
+    assert killed.started <= killed.finished <= time.time()
+    hold.unlink()
+    again = run(plan, store=store, progress=False, echo=False)
+    assert again.ok
+    runs = {r.run_id: r for r in store.runs("fake")}
+    assert runs[killed.run_id].status == "died" and runs[again.run_ids["fake"]].status == "done"
+
+
+def refuses(config, inputs, out_dir, ctx):
+    """A job whose data cannot serve it: a user-facing error, written for people."""
+    from dsl.errors import DslError
+
+    raise DslError(f"val split of 128 leaves nothing to train on ({config['name']})")
+
+
+def test_a_job_s_user_error_shows_as_its_message_and_its_traceback_is_kept(tmp_path, capsys,
+                                                                            monkeypatch):
+    import engine.kinds
+    from engine.kinds import Kind
+
+    monkeypatch.setitem(engine.kinds.KINDS, "fsource",
+                        Kind("fsource", "1", f"{__name__}:refuses", False, "refuses"))
+    plan = fake_kinds.make_plan(None, 1)
+    s0 = fake_kinds.by_name(plan)["s0"]
+    store = Store(tmp_path / "store")
+    summary = run(plan, store=store, progress=False)
+    assert summary.failed == {s0: "val split of 128 leaves nothing to train on (s0)"}
+    out = capsys.readouterr().out
+    assert f"failed {s0}: val split of 128 leaves nothing" in out
+    assert "dsl.errors" not in out and "DslError" not in out
+    error = store.job(s0).error  # the whole traceback, for whoever looks into it
+    assert error.startswith("Traceback (most recent call last):") and "in refuses" in error
+    assert "dsl.errors.DslError: val split of 128 leaves nothing to train on (s0)" in error

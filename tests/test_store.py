@@ -255,3 +255,93 @@ def test_a_read_only_store_is_readable_and_says_why_it_cannot_be_written(tmp_pat
         assert str(store.root) in str(err.value)
     finally:
         store.root.chmod(0o755)
+
+
+def _set_run_owner(store: Store, run_id: str, owner: str) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(store.paths.db)
+    with con:
+        con.execute("UPDATE runs SET owner=? WHERE run_id=?", (owner, run_id))
+    con.close()
+
+
+def test_a_run_whose_driver_died_on_this_host_shows_and_is_recorded_as_died(tmp_path):
+    store = Store(tmp_path)
+    spec = fake_kinds.make_plan(None, 1).specs[0]
+    dead = f"{hostname()}:{_dead_pid()}"
+    killed = store.record_run(spec)
+    _set_run_owner(store, killed, dead)
+    assert store.claim(_job("a"), owner=dead) and store.claim(_job("b"), owner=dead)
+    store.complete(str(_job("a").id), [], 1.0)
+    last = time.time()
+    store.heartbeat(dead, [str(_job("b").id)])
+    live = store.record_run(spec)  # this process: alive
+    elsewhere = store.record_run(spec)
+    _set_run_owner(store, elsewhere, "some-other-host:1")  # cannot be checked from here
+
+    # Reading shows it as died (with when it was last seen alive) without writing anything.
+    reader = Store(tmp_path)
+    shown = {r.run_id: r for r in reader.runs("fake")}
+    assert shown[killed].status == "died" and shown[killed].owner == dead
+    assert last - 1 < shown[killed].finished <= time.time()
+    assert reader.run(killed).status == "died"
+    assert (shown[live].status, shown[live].finished) == ("running", None)
+    assert shown[elsewhere].status == "running"
+
+    # The next store opened for writing settles it in the database.
+    import sqlite3
+
+    def stored():
+        con = sqlite3.connect(store.paths.db)
+        rows = dict(con.execute("SELECT run_id, status FROM runs").fetchall())
+        con.close()
+        return rows
+
+    assert stored()[killed] == "running"
+    writer = Store(tmp_path)
+    writer.heartbeat()
+    assert stored() == {killed: "died", live: "running", elsewhere: "running"}
+    assert writer.run(killed).finished == shown[killed].finished
+
+
+def test_a_store_made_before_runs_had_an_owner_still_works(tmp_path):
+    """An old store: its runs table lacks the owner column. It is read as it is and gains the
+    column (ALTER TABLE) when first opened for writing; its runs are kept."""
+    import sqlite3
+
+    tmp_path.mkdir(exist_ok=True)
+    con = sqlite3.connect(tmp_path / "dsl.sqlite")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.executescript("""
+        CREATE TABLE runs (run_id TEXT PRIMARY KEY, spec TEXT NOT NULL, spec_path TEXT,
+            spec_text TEXT, spec_hash TEXT, resolved TEXT, profile TEXT, overrides TEXT,
+            git TEXT, host TEXT, started REAL, finished REAL, status TEXT, cells TEXT);
+        INSERT INTO runs (run_id, spec, started, status, cells)
+            VALUES ('old-1', 'fake', 1.0, 'running', '[]');
+    """)
+    con.close()
+    store = Store(tmp_path)
+    (old,) = store.runs("fake")
+    assert (old.run_id, old.status, old.owner) == ("old-1", "running", None)  # unknown: kept
+    new = store.record_run(fake_kinds.make_plan(None, 1).specs[0])
+    runs = {r.run_id: r for r in Store(tmp_path).runs("fake")}
+    assert runs["old-1"].status == "running" and runs[new].owner.endswith(f":{os.getpid()}")
+
+
+def test_a_killed_but_unreaped_driver_counts_as_dead(tmp_path):
+    """A driver killed while its parent has not reaped it yet (a zombie) has ended: its claims
+    and runs are settled like any dead driver's."""
+    from engine.store import owner_alive
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert owner_alive(f"{hostname()}:{proc.pid}") is True
+        proc.kill()
+        deadline = time.time() + 10
+        while owner_alive(f"{hostname()}:{proc.pid}") is not False:  # a zombie until wait()
+            assert time.time() < deadline
+            time.sleep(0.05)
+        assert os.path.exists(f"/proc/{proc.pid}")  # not reaped: still in the process table
+    finally:
+        proc.wait()

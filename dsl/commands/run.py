@@ -1,7 +1,8 @@
 """`dsl run SPEC_OR_DIR...`: run every unfinished job of the specs, then print their tables.
 
-Exit status: 0 when every job finished, 1 when any job failed (each named with its error's last
-line), 130 on Ctrl-C (finished jobs are kept; run again to continue).
+Exit status: 0 when every job finished, 1 when any job failed (each named with its error in one
+line: a DslError's message, else `Class: message`; the store keeps the whole traceback), 130 on
+Ctrl-C (finished jobs are kept; run again to continue).
 """
 
 from __future__ import annotations

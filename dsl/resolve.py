@@ -442,6 +442,8 @@ class Resolver:
                     raise self._fail(path + ("classes",), f"draw '{classes}' is of {d.of}, the "
                                      f"data is {kind}", None, env)
                 classes = list(self._draw(classes, "classes", seed, path + ("classes",), env))
+            if classes is not None and list(classes) == list(range(catalog.CIFAR_CLASSES[kind])):
+                classes = None  # every class in native order is the default: one identity
             return {"kind": kind, "classes": None if classes is None else list(classes),
                     "transforms": self._transforms(m, seed, path, env), "resolution": 32}
         if kind == "image_folder":
@@ -639,7 +641,9 @@ class Resolver:
                                  f"{model['num_classes']}", "an accuracy probe needs a task "
                                  "with the training task's classes", env)
             job = self.job("accuracy", {"model": model, "label": target.label,
-                                        "splits": list(dict.fromkeys(p.splits))},
+                                        # a set of splits: one identity whatever the order
+                                        "splits": [s for s in catalog.SPLITS
+                                                   if s in p.splits]},
                            {"model": train.id, "data": target.dataset.id})
             jobs = [target.dataset, job]
             probed = target.transforms

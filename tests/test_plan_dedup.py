@@ -105,3 +105,83 @@ def test_folders_skip_bases(tmp_path):
     # the base is not planned on its own, but its text is kept with the spec that extends it
     assert sorted(k.rsplit("/", 1)[-1] for k in p.specs[0].sources) == ["_base.toml",
                                                                         "child.toml"]
+
+
+def ids_of(tmp_path, text, name="s.toml", extra=None):
+    """{job id: kind} of a spec written in a folder of its own (with `extra` files beside it)."""
+    folder = tmp_path / f"v{len(list(tmp_path.iterdir()))}"
+    folder.mkdir()
+    for fname, ftext in (extra or {}).items():
+        write(folder, ftext, fname)
+    return {jid: job.kind for jid, job in plan([write(folder, text, name)]).jobs.items()}
+
+
+def test_edits_that_change_no_meaning_rerun_nothing(tmp_path):
+    """"Edit the spec, rerun: only what changed runs": each edit here keeps every job id."""
+    base = ids_of(tmp_path, SPEC)
+    swap_probes = SPEC.replace('[[probe]]\nkind = "linear"\ntask = "{target}"\n\n', "") + (
+        '\n[[probe]]\nkind = "linear"\ntask = "{target}"\n')
+    train = '[train]\ntask = "a"\narch = "small_cnn"\nepochs = 3\n'
+    edits = {
+        "title and description": SPEC.replace('title = "dedup"',
+                                              'title = "x"\ndescription = "why"'),
+        "comments, whitespace, key order": "# note\n" + SPEC.replace(" = ", "   =  ").replace(
+            'arch = "small_cnn"\nepochs = 3', 'epochs = 3  # short\narch = "small_cnn"'),
+        "a report": SPEC + '\n[[report]]\ntable = { rows = "target", value = "linear.accuracy" }\n',
+        "factor levels reordered": SPEC.replace('["b", "c"]', '["c", "b"]'),
+        "probes reordered": swap_probes,
+        "defaults written out": SPEC.replace('epochs = 3', 'epochs = 3\noptimizer = "adam"\n'
+                                             'lr = 1e-3\nweight_decay = 0.0\nwidth = 1.0\n'
+                                             'schedule = "constant"\ncheckpoint = "last"').replace(
+            'task = "{target}"', 'task = "{target}"\nepochs = 200\nlr = 0.001').replace(
+            'transforms = "hue" }', 'transforms = "hue", params = { hue = { shift = [-0.5, 0.5] '
+            '} } }\nlabel = "class"'),
+        "a task renamed": SPEC.replace("[task.a]", "[task.src]").replace('task = "a"',
+                                                                         'task = "src"'),
+        "inline data named": SPEC.replace(
+            '[task.a]\ndata = { kind = "transforms2d", objects = "source_objects", transforms = '
+            '"rotate" }', '[data.rot]\nkind = "transforms2d"\nobjects = "source_objects"\n'
+            'transforms = ["rotate"]\n\n[task.a]\ndata = "rot"'),
+        "seeds as a list": SPEC.replace("seeds = 2", "seeds = [1, 0]"),
+    }
+    for what, text in edits.items():
+        assert text != SPEC, what
+        assert ids_of(tmp_path, text) == base, what
+    # a setting moved into a base file; a copy of the spec under another name
+    child = SPEC.replace(train, "").replace('title = "dedup"', 'title = "dedup"\nextends = '
+                                            '"_base.toml"')
+    assert ids_of(tmp_path, child, extra={"_base.toml": train}) == base
+    assert ids_of(tmp_path, SPEC, name="copy.toml") == base
+
+
+def test_transform_order_and_number_spelling_rerun_nothing(tmp_path):
+    two = SPEC.replace('transforms = "hue" }', 'transforms = ["hue", "rotate"], params = { '
+                       'rotate = { degrees = [0, 90] } } }')
+    base = ids_of(tmp_path, two)
+    assert ids_of(tmp_path, two.replace('["hue", "rotate"]', '["rotate", "hue"]')) == base
+    assert ids_of(tmp_path, two.replace("[0, 90]", "[0.0, 90.0]")) == base
+
+
+def test_edits_rerun_only_what_they_change(tmp_path):
+    base = ids_of(tmp_path, SPEC)
+
+    def change(text):
+        new = ids_of(tmp_path, text)
+        return (Counter(k for j, k in new.items() if j not in base),
+                Counter(k for j, k in base.items() if j not in new))
+
+    # a third seed: only its own jobs are new, nothing of seeds 0 and 1 changes
+    assert change(SPEC.replace("seeds = 2", "seeds = 3")) == (
+        {"dataset": 3, "train": 1, "features": 2, "linear": 2, "sensitivity": 1}, {})
+    # a new factor level: only the new cells' probe jobs (same source model, same datasets)
+    assert change(SPEC.replace('["b", "c"]', '["b", "c", "a"]')) == (
+        {"features": 2, "linear": 2}, {})
+    # probe settings: only the probes
+    assert change(SPEC.replace('task = "{target}"', 'task = "{target}"\nepochs = 7')) == (
+        {"linear": 4}, {"linear": 4})
+    # another probe: only it
+    added = SPEC + '\n[[probe]]\nname = "acc"\nkind = "accuracy"\n'
+    assert change(added) == ({"accuracy": 2}, {})
+    # a target task's transforms: its datasets and what reads them, never the trainings
+    assert change(SPEC.replace('transforms = "hue" }', 'transforms = "blur" }')) == (
+        {"dataset": 2, "features": 2, "linear": 2}, {"dataset": 2, "features": 2, "linear": 2})

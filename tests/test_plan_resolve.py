@@ -353,3 +353,23 @@ def test_an_image_folder_class_count_is_its_class_folders_in_either_layout(tmp_p
         for name in ("cat", "dog", "fox"):
             (root / split / name).mkdir(parents=True)
     assert class_count({"kind": "image_folder", "path": str(root)}) == 3
+
+
+def test_spelling_a_default_set_of_splits_or_classes_keeps_the_ids(tmp_path):
+    """An accuracy probe's splits are a set (their order means nothing), and a CIFAR task that
+    lists every class in native order asks for its default: neither reruns a job."""
+    def ids(text, name):
+        return set(plan([write(tmp_path, text, name)]).jobs)
+
+    acc = BASE.replace('kind = "accuracy"', 'kind = "accuracy"\nsplits = ["val", "test"]')
+    assert ids(acc, "a.toml") == ids(acc.replace('["val", "test"]', '["test", "val", "val"]'),
+                                     "b.toml")
+    p = plan([write(tmp_path, acc.replace('["val", "test"]', '["test", "val"]'), "c.toml")])
+    (acc_job,) = jobs_of(p, "accuracy")
+    assert acc_job.config["splits"] == ["val", "test"]  # catalog order
+    every = BASE.replace("classes = [1, 2, 3]", "classes = " + str(list(range(10))))
+    default = BASE.replace("classes = [1, 2, 3], ", "").replace(
+        'data = { kind = "cifar10", classes = [1, 2, 3] }', 'data = { kind = "cifar10" }')
+    assert ids(every, "d.toml") == ids(default, "e.toml")
+    swapped = BASE.replace("classes = [1, 2, 3]", "classes = [1, 0, 2, 3, 4, 5, 6, 7, 8, 9]")
+    assert ids(swapped, "f.toml") != ids(default, "g.toml")  # class index = position: a change

@@ -115,6 +115,10 @@ def test_cached_jobs_and_explain(specs, tmp_path, capsys):
     assert two_trains > 0  # every one of them is also one's: training it again is saved
     assert f"training jobs saved by sharing across specs: {two_trains} " in text
     assert "config:" not in text
+    # a seed's dataset of task a: one cell of spec two needs it, two of spec one
+    data_a = p.jobs[train.inputs["data"]]
+    in_two = [ln for ln in text.split("two  (")[1].splitlines() if data_a.id in ln]
+    assert in_two and "(used by 1 cell; 3 in all specs)" in in_two[0], in_two
 
     assert main(["plan", str(specs / "one.toml"), "--store", str(store), "--explain",
                  "--verbose"]) == 0

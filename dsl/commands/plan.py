@@ -59,6 +59,7 @@ class Summary:
         self._closure: dict[str, frozenset[str]] = {}
         self.first: dict[str, tuple[str, str]] = {}  # job -> (spec, cell) that introduced it
         self.uses: Counter = Counter()  # job -> cells (over all specs) that need it
+        self.spec_uses: Counter = Counter()  # (spec, job) -> cells of that spec that need it
         self.specs: dict[str, dict[str, Any]] = {}
         for sp in plan.specs:
             refs: Counter = Counter()
@@ -67,6 +68,7 @@ class Summary:
                 for jid in needed:
                     refs[sp.jobs[jid].kind] += 1
                     self.uses[jid] += 1
+                    self.spec_uses[sp.name, jid] += 1
                     self.first.setdefault(jid, (sp.name, cell_label(cell)))
             unique = list(sp.jobs)
             to_run = [j for j in unique if j not in cached]
@@ -129,6 +131,13 @@ def _counts(entry: dict[str, Any]) -> dict[str, dict[str, int]]:
     return {c: entry[c] for c in ("jobs", "unique", "cached", "to_run")}
 
 
+def _uses(summary, spec: str, jid: str) -> str:
+    """'used by 2 cells', and how many in all when other specs of the plan need it too."""
+    here, total = summary.spec_uses[spec, jid], summary.uses[jid]
+    text = f"used by {here} cell{'s' if here != 1 else ''}"
+    return text if total == here else f"{text}; {total} in all specs"
+
+
 def _estimate_text(e: dict[str, Any]) -> str:
     return f"{e['pflop']:.3g} PFLOP, {e['gpu_hours']:.3g} GPU-hours to run"
 
@@ -156,8 +165,7 @@ def render(summary: Summary, explain: bool = False, verbose: bool = False) -> st
                 where = f"from {spec}: {cell}" if status == "reused" else f"first: {cell}"
                 if spec != sp.name and status == "cached":
                     where = f"first: {spec}: {cell}"
-                out.append(f"    {status:<7}{jid}  {where}  (used by {summary.uses[jid]} "
-                           f"cell{'s' if summary.uses[jid] != 1 else ''})")
+                out.append(f"    {status:<7}{jid}  {where}  ({_uses(summary, sp.name, jid)})")
                 if verbose:
                     out.append(f"           config: {canonical(job.config)}")
                     if job.inputs:

@@ -132,3 +132,33 @@ def test_retries_rerun_a_task_whose_worker_died(tmp_path, ray_cluster):
     failed = _drain(strict, 1)[dead.job_id]
     assert not failed.ok and "WorkerCrashedError" in failed.error
     assert dead_count.read_text() == "1"  # max_retries=0: never run again
+
+
+def test_an_unreachable_address_fails_at_once_in_one_line(monkeypatch):
+    # Nothing listens on a port just freed: `ray.init` would retry for many minutes; the
+    # executor must say so at once instead. No cluster is needed (ray.init must not be reached).
+    from dsl.errors import DslError
+    from engine.executors.ray import RayExecutor
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inits = []
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda *a, **k: inits.append(k))
+    with pytest.raises(DslError) as err:
+        RayExecutor(address=f"127.0.0.1:{port}")
+    assert inits == [] and f"cannot reach Ray at 127.0.0.1:{port}: " in str(err.value)
+    assert "\n" not in str(err.value)
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")  # what ray.init uses without one
+    with pytest.raises(DslError):
+        RayExecutor()
+    assert inits == []
+
+    def refuse(*a, **k):  # `--address auto` with no cluster running
+        raise ConnectionError("Could not find any running Ray instance. Please specify one.")
+
+    monkeypatch.delenv("RAY_ADDRESS")
+    monkeypatch.setattr(ray, "init", refuse)
+    with pytest.raises(DslError, match="^cannot connect to Ray at auto: Could not find any "):
+        RayExecutor(address="auto")

@@ -54,8 +54,16 @@ class RayExecutor(Executor):
         if not ray.is_initialized():
             # Workers must import our packages and any extra job modules the driver can.
             env = {"PYTHONPATH": os.pathsep.join(p for p in _import_roots() if p)}
-            ray.init(address=address, include_dashboard=False, log_to_driver=True,
-                     runtime_env={"env_vars": env}, ignore_reinit_error=True)
+            _check_reachable(address or os.environ.get("RAY_ADDRESS"))
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=True,
+                         runtime_env={"env_vars": env}, ignore_reinit_error=True)
+            except ConnectionError as err:  # `--address auto` without a cluster, a refused token
+                from dsl.errors import DslError
+
+                last = (str(err).strip().splitlines() or [type(err).__name__])[-1]
+                raise DslError(f"cannot connect to Ray at {address or 'the default address'}: "
+                               f"{last}") from err
             self._started_here = True
         self.policy = resources if resources is not None else ResourcePolicy(per_gpu=per_gpu)
         self.retry = retry
@@ -190,6 +198,26 @@ class RayExecutor(Executor):
         if self._started_here and self._ray.is_initialized():
             self._ray.shutdown()
             self._started_here = False
+
+
+def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Fail at once, in one line, when nothing answers at a `host:port` address: `ray.init` would
+    retry for many minutes (20 attempts of about 40 s each) before giving up."""
+    if not address or address in ("auto", "local") or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        return
+    import socket
+
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        from dsl.errors import DslError
+
+        why = err.strerror or str(err) or type(err).__name__
+        raise DslError(f"cannot reach Ray at {address}: {why}; is the cluster up "
+                       "(`ray start --head`)? check --address or $RAY_ADDRESS") from err
 
 
 def _import_roots() -> list[str]:

@@ -65,6 +65,10 @@ DIED = "died"
 # SQLite treats NULLs as distinct in a primary key, so "no split" is stored as '' and read as None.
 _NO_SPLIT = ""
 
+# Errors of what we asked (a duplicate key, a wrong binding), not of the database file: they keep
+# their traceback instead of being reported as a damaged or unwritable store.
+_STATEMENT_ERRORS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
+
 
 def resolve_root(cli_value: str | os.PathLike | None = None) -> Path:
     """--store DIR, else $DSL_STORE, else ./.dsl (one rule for every command)."""
@@ -253,7 +257,7 @@ class Store:
                     con.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, sqlite3.Error) and not isinstance(exc, _STATEMENT_ERRORS):
                 raise self._db_error(exc) from None
             raise
         finally:
@@ -285,6 +289,8 @@ class Store:
         con.row_factory = sqlite3.Row
         try:
             yield con
+        except _STATEMENT_ERRORS:
+            raise
         except sqlite3.Error as err:
             raise self._db_error(err) from None
         finally:

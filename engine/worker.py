@@ -78,11 +78,15 @@ def _check_metrics(job_id: str, metrics: Any) -> tuple[tuple[str, str | None, fl
     """Turn what the job returned into plain tuples, refusing anything the store cannot hold."""
     from engine.jobs import Metric
 
-    out = []
+    out, seen = [], set()
     for m in metrics or ():
         if not isinstance(m, Metric):
             raise TypeError(f"{job_id}: a job must return engine.jobs.Metric values, got {m!r}")
-        out.append((str(m.name), None if m.split is None else str(m.split), float(m.value)))
+        key = (str(m.name), None if m.split is None else str(m.split))
+        if key in seen:  # the store keeps one value per (name, split): the job fails alone
+            raise ValueError(f"{job_id}: metric '{key[0]}' on split {key[1]!r} returned twice")
+        seen.add(key)
+        out.append((*key, float(m.value)))
     return tuple(out)
 
 

@@ -40,6 +40,20 @@ def test_execute_publishes_and_reports_failures_without_raising(tmp_path):
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_a_job_returning_a_metric_twice_fails_alone(tmp_path, monkeypatch):
+    """The store keeps one value per (name, split): a job that returns two must fail with a
+    clear line, not reach the store and stop the whole run there."""
+    from engine import jobs
+    from engine.jobs import Metric
+
+    monkeypatch.setattr(fake_kinds, "twice", lambda config, inputs, out_dir, ctx: [
+        Metric("value", "test", 1.0), Metric("value", "test", 2.0)], raising=False)
+    twice = execute(_task(tmp_path, "fsource-eeeeeeeeeeeeeeee", "twice", {}))
+    assert not twice.ok
+    assert "metric 'value' on split 'test' returned twice" in jobs.error_line(twice.error)
+    assert not ArtifactPaths(tmp_path).artifact("fsource-eeeeeeeeeeeeeeee").exists()
+
+
 def test_local_executor_runs_in_parallel_and_replaces_a_dead_worker(tmp_path):
     ex = LocalExecutor(jobs=2, gpus=[])
     try:
@@ -121,14 +135,19 @@ def test_workers_share_the_cores_instead_of_oversubscribing(tmp_path, monkeypatc
     assert worker_env(None, 3) == {}
 
 
-def test_a_worker_whose_driver_is_gone_ends_quietly(tmp_path):
+def test_a_worker_whose_driver_is_gone_ends_quietly(tmp_path, monkeypatch):
     """kill -9 of `dsl run`: a worker finishing its job cannot send the result; it must exit
     without printing a BrokenPipeError traceback over the user's terminal."""
     import multiprocessing as mp
     import os
     import signal
 
+    import engine.executors.local
     from engine.executors.local import _worker_main
+
+    # Run in the test process itself: no parent watcher, whose thread would outlive the test and
+    # end the whole pytest process (os._exit) if pytest's parent went away.
+    monkeypatch.setattr(engine.executors.local, "_watch_parent", lambda parent: None)
 
     ours, theirs = mp.Pipe()
     ours.send(_task(tmp_path, "fsource-dddddddddddddddd", "source", {"name": "s", "value": 1}))

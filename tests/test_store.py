@@ -345,3 +345,17 @@ def test_a_killed_but_unreaped_driver_counts_as_dead(tmp_path):
         assert os.path.exists(f"/proc/{proc.pid}")  # not reaped: still in the process table
     finally:
         proc.wait()
+
+
+def test_a_statement_error_is_not_reported_as_a_damaged_store(tmp_path):
+    """A constraint a write breaks (a job returning one metric twice) is a bug in what was
+    written, not damage to the database: it must not tell the user to set their store aside."""
+    import sqlite3
+
+    store = Store(tmp_path)
+    job = _job()
+    assert store.claim(job, "me:1")
+    _publish(store, job.id)
+    with pytest.raises(sqlite3.IntegrityError):
+        store.complete(job.id, [Metric("value", None, 1.0), Metric("value", None, 2.0)], 0.1)
+    assert store.job(job.id).status == "running"  # rolled back; the store is fine

@@ -28,6 +28,7 @@ import polars as pl
 
 from dsl.errors import DslError
 from dsl.identity import canonical
+from dsl.profiles import options_text
 
 FORMAT = "dsl.diff/1"
 STATUSES = ("changed", "within noise", "no CI", "same jobs", "only in A", "only in B",
@@ -649,8 +650,7 @@ def _kinds(by_kind: Mapping[str, int]) -> str:
 
 
 def _options(profile: str | None, overrides: Sequence[str]) -> str:
-    words = ([f"--profile {profile}"] if profile else []) + [f"--set {o}" for o in overrides]
-    return " ".join(words) or "no --profile or --set"
+    return options_text(profile, overrides) or "no --profile or --set"
 
 
 def _report_values(resolved: Mapping[str, Any]) -> list[Any]:

@@ -130,3 +130,10 @@ def get(name: str | None) -> Profile | None:
         hint = did_you_mean(name, PROFILES)
         raise DslError(f"unknown profile '{name}' (known: {', '.join(PROFILES)})"
                        + (f"; {hint}" if hint else "")) from None
+
+
+def options_text(profile: str | None, overrides=()) -> str:
+    """The --profile and --set options a plan was made with, as typed ('' when neither): what
+    diffs, tables and reports quote when they say which options results belong to."""
+    return " ".join(([f"--profile {profile}"] if profile else []) +
+                    [f"--set {o}" for o in overrides or ()])

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from dsl.errors import DataMissing
+from engine.data.images import open_image, square_crop
 from engine.data.local_files import image_files
 
 N_PROCEDURAL = 867
@@ -132,25 +133,6 @@ def procedural(resolution: int, count: int = N_PROCEDURAL) -> np.ndarray:
     return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 3, 1, 2)
 
 
-def open_image(path, mode: str) -> Image.Image:
-    """The image at `path`, decoded and converted to `mode`. A file that does not decode (a
-    truncated copy, or not an image despite its extension) is a DataMissing error naming it."""
-    try:
-        with Image.open(path) as im:
-            return im.convert(mode)
-    except Exception as err:  # noqa: BLE001 - bad bytes raise OSError, SyntaxError, struct.error...
-        raise DataMissing(f"cannot read image {path} ({type(err).__name__}: {err}): the file is "
-                          "damaged or not an image; remove it from the folder or replace it "
-                          "with a good copy") from err
-
-
-def _square_crop(im: Image.Image) -> Image.Image:
-    w, h = im.size
-    s = min(w, h)
-    left, top = (w - s) // 2, (h - s) // 2
-    return im.crop((left, top, left + s, top + s))
-
-
 @functools.lru_cache(maxsize=8)
 def from_folder(folder: str, resolution: int) -> np.ndarray:
     """Every image under `folder` (sorted by path), centre square crop resized: uint8 [N,3,R,R].
@@ -164,7 +146,7 @@ def from_folder(folder: str, resolution: int) -> np.ndarray:
                           "(any size; each is centre-cropped to a square and resized)")
     out = np.empty((len(files), 3, resolution, resolution), np.uint8)
     for i, path in enumerate(files):
-        im = _square_crop(open_image(path, "RGB"))
+        im = square_crop(open_image(path, "RGB"))
         im = im.resize((resolution, resolution), Image.Resampling.BICUBIC, reducing_gap=2.0)
         out[i] = np.asarray(im).transpose(2, 0, 1)
     return out

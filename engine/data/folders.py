@@ -14,14 +14,14 @@ import numpy as np
 from PIL import Image
 
 from dsl.errors import DataMissing
-from engine.data.backgrounds import _square_crop, open_image
+from engine.data.images import open_image, square_crop
 from engine.data.local_files import folder_pools
 
 
 def _read(files: list[Path], resolution: int) -> np.ndarray:
     out = np.empty((len(files), 3, resolution, resolution), np.uint8)
     for i, f in enumerate(files):
-        im = _square_crop(open_image(f, "RGB"))
+        im = square_crop(open_image(f, "RGB"))
         out[i] = np.asarray(im.resize((resolution, resolution), Image.Resampling.BICUBIC,
                                       reducing_gap=2.0)).transpose(2, 0, 1)
     return out

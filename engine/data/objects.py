@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from dsl.catalog import OBJECTS
 from dsl.errors import DataMissing, did_you_mean
-from engine.data.backgrounds import open_image
+from engine.data.images import open_image
 from engine.paths import cache_dir
 
 _CODE_POINTS = dict(OBJECTS)

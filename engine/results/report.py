@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from dsl.profiles import options_text
 from engine.results.charts import Chart, spec_charts, to_png
 from engine.results.tables import (Table, cell_text, open_store, options_note, spec_inputs,
                                    spec_plans)
@@ -151,9 +152,8 @@ def _chart_html(c: Chart) -> str:
 
 
 def _planned_with(prov: Mapping[str, Any]) -> str:
-    words = ([f"--profile {prov['profile']}"] if prov.get("profile") else []) + \
-        [f"--set {o}" for o in prov.get("overrides") or ()]
-    return "planned with " + " ".join(words) if words else "full size (no --profile or --set)"
+    words = options_text(prov.get("profile"), prov.get("overrides"))
+    return f"planned with {words}" if words else "full size (no --profile or --set)"
 
 
 def render_page(spec_plan: Any, tables: Sequence[Table], charts: Sequence[Chart],

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import polars as pl
 
 from dsl.errors import DslError
+from dsl.profiles import options_text
 from engine.results.aggregate import aggregate
 from engine.results.frame import apply_filter, cell_dicts, job_statuses, levels, select, slots
 
@@ -206,9 +207,7 @@ def options_note(spec_plan: Any, store: Any, statuses: Mapping[str, str]) -> str
     if not runs:
         return None
     last = runs[0]
-    words = ([f"--profile {last.profile}"] if last.profile else []) + \
-        [f"--set {o}" for o in last.overrides or ()]
-    used = " ".join(words) or "no --profile or --set"
+    used = options_text(last.profile, last.overrides) or "no --profile or --set"
     return (f"none of these jobs is in the store; its last run of '{spec_plan.name}' "
             f"({last.run_id}) used {used}: give the same options to see its results")
 

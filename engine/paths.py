@@ -2,15 +2,21 @@
 
 Nobody else builds store paths. A job writes into a private staging folder under `<store>/tmp/`
 and the folder is renamed into `<store>/artifacts/<kind>/<job id>/` only when the job returned, so
-a reader never sees a half-written artifact and a crash leaves debris only under `tmp/`.
+a reader never sees a half-written artifact and a crash leaves debris only under `tmp/`. Publishing
+adds a manifest of the files' sizes, so that an artifact damaged later (a file deleted or cut
+short) is told apart from a whole one before a job reads it (`problem`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
 from pathlib import Path
+
+
+MANIFEST = ".manifest.json"
 
 
 def cache_dir() -> Path:
@@ -47,8 +53,7 @@ class ArtifactPaths:
         caller holds the job's claim, so no live process is still writing them.
         """
         self.tmp.mkdir(parents=True, exist_ok=True)
-        for old in self.tmp.glob(f"{job_id}.*"):
-            shutil.rmtree(old, ignore_errors=True)
+        self.clear_staging(job_id)
         path = self.tmp / f"{job_id}.{os.getpid()}"
         path.mkdir()
         return path
@@ -58,8 +63,10 @@ class ArtifactPaths:
 
         If an artifact is already there (a finished job whose database row was lost to a crash,
         or a slow twin), the new one replaces it, again by renames only, so the path always holds
-        a complete artifact.
+        a complete artifact. The manifest of its files' sizes is written first.
         """
+        (staging / MANIFEST).write_text(json.dumps({"files": _file_sizes(staging)},
+                                                   sort_keys=True))
         final = self.artifact(job_id)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -67,11 +74,58 @@ class ArtifactPaths:
         except OSError:
             if not final.exists():
                 raise
-            trash = self.tmp / f"{job_id}.replaced-{uuid.uuid4().hex[:8]}"
-            os.rename(final, trash)
+            self.withdraw(job_id, "replaced")
             os.rename(staging, final)
-            shutil.rmtree(trash, ignore_errors=True)
         return final
+
+    def withdraw(self, job_id: str, why: str = "damaged") -> None:
+        """Remove a job's artifact: renamed out of place first (so a reader sees it whole or not
+        at all), then deleted. Nothing happens when it is already gone."""
+        trash = self.tmp / f"{job_id}.{why}-{uuid.uuid4().hex[:8]}"
+        try:
+            trash.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self.artifact(job_id), trash)
+        except OSError:
+            return  # gone, or moved by another driver first
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def problem(self, job_id: str) -> str | None:
+        """What is wrong with a job's published artifact, or None when it is whole (or was
+        published before manifests existed, so cannot be checked). Stats files; reads none."""
+        folder = self.artifact(job_id)
+        if not folder.is_dir():
+            return f"its folder {folder} is missing"
+        try:
+            listed = json.loads((folder / MANIFEST).read_text())["files"]
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            return f"its manifest {folder / MANIFEST} is unreadable ({err})"
+        for rel, size in sorted(listed.items()):
+            try:
+                now = (folder / rel).stat().st_size
+            except OSError:
+                return f"{folder / rel} is missing"
+            if now != size:
+                return f"{folder / rel} has {now} bytes, {size} when it was written"
+        return None
+
+    def clear_staging(self, job_id: str) -> None:
+        """Remove what attempts at a job left under tmp/ (a killed worker's staging folder)."""
+        for old in self.tmp.glob(f"{job_id}.*"):
+            shutil.rmtree(old, ignore_errors=True)
 
     def discard(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _file_sizes(folder: Path) -> dict[str, int]:
+    """{path relative to `folder`: size} of every file under it but the manifest."""
+    out = {}
+    for top, _dirs, files in os.walk(folder):
+        for name in files:
+            path = Path(top) / name
+            rel = path.relative_to(folder).as_posix()
+            if rel != MANIFEST:
+                out[rel] = path.stat().st_size
+    return out

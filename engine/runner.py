@@ -5,7 +5,7 @@ after it has been claimed in the store (so two drivers on one store never run it
 another live driver holds is waited for). A failed job fails alone: its dependents are recorded
 as skipped and everything else goes on. Ctrl-C (or SIGTERM, as Slurm sends before preemption)
 stops the workers, gives the claims back and leaves the store consistent; a rerun continues.
-Before a job starts, the artifacts it reads are checked against their manifests (engine.worker);
+Before a job starts, the artifacts it reads are checked against their manifests (engine.paths);
 a finished input found damaged runs again first, and the summary says so.
 """
 
@@ -29,7 +29,7 @@ from engine.executors import make as make_executor
 from engine.executors.base import Executor
 from engine.progress import Progress
 from engine.store import Store, hostname, owner_id, resolve_root
-from engine.worker import Result, Task, TaskInput, artifact_problem
+from engine.worker import Result, Task, TaskInput
 
 HEARTBEAT_EVERY_S = 10.0
 POLL_OTHERS_EVERY_S = 1.0
@@ -136,8 +136,7 @@ class _Scheduler:
         held = set(self.running) | self.claimed
         self.store.release(self.owner)
         for jid in held:
-            for leftover in self.store.paths.tmp.glob(f"{jid}.*"):
-                self.store.paths.discard(leftover)
+            self.store.paths.clear_staging(jid)
         self.running.clear()
         self.claimed.clear()
 
@@ -176,7 +175,7 @@ class _Scheduler:
         for dep in self.jobs[jid].inputs.values():
             if dep in self.verified:
                 continue
-            problem = artifact_problem(self.store.paths.artifact(dep))
+            problem = self.store.paths.problem(dep)
             if problem is None:
                 self.verified.add(dep)
                 continue
@@ -242,8 +241,7 @@ class _Scheduler:
             self.store.fail(jid, result.error or "unknown error", result.seconds,
                             result.host or hostname(), owner=self.owner)
             # A worker that died under the job left its staging folder behind: nobody writes it.
-            for leftover in self.store.paths.tmp.glob(f"{jid}.*"):
-                self.store.paths.discard(leftover)
+            self.store.paths.clear_staging(jid)
             self.progress.job_finished(jid, job.kind, result.seconds, False)
             self._failed(jid, result.error_line or "unknown error")
 

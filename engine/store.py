@@ -507,14 +507,7 @@ class Store:
             con.execute("UPDATE jobs SET status='pending', owner=NULL, error=? "
                         "WHERE job_id=? AND status='done'", (f"artifact damaged: {reason}",
                                                              str(job_id)))
-        art = self.paths.artifact(job_id)
-        trash = self.paths.tmp / f"{job_id}.damaged-{uuid.uuid4().hex[:8]}"
-        try:
-            trash.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(art, trash)
-        except OSError:
-            return  # already moved (another driver found it first) or gone
-        self.paths.discard(trash)
+        self.paths.withdraw(job_id)
 
     def fail(self, job_id: str, error: str, seconds: float | None = None,
              host: str | None = None, owner: str | None = None) -> None:

@@ -3,14 +3,13 @@
 The driver sends a `Task` (plain, picklable data: the job, its finished inputs' folders, where to
 publish) and gets a `Result` back; the worker never touches the database. The job function writes
 into a private staging folder that is renamed into place only after it returned, so an artifact is
-either complete or absent. A manifest of its files' sizes goes with it, so that the runner can tell
-an artifact damaged later (a file deleted or cut short) before a job reads it, and run it again.
+either complete or absent (engine.paths, which also writes the manifest the runner checks inputs
+against).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import socket
 import time
@@ -121,7 +120,6 @@ def execute(task: Task) -> Result:
             kwargs["data_root"] = Path(task.data_root)
         ctx = RunContext(**kwargs)
         metrics = _check_metrics(task.job_id, fn(dict(task.config), inputs, staging, ctx))
-        write_manifest(staging)
         paths.publish(staging, task.job_id)
         staging = None
         finished = time.time()
@@ -135,48 +133,6 @@ def execute(task: Task) -> Result:
     finally:
         if staging is not None:
             paths.discard(staging)
-
-
-MANIFEST = ".manifest.json"
-
-
-def _file_sizes(folder: Path) -> dict[str, int]:
-    out = {}
-    for top, _dirs, files in os.walk(folder):
-        for name in files:
-            path = Path(top) / name
-            rel = path.relative_to(folder).as_posix()
-            if rel != MANIFEST:
-                out[rel] = path.stat().st_size
-    return out
-
-
-def write_manifest(folder: Path) -> None:
-    """Record every file of a finished artifact with its size, so that a file lost or truncated
-    later (a full disk, a careless `rm`, a copy cut short) is noticed before a job reads it."""
-    (folder / MANIFEST).write_text(json.dumps({"files": _file_sizes(folder)}, sort_keys=True))
-
-
-def artifact_problem(folder: str | os.PathLike) -> str | None:
-    """What is wrong with a published artifact folder, or None when it is intact (or was made
-    before manifests existed, so cannot be checked). Stats its files; reads none of them."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return f"its folder {folder} is missing"
-    try:
-        listed = json.loads((folder / MANIFEST).read_text())["files"]
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        return f"its manifest {folder / MANIFEST} is unreadable ({err})"
-    for rel, size in sorted(listed.items()):
-        try:
-            now = (folder / rel).stat().st_size
-        except OSError:
-            return f"{folder / rel} is missing"
-        if now != size:
-            return f"{folder / rel} has {now} bytes, {size} when it was written"
-    return None
 
 
 def worker_env(device_index: int | None, threads: int | None = None) -> dict[str, str]:

@@ -124,8 +124,9 @@ class _Scheduler:
             if self.elsewhere and now - last_poll >= POLL_OTHERS_EVERY_S:
                 self._poll_others()
                 last_poll = now
-            if self.running and now - last_beat >= HEARTBEAT_EVERY_S:
-                self.store.heartbeat(self.owner, self.running)
+            if now - last_beat >= HEARTBEAT_EVERY_S:  # our claims, and our runs: alive
+                self.store.heartbeat(self.owner, self.running,
+                                     runs=self.summary.run_ids.values())
                 last_beat = now
 
     def interrupt(self) -> None:

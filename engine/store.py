@@ -39,7 +39,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, spec TEXT NOT NULL, spec_path TEXT, spec_text TEXT, spec_hash TEXT,
     resolved TEXT, profile TEXT, overrides TEXT, git TEXT, host TEXT,
-    started REAL, finished REAL, status TEXT, cells TEXT, owner TEXT
+    started REAL, finished REAL, status TEXT, cells TEXT, owner TEXT, heartbeat REAL
 );
 CREATE INDEX IF NOT EXISTS runs_spec ON runs (spec, started);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -56,10 +56,11 @@ CREATE TABLE IF NOT EXISTS metrics (
 
 # Columns added after the first release: (table, column, type). A store made before them gets them
 # (ALTER TABLE) when it is first opened for writing; reads of an old store treat them as NULL.
-_ADDED_COLUMNS = (("runs", "owner", "TEXT"),)
+_ADDED_COLUMNS = (("runs", "owner", "TEXT"), ("runs", "heartbeat", "REAL"))
 
-# A run whose driver process is gone from this host without finishing it (kill -9, a crash, a
-# machine reboot): settled to this status when the store is opened for writing or runs are read.
+# A run whose driver process is gone without finishing it (kill -9, a crash, a machine reboot):
+# its pid is gone from this host, or (any host) its run heartbeat is older than STALE_AFTER_S.
+# Settled to this status when the store is opened for writing, and shown so when runs are read.
 DIED = "died"
 
 # SQLite treats NULLs as distinct in a primary key, so "no split" is stored as '' and read as None.
@@ -463,11 +464,17 @@ class Store:
         now = time.time() if now is None else now
         return owner_alive(owner) is False or (heartbeat or 0.0) < now - self.stale_after
 
-    def heartbeat(self, owner: str | None = None, job_ids: Iterable[str] | None = None) -> None:
-        """Refresh the heartbeat of `owner`'s running claims (all of them, or just `job_ids`)."""
+    def heartbeat(self, owner: str | None = None, job_ids: Iterable[str] | None = None,
+                  runs: Iterable[str] = ()) -> None:
+        """Refresh the heartbeat of `owner`'s running claims (all of them, or just `job_ids`)
+        and of its `runs` (a driver beats its runs all along, also while it only waits)."""
         owner = owner or owner_id()
         now = time.time()
         with self._write() as con:
+            # A run settled as died while its driver was stopped (Ctrl-Z) is running again.
+            con.executemany("UPDATE runs SET heartbeat=?, status='running', finished=NULL "
+                            "WHERE run_id=? AND owner=? AND status IN ('running', ?)",
+                            [(now, str(r), owner, DIED) for r in runs])
             if job_ids is None:
                 con.execute("UPDATE jobs SET heartbeat=? WHERE owner=? AND status='running'",
                             (now, owner))
@@ -570,12 +577,12 @@ class Store:
         with self._write() as con:
             con.execute(
                 "INSERT INTO runs (run_id, spec, spec_path, spec_text, spec_hash, resolved, "
-                "profile, overrides, git, host, started, status, cells, owner) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,'running',?,?)",
+                "profile, overrides, git, host, started, status, cells, owner, heartbeat) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,'running',?,?,?)",
                 (run_id, spec_plan.name, spec_plan.path, spec_plan.text, spec_plan.hash,
                  json.dumps(spec_plan.resolved, sort_keys=True, default=str), profile,
                  json.dumps(list(overrides)), git, hostname(), now,
-                 json.dumps(cells_json(spec_plan), sort_keys=True), owner_id()))
+                 json.dumps(cells_json(spec_plan), sort_keys=True), owner_id(), now))
         return run_id
 
     def finish_run(self, run_id: str, status: str) -> None:
@@ -584,28 +591,34 @@ class Store:
                         (time.time(), status, run_id))
 
     def _dead_runs(self, con: sqlite3.Connection) -> dict[str, float | None]:
-        """Runs still marked running whose driver process is gone from this host, each with
-        the last moment it is known to have been alive (its jobs' last heartbeat or finish;
-        None when it never got that far).
+        """Runs still marked running whose driver is gone, each with the last moment it is
+        known to have been alive (its run's or jobs' last heartbeat, or a job's finish; None
+        for a run of an older version that never got that far).
 
-        Runs of another host are left as they are: a driver beats only for jobs it runs itself,
-        so one that is planning, or waiting on another driver's jobs, shows no heartbeat and
-        silence would not tell a live driver from a dead one.
+        Gone: its pid is gone from this host, or (any host) the run has not beaten for
+        `stale_after` seconds; drivers beat their runs every ~10 s from the moment they are
+        recorded until they end, also while they only wait on another driver's jobs. A run of
+        another host written by a version before run heartbeats stays as it is.
         """
-        if "owner" not in _columns(con, "runs"):
+        columns = _columns(con, "runs")
+        if "owner" not in columns:
             return {}
+        beat = "heartbeat" if "heartbeat" in columns else "NULL AS heartbeat"
+        stale = time.time() - self.stale_after
         dead: dict[str, float | None] = {}
-        for row in con.execute("SELECT run_id, owner, started FROM runs "
+        for row in con.execute(f"SELECT run_id, owner, started, {beat} FROM runs "
                                "WHERE status='running' AND owner IS NOT NULL").fetchall():
-            if owner_alive(row["owner"]) is not False:
-                continue  # alive, or on another host
+            alive = owner_alive(row["owner"])
+            if alive is not False and (row["heartbeat"] is None or row["heartbeat"] >= stale):
+                continue  # alive (or beating), or on another host without run heartbeats
             last = con.execute("SELECT max(max(coalesce(heartbeat, 0), coalesce(finished, 0))) "
                                "FROM jobs WHERE owner=?", (row["owner"],)).fetchone()[0]
+            last = max(last or 0.0, row["heartbeat"] or 0.0)
             dead[row["run_id"]] = max(last, row["started"] or 0.0) if last else None
         return dead
 
     def _settle_dead_runs(self, con: sqlite3.Connection) -> None:
-        """Record as died the runs whose driver died on this host (see `_dead_runs`)."""
+        """Record as died the runs whose driver is gone (see `_dead_runs`)."""
         for run_id, last in self._dead_runs(con).items():
             con.execute("UPDATE runs SET status=?, finished=? WHERE run_id=? "
                         "AND status='running'", (DIED, last, run_id))

@@ -133,15 +133,27 @@ def _read_chain(path: Path, stack: list[Path], doc: Document, via: tuple[str, in
             base_path = path.parent / base
             line = positions.line_of(key)
             if not base_path.is_file():
-                near = sorted(str(f.relative_to(path.parent)) for f in
-                              base_path.parent.glob("*.toml")) if base_path.parent.is_dir() else []
                 raise SpecError([Problem(name, line, "spec.extends",
                                          f"base spec '{base}' not found (looked for "
                                          f"{display_name(base_path)})",
-                                         did_you_mean(base, near))])
+                                         _base_hint(base, base_path, stack + [real]))])
             data, where = _read_chain(base_path, stack + [real], doc, via=(name, line))
             merged, merged_where = merge(merged, merged_where, data, where)
     return merge(merged, merged_where, own, own_where)
+
+
+def _base_hint(base: str, base_path: Path, chain: list[Path]) -> str | None:
+    """A near file name for a missing base, written as `base` was (same folder part), never a
+    spec of the chain itself (extending it would be a cycle)."""
+    if base_path.with_name(base_path.name + ".toml").is_file():
+        return f"did you mean '{base}.toml'?"
+    folder = base_path.parent
+    if not folder.is_dir():
+        return None
+    written = Path(base).parent
+    near = [str(written / f.name) if str(written) != "." else f.name
+            for f in sorted(folder.glob("*.toml")) if f.resolve() not in chain]
+    return did_you_mean(base, near)
 
 
 def merge(base: dict[str, Any], base_where: dict[KeyPath, Any], child: dict[str, Any],
@@ -498,6 +510,8 @@ def _problem(e: dict, path: KeyPath, prefix: KeyPath, root: Any, doc: Document) 
         choices = _keys_at(root, e["loc"][:-1])
         message = f"unknown key '{key}'"
         suggestion = did_you_mean(key, choices) if choices else None
+        if suggestion is None and len(e["loc"]) == 1 and key in _keys_at(root, ("spec",)):
+            suggestion = f"'{key}' belongs in the [spec] table: write it under [spec]"
         if suggestion is None and choices:
             suggestion = "expected one of: " + ", ".join(choices)
     elif kind == "missing":

@@ -19,7 +19,7 @@ import polars as pl
 
 from dsl.errors import DslError
 from engine.results.aggregate import aggregate
-from engine.results.frame import apply_filter, levels, select, slots
+from engine.results.frame import apply_filter, levels, pooled_note, select, slots
 from engine.results.tables import (default_title, open_store, options_note, spec_inputs,
                                    spec_plans)
 
@@ -79,6 +79,7 @@ def build_chart(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
         if d not in sel.columns:
             raise DslError(f"chart '{report.get('title') or default_title(report)}': "
                            f"unknown column '{d}'")
+    pooling = pooled_note(sel, list(dims.values()), "x, y" if heat else "x, color or column")
     # Dims are renamed to their roles: a factor may be called "n" or "mean" too.
     sel = sel.select(*[pl.col(d).alias(role) for role, d in dims.items()],
                      "seed", "value", "job", "status")
@@ -90,6 +91,8 @@ def build_chart(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
     notes = [f"{missing} point(s) not shown: every job behind them is missing"] if missing else []
     if partial:
         notes.append(f"{partial} point(s) from partial results (some jobs missing)")
+    if pooling:
+        notes.append(pooling)
     notes += extra
     drawn = data.filter(pl.col("mean").is_not_null())
     for role in ("color", "column", "y" if heat else ""):

@@ -188,8 +188,37 @@ def apply_filter(frame: pl.DataFrame, filt: Mapping[str, Any] | None) -> pl.Data
             wanted = [_show_list(w) if isinstance(w, list) else str(w) for w in wanted]
             frame = frame.filter(pl.col(dim).is_in(wanted))
         else:
-            frame = frame.filter(pl.col(dim).is_in(pl.Series(wanted).cast(dtype, strict=False)))
+            same_type = pl.Series(wanted).cast(dtype, strict=False).to_list()
+            frame = frame.filter(pl.col(dim).is_in(same_type))
     return frame
+
+
+def pooled(frame: pl.DataFrame, dims: Sequence[str]) -> list[tuple[str, int]]:
+    """Factors (and probes) that take several values within one shown number: (name, count).
+
+    The aggregation averages the jobs of a (dims, seed) group before it averages seeds, so a
+    factor the report neither shows nor filters is silently pooled; this says which ones. Cells
+    that share one job (a probe that does not use the factor) are one measurement, not pooled.
+    """
+    fixed = set(dims) | set(SLOT_COLUMNS) | {"value", "status", "split", "metric"}
+    candidates = [c for c in frame.columns if c not in fixed] + \
+        (["probe"] if "probe" not in dims else [])
+    if not frame.height or not candidates:
+        return []
+    jobs = frame.unique(subset=[*dims, "seed", "job"], keep="first", maintain_order=True)
+    counts = jobs.group_by([*dims, "seed"]).agg(
+        [pl.col(c).cast(pl.String).n_unique().alias(c) for c in candidates]).select(
+        [pl.col(c).max() for c in candidates]).row(0)
+    return [(c, int(k)) for c, k in zip(candidates, counts) if k and k > 1]
+
+
+def pooled_note(frame: pl.DataFrame, dims: Sequence[str], where: str) -> str | None:
+    """The note for `pooled`: what each number averages, and how to show it instead."""
+    found = pooled(frame, dims)
+    if not found:
+        return None
+    what = ", ".join(f"{name} ({k} values)" for name, k in found)
+    return f"each number averages over {what} per seed (show it as {where}, or filter it)"
 
 
 def levels(frame: pl.DataFrame, column: str, dim: str | None = None) -> list[Any]:

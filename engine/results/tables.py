@@ -20,7 +20,8 @@ import polars as pl
 from dsl.errors import DslError
 from dsl.profiles import options_text
 from engine.results.aggregate import aggregate
-from engine.results.frame import apply_filter, cell_dicts, job_statuses, levels, select, slots
+from engine.results.frame import (apply_filter, cell_dicts, job_statuses, levels, pooled_note,
+                                  select, slots)
 
 FORMATS = ("terminal", "csv", "md", "json", "parquet")
 NOT_PLANNED = "-"
@@ -140,6 +141,7 @@ def build_table(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
         if dim is not None and dim not in sel.columns:
             raise DslError(f"report '{report.get('title') or default_title(report)}': "
                            f"unknown column '{dim}'")
+    pooling = pooled_note(sel, [d for d in (rows, columns) if d], "rows or columns")
     # Dims are renamed to fixed names: a factor may be called "n" or "mean" too.
     sel = sel.select(pl.col(rows).alias("row"),
                      pl.col(columns).alias("column") if columns else pl.lit(value).alias("column"),
@@ -149,6 +151,8 @@ def build_table(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
     data = aggregate(sel, ["row", "column"])
     if data.height and data["n"].max() == 1:  # "0.336" alone would read as exact
         notes.append("one seed: no std or CI (they need two or more)")
+    if pooling:
+        notes.append(pooling)
     return Table(spec=spec, title=report.get("title") or default_title(report), rows=rows,
                  columns=columns, value=value, filter=dict(report.get("filter") or {}),
                  data=data,

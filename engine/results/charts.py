@@ -19,7 +19,7 @@ import polars as pl
 
 from dsl.errors import DslError
 from engine.results.aggregate import aggregate
-from engine.results.frame import apply_filter, levels, pooled_note, select, slots
+from engine.results.frame import ValueRef, apply_filter, levels, pooled_note, select, slots
 from engine.results.tables import (default_title, open_store, options_note, spec_inputs,
                                    spec_plans)
 
@@ -98,8 +98,16 @@ def build_chart(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
     for role in ("color", "column", "y" if heat else ""):
         if role in dims and not _numeric(drawn, role):  # categorical: labels as text
             drawn = drawn.with_columns(pl.col(role).cast(pl.String))
+    drawn, clipped = _clip_bounded(drawn, value)
+    if clipped:
+        notes.append(f"CI clipped to [0, 1] at {clipped} point(s): few seeds make it wider than "
+                     "the metric's range")
+    one_seed = not drawn.height or drawn["n"].max() <= 1
+    what = "mean over seeds" if heat else "mean over seeds, 95% CI"
+    if one_seed:
+        what = "one seed: no CI (it needs two or more)"
     title = report.get("title") or default_title(report)
-    params = dict(value=value, dims=dims, orders=orders, title=title, notes=notes)
+    params = dict(value=value, dims=dims, orders=orders, title=title, notes=notes, what=what)
     if kind == "line":
         chart = _line(drawn, **params)
     elif kind == "bar":
@@ -148,7 +156,7 @@ def _log_x(frame: pl.DataFrame) -> bool:
     return bool(xs) and min(xs) > 0 and max(xs) / min(xs) >= 100
 
 
-def _line(frame, *, value, dims, orders, title, notes):
+def _line(frame, *, value, dims, orders, title, notes, what):
     xtype = _encoding_type(frame, "x", True)
     if xtype == "quantitative":
         log = {}
@@ -166,10 +174,10 @@ def _line(frame, *, value, dims, orders, title, notes):
         tooltip=_tooltip(dims))
     band = base.mark_area(opacity=0.2).encode(y="ci_low:Q", y2="ci_high:Q")
     layered = alt.layer(band, line, data=_data(frame)).properties(width=WIDTH, height=HEIGHT)
-    return _finish(layered, dims, orders, title, notes)
+    return _finish(layered, dims, orders, title, notes, what)
 
 
-def _bar(frame, *, value, dims, orders, title, notes):
+def _bar(frame, *, value, dims, orders, title, notes, what):
     x = alt.X("x", type="nominal", title=dims["x"], sort=orders["x"],
               axis=alt.Axis(labelAngle=0))
     offset = {"xOffset": alt.XOffset("color", type="nominal", sort=orders["color"])} \
@@ -182,10 +190,10 @@ def _bar(frame, *, value, dims, orders, title, notes):
         y=alt.Y("ci_low", type="quantitative", title=value), y2="ci_high",
         color=alt.value("black"))
     layered = alt.layer(bars, errs, data=_data(frame)).properties(width=WIDTH, height=HEIGHT)
-    return _finish(layered, dims, orders, title, notes)
+    return _finish(layered, dims, orders, title, notes, what)
 
 
-def _heatmap(frame, *, value, dims, orders, title, notes):
+def _heatmap(frame, *, value, dims, orders, title, notes, what):
     x = alt.X("x", type="ordinal", title=dims["x"], sort=orders["x"],
               axis=alt.Axis(labelAngle=0))
     y = alt.Y("y", type="ordinal", title=dims["y"], sort=orders["y"])
@@ -201,7 +209,21 @@ def _heatmap(frame, *, value, dims, orders, title, notes):
     m = max(len(orders["y"]), 1)
     layered = alt.layer(rect, text, data=_data(frame)).properties(
         width=min(40 * n, 600), height=min(30 * m, 600))
-    return _finish(layered, dims, orders, title, notes, "mean over seeds")
+    return _finish(layered, dims, orders, title, notes, what)
+
+
+# Metrics that live in [0, 1]: a t interval from two or three seeds can run far past either end.
+BOUNDED_METRICS = ("accuracy", "linear_accuracy")
+
+
+def _clip_bounded(frame: pl.DataFrame, value: str) -> tuple[pl.DataFrame, int]:
+    """The frame with CI bounds of a [0, 1] metric clipped to that range, and how many points
+    needed it (the exported data and tables keep the unclipped interval)."""
+    if ValueRef.parse(value).metric not in BOUNDED_METRICS or not frame.height:
+        return frame, 0
+    outside = frame.filter((pl.col("ci_low") < 0) | (pl.col("ci_high") > 1)).height
+    return frame.with_columns(pl.col("ci_low").clip(0.0, 1.0),
+                              pl.col("ci_high").clip(0.0, 1.0)), outside
 
 
 def _midpoint(frame: pl.DataFrame) -> float:

@@ -14,7 +14,8 @@ import signal
 import sys
 import threading
 
-COMMANDS = ("validate", "plan", "schema", "run", "preview", "table", "chart", "report", "diff")
+COMMANDS = ("validate", "plan", "schema", "run", "runs", "preview", "table", "chart", "report",
+            "diff")
 
 
 def build_parser() -> argparse.ArgumentParser:

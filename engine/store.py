@@ -656,8 +656,10 @@ class Store:
                 return self._run_records(con, exact[:1] or rows)[0]
         if not rows:
             raise DslError(f"no run {run_id!r} in the store at {self.root}")
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
         raise DslError(f"run id {run_id!r} is ambiguous: " +
-                       ", ".join(r["run_id"] for r in rows[:5]))
+                       ", ".join(r["run_id"] for r in rows[:5]) + more +
+                       " (`dsl runs` lists them; give more of the id)")
 
 
 def _columns(con: sqlite3.Connection, table: str) -> set[str]:

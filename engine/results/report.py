@@ -190,7 +190,7 @@ def render_page(spec_plan: Any, tables: Sequence[Table], charts: Sequence[Chart]
 <h2>Provenance</h2>
 <table class='kv'>
 <tr><th>spec hash</th><td><code>{_e(prov['spec_hash'])}</code></td></tr>
-<tr><th>git revision</th><td><code>{_e(prov['git'] or 'unknown')}</code></td></tr>
+<tr><th>code revision (git)</th><td><code>{_e(prov['git'] or 'unknown')}</code></td></tr>
 <tr><th>engine versions</th><td>{_e(versions)}</td></tr>
 <tr><th>job identity</th><td>{_e(prov['identity'])}</td></tr>
 <tr><th>store</th><td>{_e(prov['store'])}</td></tr></table>

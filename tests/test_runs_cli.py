@@ -66,3 +66,18 @@ def test_an_ambiguous_run_prefix_says_how_many_and_where_to_look(tmp_path):
     with pytest.raises(DslError) as info:
         store.run(ids[0][:4])
     assert "and 2 more" in str(info.value) and "`dsl runs` lists them" in str(info.value)
+
+
+def test_results_commands_say_when_their_store_does_not_exist(tmp_path, capsys):
+    """A mistyped --store would otherwise read as results never made ("missing (not run)")."""
+    spec = tmp_path / "s.toml"
+    spec.write_text('[spec]\ntitle = "t"\n[train]\narch = "small_cnn"\nepochs = 1\n'
+                    '[[report]]\ntable = { rows = "probe", value = "train.accuracy" }\n')
+    typo = tmp_path / "typo"
+    assert main(["table", str(spec), "--store", str(typo)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"note: no store at {typo}: nothing has run with it yet")
+    assert not typo.exists()
+    store, _ = _store(tmp_path)  # an existing store: no note
+    assert main(["table", str(spec), "--store", str(store.root)]) == 0
+    assert "no store" not in capsys.readouterr().err

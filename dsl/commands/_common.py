@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_plan_options(parser: argparse.ArgumentParser, *, paths_required: bool = True) -> None:
@@ -33,3 +34,18 @@ def plan_from_args(args: argparse.Namespace):
 
     return plan(args.paths, profile=args.profile, overrides=tuple(args.overrides),
                 store=args.store, data_root=args.data_root)
+
+
+def note_missing_store(args: argparse.Namespace) -> None:
+    """Results read from a store that does not exist are all "not run": say why once, on
+    stderr (a mistyped --store would otherwise look like results that were never made)."""
+    from engine.store import Store, resolve_root
+
+    store = Store(resolve_root(args.store))
+    if not store.exists():
+        print(f"note: {no_store(store.root)}", file=sys.stderr)
+
+
+def no_store(root) -> str:
+    return (f"no store at {root}: nothing has run with it yet (the store is --store, else "
+            "$DSL_STORE, else .dsl/ in this folder)")

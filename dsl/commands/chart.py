@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dsl.commands._common import add_plan_options
+from dsl.commands._common import add_plan_options, note_missing_store
 from dsl.errors import DslError
 
 
@@ -26,6 +26,7 @@ def register(sub):
 def _run(args):
     from engine.results.charts import EXPORT_FORMATS, chart, save
 
+    note_missing_store(args)
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     bad = [f for f in formats if f not in EXPORT_FORMATS]
     if bad or not formats:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from dsl.commands._common import add_plan_options
+from dsl.commands._common import add_plan_options, note_missing_store
 
 
 def register(sub):
@@ -23,6 +23,7 @@ def register(sub):
 def _run(args):
     from engine.results.report import report
 
+    note_missing_store(args)
     for path in report(args.paths, args.output, store=args.store, profile=args.profile,
                        overrides=tuple(args.overrides), data_root=args.data_root):
         print(path)

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from dsl.commands._common import add_store_option
+from dsl.commands._common import add_store_option, no_store
 from dsl.errors import DslError
 
 
@@ -34,8 +34,7 @@ def _run(args):
 
     store = Store(resolve_root(args.store))
     if not store.exists():
-        raise DslError(f"no store at {store.root}: nothing has run with it yet (the store is "
-                       "--store, else $DSL_STORE, else .dsl/ in this folder)")
+        raise DslError(no_store(store.root))
     names = {Path(s).stem if s.endswith(".toml") else s for s in args.specs}
     runs = [r for r in store.runs() if not names or r.spec in names]
     if not runs:

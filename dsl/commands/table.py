@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dsl.commands._common import add_plan_options
+from dsl.commands._common import add_plan_options, note_missing_store
 from dsl.errors import DslError
 
 FORMATS = ("terminal", "csv", "md", "json", "parquet")
@@ -29,6 +29,7 @@ def register(sub):
 def _run(args):
     from engine.results.tables import render, table
 
+    note_missing_store(args)
     if args.format == "parquet" and not args.output:
         raise DslError("--format parquet needs -o FILE")
     tables = table(args.paths, store=args.store, profile=args.profile,

@@ -70,9 +70,9 @@ def test_an_ambiguous_run_prefix_says_how_many_and_where_to_look(tmp_path):
 
 def test_results_commands_say_when_their_store_does_not_exist(tmp_path, capsys):
     """A mistyped --store would otherwise read as results never made ("missing (not run)")."""
-    spec = tmp_path / "s.toml"
-    spec.write_text('[spec]\ntitle = "t"\n[train]\narch = "small_cnn"\nepochs = 1\n'
-                    '[[report]]\ntable = { rows = "probe", value = "train.accuracy" }\n')
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[1] / "specs" / "quickstart.toml"
     typo = tmp_path / "typo"
     assert main(["table", str(spec), "--store", str(typo)]) == 0
     err = capsys.readouterr().err

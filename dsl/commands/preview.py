@@ -10,6 +10,7 @@ The engine (torch) is imported only when the command runs.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from dsl.errors import DslError
@@ -38,6 +39,9 @@ def register(sub):
 def _run(args) -> int:
     from engine.data import preview
 
+    if args.n < 1:
+        raise DslError(f"-n {args.n}: show at least one sample")
+
     if args.transforms:
         image = preview.transforms_sheet()
         out = args.output or "preview-transforms.png"
@@ -56,13 +60,21 @@ def _run(args) -> int:
                            ) from None
         out = args.output or "preview.png"
     elif args.spec and args.task:
-        config, sizes, label = _resolve(args)
-        image = preview.task_sheet(config, title=f"{args.spec} task '{args.task}'", n=args.n,
+        config, sizes, label, factors = _resolve(args)
+        shown = ", ".join(f"{f} = {v}" for f, (v, _) in factors.items())
+        title = f"{args.spec} task '{args.task}'" + (f" with {shown}" if shown else "")
+        others = [f for f, (_, k) in factors.items() if k > 1]
+        if others:
+            print(f"note: task '{args.task}' uses factor(s) {', '.join(others)}; shown with "
+                  f"{shown}. Pick another level with --set 'factors.{others[0]}=[...]'",
+                  file=sys.stderr)
+        image = preview.task_sheet(config, title=title, n=args.n,
                                    seed=args.seed, split=args.split, label=label,
                                    data_root=args.data_root, sizes=sizes)
         out = args.output or "preview.png"
     else:
         raise DslError("say what to preview: --transforms, or SPEC --task NAME")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     image.save(out)
     print(out)
     return 0
@@ -94,7 +106,11 @@ def _resolve(args):
         from dsl.planner import resolve_task
     except ImportError as err:
         raise DslError(f"the planner is not available here ({err}); use --data-config") from err
-    config, sizes = resolve_task(args.spec, args.task, seed=args.seed, profile=args.profile,
-                                 overrides=tuple(args.overrides))
+    config, sizes, info = resolve_task(args.spec, args.task, seed=args.seed,
+                                       profile=args.profile, overrides=tuple(args.overrides),
+                                       with_factors=True)
+    if args.seed not in info["seeds"]:
+        raise DslError(f"{args.spec} has seeds {', '.join(map(str, info['seeds']))}; --seed "
+                       f"{args.seed} is not one of them")
     label = args.label or "class"
-    return config, sizes, label
+    return config, sizes, label, info["factors"]

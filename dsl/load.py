@@ -159,8 +159,9 @@ def _base_hint(base: str, base_path: Path, chain: list[Path]) -> str | None:
 def merge(base: dict[str, Any], base_where: dict[KeyPath, Any], child: dict[str, Any],
           child_where: dict[KeyPath, Any]) -> tuple[dict[str, Any], dict[KeyPath, Any]]:
     """Deep-merge `child` over `base`: tables merge key by key, anything else (arrays, arrays of
-    tables, scalars) is replaced, and so is a table whose `kind` changes (mixing two kinds'
-    fields would be meaningless). Positions follow the value that won."""
+    tables, scalars) is replaced, and so is a table that names another `kind` (mixing two
+    kinds' fields would be meaningless; one that leaves `kind` out merges and keeps the base's).
+    Positions follow the value that won."""
     replaced: set[KeyPath] = set()
     data = _merge(base, child, (), replaced)
     where = {p: w for p, w in base_where.items()
@@ -173,8 +174,9 @@ def _merge(base: dict, child: dict, path: KeyPath, replaced: set[KeyPath]) -> di
     out = dict(base)
     for key, value in child.items():
         old = base.get(key)
-        if isinstance(old, dict) and isinstance(value, dict) and old.get("kind") == value.get(
-                "kind"):
+        # a table that leaves `kind` out keeps the base's (only another kind replaces it)
+        if isinstance(old, dict) and isinstance(value, dict) and (
+                "kind" not in value or old.get("kind") == value["kind"]):
             out[key] = _merge(old, value, path + (key,), replaced)
         else:
             out[key] = value

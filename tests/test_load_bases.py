@@ -59,3 +59,22 @@ def test_extends_outside_the_spec_table_says_where_it_belongs(folders):
     (problem,) = [p for p in info.value.problems if p.path == "extends"]
     assert problem.message == "unknown key 'extends'" and problem.line == 1
     assert problem.suggestion == "'extends' belongs in the [spec] table: write it under [spec]"
+
+
+def test_a_data_table_without_kind_merges_with_the_base_s(tmp_path):
+    """`data = { transforms = [...] }` in a spec that extends another changes only the
+    transforms; naming another kind still replaces the whole table."""
+    (tmp_path / "base.toml").write_text(
+        '[spec]\ntitle = "b"\n[task.t]\ndata = { kind = "transforms2d", objects = ["apple", '
+        '"banana"], transforms = ["rotate"], resolution = 16 }\n[train]\ntask = "t"\n')
+    (tmp_path / "child.toml").write_text(
+        '[spec]\nextends = "base.toml"\n[task.t]\ndata = { transforms = ["hue"] }\n')
+    data = load_spec(tmp_path / "child.toml").task["t"].data
+    assert (data.kind, data.objects, data.resolution) == ("transforms2d", ["apple", "banana"], 16)
+    assert [t.name if hasattr(t, "name") else t for t in data.transforms] == ["hue"]
+
+    (tmp_path / "other.toml").write_text(
+        '[spec]\nextends = "base.toml"\n[draw]\npats = { patterns = 2 }\n[task.t]\n'
+        'data = { kind = "random_patterns", patterns = "pats" }\n')
+    replaced = load_spec(tmp_path / "other.toml").task["t"].data
+    assert replaced.kind == "random_patterns" and not hasattr(replaced, "objects")

@@ -70,6 +70,29 @@ class SpecPlan:
     resolved: Mapping[str, Any] = field(default_factory=dict)  # the resolved spec, for spec diff
     sources: Mapping[str, str] = field(default_factory=dict)  # path -> text of every file read
 
+    def same_jobs(self) -> dict[str, list[list[Any]]]:
+        """Factor levels that run exactly the same jobs: {factor: [[levels], ...]}, levels
+        grouped when their cells (seed, train job, probe jobs) are the same set. A profile that
+        clamps sizes (smoke: n_train 1000 and 3000 both become 512) makes levels coincide; their
+        results will be identical, which a table would otherwise show as a flat line. A label
+        factor zipped with others (`sweep`) shares a cell at most, so it is not reported."""
+        out: dict[str, list[list[Any]]] = {}
+        names = list(dict.fromkeys(n for c in self.cells for n in c.factors))
+        for name in names:
+            runs: dict[str, set] = {}
+            value: dict[str, Any] = {}  # by repr: a level may be a list
+            for c in self.cells:
+                key = repr(c.factors.get(name))
+                value.setdefault(key, c.factors.get(name))
+                runs.setdefault(key, set()).add((c.seed, c.train, tuple(p.job for p in c.probes)))
+            by_jobs: dict[frozenset, list[Any]] = {}
+            for key, jobs in runs.items():
+                by_jobs.setdefault(frozenset(jobs), []).append(value[key])
+            found = [levels for levels in by_jobs.values() if len(levels) > 1]
+            if found:
+                out[name] = found
+        return out
+
 
 @dataclass(frozen=True)
 class Plan:

@@ -29,7 +29,7 @@ from dsl import factors as fx
 from dsl.errors import DataMissing, DslError, SpecError, did_you_mean
 from dsl.graph import Cell, Job, ProbeRef
 from dsl.profiles import Profile
-from dsl.spec import BUILTIN_DATA, SECTION_MODELS, validate_section
+from dsl.spec import BUILTIN_DATA, SECTION_MODELS, TrainSpec, validate_section
 from engine import kinds
 from engine.data.local_files import FOLDER, folder_classes, folder_pools
 
@@ -38,6 +38,7 @@ CIFAR_VAL = 5000  # taken from the training set; the test set is used whole
 LINEAR_DEFAULTS = {"batch_size": 512, "weight_decay": 0.0}  # a finetune's linear stage
 CHAIN = re.compile(r"^(.+)\[(\d+)\]$")
 REAL_KINDS = ("cifar10", "cifar100", "image_folder")
+_TRAIN_FIELDS = frozenset(f.alias or n for n, f in TrainSpec.model_fields.items())
 MAX_ENUMERATION = 4096  # reference strings with more factor combinations count as "any"
 
 BUILTINS: dict[str, dict[str, Any]] = {
@@ -192,6 +193,27 @@ class Resolver:
         self.probe_deps = [
             self._own(p) | self.train_deps | self._deps_of_tasks(p.get("task"))
             for p in self.raw_probes]
+        self._check_factors_used()
+
+    def _check_factors_used(self) -> None:
+        """A factor with several levels that no field uses makes cells that run the same jobs
+        (a forgotten "{lr}" reads as "lr does not matter"): a problem. A factor zipped with a
+        used one is a label of its group (`sweep` in relevance_availability) and is fine."""
+        used = self.train_deps.union(*self.probe_deps)
+        groups = [set(g) for g in (self.spec.factors.zip or ())]
+        problems = []
+        for name, levels in self.factor_values.items():
+            labels = any(name in g and g & used for g in groups)
+            if name in used or labels or len(levels) < 2:
+                continue
+            fix = f"write \"{{{name}}}\" as the value of the field it sweeps"
+            if name in _TRAIN_FIELDS:
+                fix = f"set {name} = \"{{{name}}}\" under [train]"
+            problems.append(self.doc.problem(
+                ("factors", name), f"factor '{name}' is used by no field: its {len(levels)} "
+                "levels would run the same jobs", f"{fix}, or remove the factor"))
+        if problems:
+            raise SpecError(problems)
 
     # --- the grid ------------------------------------------------------------------------------
     def seeds(self) -> list[int]:

@@ -153,6 +153,7 @@ def render(summary: Summary, explain: bool = False, verbose: bool = False) -> st
         out.append(f"{sp.name}  ({sp.path}): {s['cells']} cells, "
                    f"{_estimate_text(s['estimate'])}")
         out.extend(_table(_counts(s)))
+        out.extend(_same_jobs_notes(sp, plan))
         if explain:
             for jid, job in sp.jobs.items():
                 spec, cell = summary.first[jid]
@@ -188,6 +189,19 @@ def render(summary: Summary, explain: bool = False, verbose: bool = False) -> st
     out.extend(_local_data(plan))
     out.append(assumption())
     return "\n".join(out)
+
+
+def _same_jobs_notes(sp, plan) -> list[str]:
+    """Factor levels that run the same jobs: their results will be identical (see
+    SpecPlan.same_jobs); say so before a table shows a flat line."""
+    why = "the profile or --set options make them identical" if plan.profile or plan.overrides \
+        else "no field of their jobs differs"
+    out = []
+    for name, groups in sp.same_jobs().items():
+        shown = "; ".join(", ".join(map(str, levels)) for levels in groups)
+        out.append(f"  note: {name} = {shown} run the same jobs ({why}): their results will be "
+                   "identical")
+    return out
 
 
 _ORIGIN = {"files": "the files here",

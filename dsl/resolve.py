@@ -119,6 +119,10 @@ def _image_folders(data: Mapping[str, Any], main: bool = True
         yield data, main
 
 
+class FolderMissing(DslError):
+    """An image folder whose classes are needed to plan is absent (a problem of its `path`)."""
+
+
 def class_count(data: Mapping[str, Any], label: str = "class") -> int:
     """How many classes `label` has in a data config (raises DslError when it has none)."""
     kind = data["kind"]
@@ -139,8 +143,11 @@ def class_count(data: Mapping[str, Any], label: str = "class") -> int:
             return len(data["classes"])
         path = data["path"]
         if not os.path.isdir(path):
-            raise DslError(f"image folder '{path}' not found: list its classes in the spec "
-                           "(classes = [...]) or create it, so the model's class count is known")
+            where = "" if os.path.isabs(path) else \
+                f" (relative paths start from the folder dsl runs in, {os.getcwd()})"
+            raise FolderMissing(f"image folder '{path}' not found{where}: list its classes in "
+                                "the spec (classes = [...]) or create it, so the model's class "
+                                "count is known")
         return len(folder_classes(path))
     if kind == "solid":
         return 1
@@ -508,6 +515,8 @@ class Resolver:
         data = self.data(m.data, seed, env, path + ("data",))
         try:
             n_classes = class_count(data, m.label)
+        except FolderMissing as err:
+            raise self._fail(self._data_path_of(name), str(err), None, env) from None
         except DslError as err:
             raise self._fail(path + ("label",), str(err), None, env) from None
         sizes = self.sizes(data, m)
@@ -675,6 +684,17 @@ class Resolver:
         out = (ProbeRef(p.name or kind, kind, job.id, derived), jobs)
         self._memo[key] = out
         return out
+
+    def _data_path_of(self, task: str) -> tuple:
+        """Where a task's image folder `path` is written: inline in the task, in the [data.X]
+        it names, else the task's data line."""
+        ref = (self.raw_tasks.get(task) or {}).get("data")
+        if isinstance(ref, dict) and "path" in ref:
+            return ("task", task, "data", "path")
+        if isinstance(ref, str) and isinstance(self.raw_data.get(ref), dict) and \
+                "path" in self.raw_data[ref]:
+            return ("data", ref, "path")
+        return ("task", task, "data")
 
     def _check_n_train(self, n: int | None, target: Task, path: tuple, env) -> None:
         available = target.sizes["train"]

@@ -57,6 +57,11 @@ def _toml_hint(message: str, text: str, line: int | None) -> str | None:
     if message.startswith("Cannot overwrite") and "=" in row:
         key = row.split("=")[0].strip()
         return f"'{key}' is set twice in one table (or in a table given twice); keep one"
+    name = row.split("#")[0].strip().strip("[] ")
+    if row.startswith("[") and name and f"[[{name}]]" in text and \
+            any(ln.strip().split("#")[0].strip() == f"[{name}]" for ln in text.splitlines()):
+        return f"[{name}] and [[{name}]] are both used: write every {name} as [[{name}]] " \
+            "(an array of tables)"
     if message.startswith("Cannot declare"):
         return f"{row or 'this table'} appears twice; merge the two into one " \
             "(write [[...]] for an array of tables)"

@@ -572,9 +572,9 @@ class DiffResult:
                     "| job kind | field | A | B | jobs |", "|---|---|---|---|---:|"]
             out += [f"| {k} | `{f}` | {_md(o)} | {_md(n)} | {j} |"
                     for k, f, o, n, j in reasons.iter_rows()]
-        out += ["", "## Results", "", ", ".join(f"{v} {k}" for k, v in
-                                                 self.status_counts().items()) or "no results",
-                ""]
+        counts = ", ".join(f"{v} {k}" for k, v in self.status_counts().items())
+        out += ["", "## Results", "", f"values (a cell's metric on one split), by status: {counts}"
+                if counts else "no results", ""]
         shown = self._reported_first(self.results.filter(pl.col("status").is_in(
             ["changed", "within noise", "no CI"])))
         if shown.height:

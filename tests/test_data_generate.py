@@ -174,3 +174,34 @@ def test_data_gen_benchmark_gives_each_side_the_same_cores():
     assert "whole CPU (2 processes each)" in out and "one core:" in out
     for ratio in ("whole CPU vs reference", "whole CPU vs lean PIL", "one core vs reference"):
         assert re.search(rf"speed-up, {ratio}: \d+\.\dx", out), out
+
+
+@pytest.mark.parametrize("position", ["upper_left", "lower_left", "lower_right", "center"])
+def test_composite_puts_the_object_where_it_is_asked(position):
+    cfg = composite(position=position)
+    cfg["background"] = {"kind": "solid", "color": [0, 0, 0], "resolution": 32}
+    x, _ = generate(cfg, "train", np.arange(30), seed=0)
+    ink = x.float().sum((0, 1)) > 0
+    side, free = round(0.55 * 32), 32 - round(0.55 * 32)
+    top = {"upper_left": 0, "lower_left": free, "lower_right": free, "center": free // 2}[position]
+    left = {"upper_left": 0, "lower_left": 0, "lower_right": free, "center": free // 2}[position]
+    box = torch.zeros(32, 32, dtype=torch.bool)
+    box[top:top + side, left:left + side] = True
+    assert ink[box].any() and not ink[~box].any()
+
+
+def test_an_absent_object_leaves_the_background_as_it_is():
+    """availability 0: the foreground label is -1 and no object is pasted."""
+    cfg = composite(a=0.0)
+    cfg["background"] = {"kind": "solid", "color": [0, 0, 0], "resolution": 32}
+    x, y = generate(cfg, "train", np.arange(20), seed=0)
+    assert (y["foreground"] == -1).all() and not x.any()
+
+
+def test_to_uint8_rounds_and_flattens_over_black():
+    from engine.data.generation import to_uint8
+
+    rgba = torch.tensor([[0.5, 0.2, 1.0, 1.0], [1.0, 1.0, 1.0, 0.5], [1.0, 0.3, 0.0, 0.0],
+                         [1.3, -0.2, 0.999, 1.0]])[:, :, None, None]
+    assert to_uint8(rgba)[:, :, 0, 0].tolist() == [[128, 51, 255], [128, 128, 128], [0, 0, 0],
+                                                   [255, 0, 255]]

@@ -344,3 +344,32 @@ def test_a_finished_spec_runs_as_done_without_its_data(tmp_path, spec):
     again = run([spec], store=store, data_root=tmp_path / "nothing", progress=False, echo=False)
     assert again.ok and not again.skipped_specs and again.ran == []
     assert sorted(again.cached) == sorted(first.ran)
+
+
+def test_a_folder_fingerprint_follows_moves_and_same_size_rewrites(tmp_path, monkeypatch):
+    """An image moved to another class changes the dataset (its label), and so does one
+    rewritten in place with its size and mtime kept (`cp -p`): both change the fingerprint,
+    even with the file's hash cached from before."""
+    monkeypatch.setenv("DSL_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "imgs"
+    for cls in ("cat", "dog"):
+        (folder / cls).mkdir(parents=True)
+    Image.new("RGB", (8, 8), (200, 10, 20)).save(folder / "cat" / "0.png")
+    Image.new("RGB", (8, 8), (10, 200, 20)).save(folder / "dog" / "1.png")
+    _age(folder)
+    source = "folder:" + str(folder)
+    before = fingerprint(source, None)
+    (folder / "cat" / "0.png").rename(folder / "dog" / "0.png")
+    moved = fingerprint(source, None)
+    assert moved != before
+    (folder / "dog" / "0.png").rename(folder / "cat" / "0.png")
+    assert fingerprint(source, None) == before
+
+    path = folder / "cat" / "0.png"
+    data = bytearray(path.read_bytes())
+    st = os.stat(path)
+    data[-20] ^= 0xFF  # same length, other bytes
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # as `cp -p` leaves it
+    assert os.stat(path).st_size == st.st_size and os.stat(path).st_mtime_ns == st.st_mtime_ns
+    assert fingerprint(source, None) != before

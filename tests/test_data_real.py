@@ -169,3 +169,25 @@ def test_a_damaged_cifar_file_is_named_with_how_to_get_a_good_copy(tmp_path, dam
     msg = str(err.value)
     assert str(bad.resolve()) in msg and "damaged" in msg
     assert "cifar-10-python.tar.gz" in msg and str(root.resolve()) in msg
+
+
+def test_cifar_val_size_order_and_pairs_follow_the_seed(tmp_path):
+    """Val defaults to a tenth of the training pool; the carve order and the test images the
+    sensitivity pairs draw are re-drawn per seed; asking for more than exists is an error."""
+    from engine.data import sensitivity_pairs
+    from engine.data.generation import build
+    from engine.data.job import split_size
+
+    root = write_cifar10(tmp_path, n_train=60, n_test=10)
+    src = build(cfg(), 0, None, root)
+    assert (src.size("train"), src.size("val"), src.size("test")) == (54, 6, 10)
+    ids = {seed: generate(cfg(), "train", np.arange(54), seed, data_root=root)[0][:, 0, 0, 0]
+           for seed in (0, 1)}
+    assert not torch.equal(ids[0], ids[1])
+    assert split_size(src, "test", 10) == 10
+    with pytest.raises(DslError, match="11 samples asked for, only 10 exist"):
+        split_size(src, "test", 11)
+    vary = {"transforms": [{"name": "hflip", "params": {"p": 0.0}}]}  # pixels kept as stored
+    a = sensitivity_pairs(cfg(), vary, 8, 0, data_root=root)
+    b = sensitivity_pairs(cfg(), vary, 8, 1, data_root=root)
+    assert not torch.equal(a[0][:, 0, 0, 0], b[0][:, 0, 0, 0])  # other test images per seed

@@ -219,3 +219,97 @@ def test_noise_is_gaussian_with_the_given_sigma():
     y = run([{"name": "noise", "params": {"sigma": 0.1, "p": 1.0}}], x, torch.full((64, 2), 16.))
     d = y[:, :3] - 0.5
     assert abs(d.mean().item()) < 0.01 and abs(d.std().item() - 0.1) < 0.01
+
+
+def test_contrast_pulls_colour_to_the_mean_grey_of_the_visible_object():
+    """Factor 0 leaves the object's mean grey everywhere on it: the mean over the object's own
+    pixels, not over the mostly transparent canvas around it."""
+    x, half = canvas(4)
+    y = run([{"name": "contrast", "params": {"factor": [0.0, 0.0]}}], x, half)
+    sq = x[:, :3, 8:24, 8:24]
+    grey = (0.299 * sq[:, 0] + 0.587 * sq[:, 1] + 0.114 * sq[:, 2]).mean((1, 2))
+    want = grey[:, None, None, None].expand(-1, 3, 16, 16)
+    assert torch.allclose(y[:, :3, 8:24, 8:24], want, atol=1e-5)
+    half_way = run([{"name": "contrast", "params": {"factor": [0.5, 0.5]}}], x, half)
+    assert torch.allclose(half_way[:, :3, 8:24, 8:24], (sq + want) / 2, atol=1e-5)
+
+
+@pytest.mark.parametrize("sigma", [0.8, 1.5])
+def test_blur_matches_torchvision_gaussian_blur(sigma):
+    """Per-sample Gaussian blur with torchvision's reflect padding at the borders."""
+    from torchvision.transforms.v2.functional import gaussian_blur
+
+    x = torch.rand(4, 4, R, R, generator=torch.Generator().manual_seed(2))
+    x[:, 3] = 1.0  # opaque: premultiplied and straight colour agree
+    y = run([{"name": "blur", "params": {"kernel": 7, "sigma": [sigma, sigma]}}], x, x[:, 0, 0, :2])
+    want = gaussian_blur(x[:, :3], kernel_size=[7, 7], sigma=[sigma, sigma])
+    assert torch.allclose(y[:, :3], want, atol=1e-5)
+    assert torch.equal(y[:, 3], x[:, 3])
+
+
+def test_pixelate_averages_blocks_of_the_given_factor():
+    x = torch.rand(3, 4, R, R, generator=torch.Generator().manual_seed(3))
+    x[:, 3] = 1.0
+    y = run([{"name": "pixelate", "params": {"factor": 0.25, "p": 1.0}}], x, x[:, 0, 0, :2])
+    blocks = x[:, :3].reshape(3, 3, 8, 4, 8, 4).mean((3, 5))  # 8x8 blocks of 4x4 pixels
+    want = blocks.repeat_interleave(4, 2).repeat_interleave(4, 3)
+    assert torch.allclose(y[:, :3], want, atol=1e-5)
+    one = run([{"name": "pixelate", "params": {"factor": 1 / R, "p": 1.0}}], x, x[:, 0, 0, :2])
+    assert torch.allclose(one[:, :3], x[:, :3].mean((2, 3), keepdim=True).expand(-1, -1, R, R),
+                          atol=1e-5)
+
+
+def test_grayscale_uses_luma_weights():
+    x, half = canvas(4)
+    g = run([{"name": "grayscale", "params": {"p": 1.0}}], x, half)
+    luma = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+    assert torch.allclose(g[:, 0], luma, atol=1e-5)
+
+
+def test_rotation_resamples_nearest_like_pil():
+    """The paper's rotation (PIL's default): every output pixel is one of the input's pixels,
+    never a blend of neighbours."""
+    x, half = canvas(8)
+    y = run([{"name": "rotate", "params": {"degrees": [20.0, 70.0]}}], x, half)
+    for i in range(8):
+        colours = {tuple(c) for c in (x[i, :3] * 255).round().reshape(3, -1).T.tolist()}
+        out = (y[i, :3] * 255).round().reshape(3, -1).T.tolist()
+        assert all(tuple(c) in colours for c in out)
+        assert set(y[i, 3].unique().tolist()) <= {0.0, 1.0}
+
+
+def test_erasing_holes_reach_every_edge_of_the_canvas():
+    x = torch.ones(400, 4, R, R)
+    y = run([{"name": "erasing", "params": {"p": 1.0}}], x, torch.full((400, 2), 16.0))
+    hole = y[:, 3] == 0
+    for edge in (hole[:, 0, :], hole[:, -1, :], hole[:, :, 0], hole[:, :, -1]):
+        assert edge.any(1).any()  # the hole's corner is drawn over every position that fits
+
+
+def test_translate_of_a_whole_image_shifts_by_up_to_a_quarter_of_the_side():
+    """CIFAR and folder images fill the canvas: translate moves them by up to R/4 (times
+    extent) on each axis, and what it uncovers is transparent."""
+    x = torch.ones(400, 4, R, R)
+    y = Pipeline(["translate"], whole_image=True)(x, torch.full((400, 2), R / 2), 1,
+                                                  torch.arange(400))
+    covered = y[:, 3] > 0.5
+    empty_cols = (~covered.any(1)).sum(1)  # columns the shift uncovered, per sample
+    empty_rows = (~covered.any(2)).sum(1)
+    assert empty_cols.max() <= R // 4 and empty_rows.max() <= R // 4
+    assert empty_cols.max() >= R // 4 - 1 and empty_rows.max() >= R // 4 - 1
+
+
+def test_posterize_keeps_the_given_number_of_bits():
+    x, half = canvas(8)
+    y = run([{"name": "posterize", "params": {"bits": 2, "p": 1.0}}], x, half)
+    inside = (y[:, :3] * 255).round()[:, :, 8:24, 8:24]
+    assert set(inside.unique().tolist()) == {0.0, 64.0, 128.0, 192.0}
+
+
+def test_noise_hits_a_fraction_p_of_samples_and_leaves_the_others_exact():
+    x = torch.full((400, 4, R, R), 0.5)
+    y = run([{"name": "noise", "params": {"sigma": 0.1, "p": 0.5}}], x, torch.full((400, 2), 16.))
+    noisy = (y != x).flatten(1).any(1)
+    assert 0.43 < noisy.float().mean().item() < 0.57
+    assert torch.equal(y[~noisy], x[~noisy])
+    assert (y[noisy, :3] - 0.5).std().item() == pytest.approx(0.1, abs=0.01)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from engine.executors.local import LocalExecutor
 from engine.paths import ArtifactPaths
 from engine.worker import Task, TaskInput, execute
@@ -198,3 +200,36 @@ def test_error_lines_are_short_and_keep_user_messages_as_written():
         "worker process died while running the job (exit code 9)"
     assert error_line("Traceback...\nValueError: boom\n") == "ValueError: boom"
     assert error_line("") is None and error_line(None) is None
+
+
+def test_progress_eta_counts_unseen_kinds_at_the_overall_mean_and_running_work_as_done():
+    import time as _time
+    from collections import Counter
+
+    from engine.progress import Progress
+
+    bar = Progress(live=False, parallel=1)
+    bar.start(Counter({"train": 2, "linear": 3}), Counter({"linear": 1}))
+    bar.job_finished("l1", "linear", 4.0, True)
+    # no train has finished: each is estimated at the mean of every finished job (4 s)
+    assert bar.eta() == (2 * 4.0 + 1 * 4.0)
+    bar.job_started("t1", "train")
+    bar.running["t1"] = ("train", _time.time() - 3.0)  # started 3 s ago: 3 s of it are done
+    assert bar.eta() == pytest.approx(2 * 4.0 + 4.0 - 3.0, abs=0.1)
+    bar.running["t1"] = ("train", _time.time() - 100.0)  # overdue: counts as its whole mean
+    assert bar.eta() == pytest.approx(2 * 4.0 + 4.0 - 4.0, abs=0.1)
+    bar.job_reopened("linear")  # a finished linear found damaged runs again
+    assert bar.eta() == pytest.approx(2 * 4.0 + 2 * 4.0 - 4.0, abs=0.1)
+
+
+def test_a_job_whose_input_artifact_is_gone_fails_before_it_runs(tmp_path):
+    ledger = tmp_path / "ledger"
+    gone = str(ArtifactPaths(tmp_path).artifact("fsource-aaaaaaaaaaaaaaaa"))
+    res = execute(_task(tmp_path, "fcombine-bbbbbbbbbbbbbbbb", "combine",
+                        {"name": "c", "add": 1, "ledger": str(ledger)},
+                        {"a": TaskInput("fsource-aaaaaaaaaaaaaaaa", "fsource", {}, gone)}))
+    assert not res.ok
+    assert res.error_line == (f"FileNotFoundError: input 'a' (fsource-aaaaaaaaaaaaaaaa) has no "
+                              f"artifact at {gone}")
+    assert not ledger.exists()  # the job function never ran
+    assert not (tmp_path / "tmp").exists() or not any((tmp_path / "tmp").iterdir())

@@ -74,3 +74,13 @@ def test_load_trained_round_trip(tmp_path):
     torch.testing.assert_close(loaded(x), model.eval()(x))
     with pytest.raises(DslError):
         load_trained(Input("dataset-x", "dataset", {"model": cfg}, tmp_path))
+
+
+def test_width_rounds_to_the_multiple_and_never_drops_below_one():
+    from engine.models._width import scaled
+
+    assert scaled(64, 1.0) == 64 and scaled(64, 0.5) == 32 and scaled(16, 0.125) == 2
+    assert scaled(16, 0.01) == 1  # a tiny width still leaves a valid layer
+    assert scaled(64, 0.01, 8) == 8 and scaled(100, 0.3, 8) == 32
+    with pytest.raises(ValueError):
+        scaled(16, 0.0)

@@ -260,3 +260,114 @@ def test_a_feature_constant_on_the_training_set_gets_no_weight():
     test = feats(test_labels, 0.05)
     _, acc = linear.score(head, test, test_labels)
     assert acc > 0.95
+
+
+def _features_artifact(tmp_path, sizes=(("train", 50), ("val", 10), ("test", 10)), dim=5):
+    feats = tmp_path / "feat"
+    feats.mkdir()
+    rng = np.random.default_rng(0)
+    splits = {s: artifact.Split(rng.normal(size=(n, dim)).astype(np.float32),
+                                {"class": rng.integers(0, 3, n)}) for s, n in sizes}
+    artifact.save(feats, splits, {"class": {"num_classes": 3}}, array_name="features")
+    return feats, splits
+
+
+def test_linear_probe_trains_on_n_train_with_its_weight_decay_and_scores_whole_splits(tmp_path):
+    feats, splits = _features_artifact(tmp_path)
+    cfg = dict(LINEAR, n_train=7, epochs=3, weight_decay=0.5, seed=2)
+    out = tmp_path / "lin"
+    out.mkdir()
+    m = as_metrics(linear.run(cfg, {"features": Input("f", "features", {}, feats)}, out, CPU))
+    t = {s: (torch.from_numpy(sp.x), torch.from_numpy(sp.labels["class"])) for s, sp in splits.items()}
+    head = linear.fit_linear(t["train"][0][:7], t["train"][1][:7], 3, epochs=3, lr=cfg["lr"],
+                             batch_size=cfg["batch_size"], weight_decay=0.5, seed=2)
+    torch.testing.assert_close(torch.load(out / "head.pt", weights_only=True)["weight"],
+                               head.weight.detach())
+    for split in ("val", "test"):  # n_train limits training only: every val/test sample scores
+        loss, acc = linear.score(head, *t[split])
+        assert m[("loss", split)] == pytest.approx(loss, rel=1e-5)
+        assert m[("accuracy", split)] == pytest.approx(acc)
+    assert m[("loss", "train")] == pytest.approx(linear.score(head, t["train"][0][:7],
+                                                              t["train"][1][:7])[0], rel=1e-5)
+
+
+def test_linear_probe_draws_its_batch_order_from_its_seed(monkeypatch):
+    """Init and batch order both come from the seed: the order's generator is seeded with it."""
+    seeds = []
+    randperm = torch.randperm
+
+    def spy(n, *args, generator=None, **kw):
+        seeds.append(generator.initial_seed())
+        return randperm(n, *args, generator=generator, **kw)
+
+    monkeypatch.setattr(torch, "randperm", spy)
+    feats = torch.randn(20, 4, generator=torch.Generator().manual_seed(0))
+    linear.fit_linear(feats, torch.arange(20) % 2, 2, epochs=2, lr=0.01, batch_size=8, seed=11)
+    assert seeds == [11, 11]
+
+
+def test_finetune_is_a_probe_then_fit_with_the_job_s_own_settings(tmp_path):
+    """finetune = fit_linear on the first n_train frozen features, that head put on the model,
+    then `fit` with the config's optimizer, weight decay, schedule and seed: replayed by hand
+    here, the numbers must agree exactly."""
+    data = synthetic.dataset(tmp_path / "data", sizes=(64, 16, 24))
+    model_in = untrained(tmp_path)
+    lin = dict(LINEAR, epochs=4, seed=5)
+    cfg = {"model": MODEL, "label": "class", "n_train": 24, "linear": lin, "epochs": 2,
+           "lr": 0.01, "batch_size": 8, "optimizer": "sgd", "weight_decay": 0.05,
+           "schedule": {"name": "cosine", "warmup_epochs": 1, "final_lr": 0.001}, "seed": 7}
+    (tmp_path / "ft").mkdir()
+    m = as_metrics(finetune.run(cfg, {"model": model_in, "data": Input("d", "dataset", {}, data)},
+                                tmp_path / "ft", CPU))
+
+    cpu = torch.device("cpu")
+    arrays = artifact.load(data)
+    x, y = (torch.from_numpy(a) for a in train.labelled(arrays, "train", "class", 24))
+    vx, vy = (torch.from_numpy(a) for a in train.labelled(arrays, "val", "class"))
+    tx, ty = (torch.from_numpy(a) for a in train.labelled(arrays, "test", "class"))
+    model = load_trained(model_in)
+    head = linear.fit_linear(features.compute(model, x, cpu), y, 4, epochs=4, lr=LINEAR["lr"],
+                             batch_size=LINEAR["batch_size"], seed=5)
+    assert m[("linear_accuracy", "test")] == pytest.approx(
+        linear.score(head, features.compute(model, tx, cpu), ty)[1])
+    model.head = head
+    hp = train.Hyper(optimizer="sgd", lr=0.01, weight_decay=0.05,
+                     schedule=train.Schedule("cosine", 1.0, 0.001), epochs=2, batch_size=8,
+                     checkpoint="last", seed=7)
+    history = train.fit(model, x, y, vx, vy, hp, cpu)
+    assert history["steps_per_epoch"] == 3  # 24 of the 64 training samples
+    loss, acc = train.evaluate(model, tx, ty, cpu)
+    assert m[("loss", "test")] == pytest.approx(loss, rel=1e-5)
+    assert m[("accuracy", "test")] == pytest.approx(acc)
+
+
+def test_finetuning_starts_from_the_probed_head_not_the_source_head(tmp_path):
+    """With no fine-tuning epochs the model is the frozen network with the probe's head: its
+    accuracy is the linear probe's (the source model's own head is at chance here: 0.28)."""
+    data = synthetic.dataset(tmp_path / "data", sizes=(128, 32, 64))
+    model_in = untrained(tmp_path)
+    cfg = {"model": MODEL, "label": "class", "n_train": 128, "linear": dict(LINEAR, epochs=30),
+           "epochs": 0, "lr": 1e-3, "batch_size": 64, "optimizer": "adam", "weight_decay": 0.0,
+           "schedule": {"name": "linear", "warmup_epochs": 0, "final_lr": 0.0}, "seed": 0}
+    (tmp_path / "ft").mkdir()
+    m = as_metrics(finetune.run(cfg, {"model": model_in, "data": Input("d", "dataset", {}, data)},
+                                tmp_path / "ft", CPU))
+    assert m[("linear_accuracy", "test")] > 0.5
+    for split in ("val", "test"):
+        assert m[("accuracy", split)] == pytest.approx(m[("linear_accuracy", split)])
+
+
+def test_sensitivity_measures_the_model_in_eval_mode():
+    """BatchNorm in training mode would normalise each batch by its own statistics: the
+    function must measure the network as probes and the features job see it."""
+    model = seeded_build(MODEL, 0)
+    g = torch.Generator().manual_seed(0)
+    x1, xa, xb = (torch.randint(0, 256, (16, 3, 16, 16), generator=g, dtype=torch.uint8)
+                  for _ in range(3))
+    x2 = 255 - x1
+    with torch.no_grad():  # a few batches through BN in train mode: running stats move off 0/1
+        for _ in range(3):
+            model.train()(dev.normalise(xa))
+    expected = sensitivity(model.eval(), x1, x2, xa, xb)
+    assert sensitivity(model.train(), x1, x2, xa, xb, batch_size=5) == pytest.approx(expected,
+                                                                                    rel=1e-5)

@@ -178,3 +178,30 @@ def test_local_executor_reruns_a_job_whose_worker_died(tmp_path):
     assert not dead.ok and "worker process died" in dead.error_line
     assert "ran 2 times" in dead.error_line
     assert (tmp_path / "fsource-00000000000000a2.count").read_text() == "2"
+
+
+def test_make_gives_retries_and_resources_to_ray(monkeypatch):
+    """--retries 0 turns Ray's retries off (it is not 'unset'); without it Ray retries 3 times."""
+    import engine.executors.ray as ray_executor
+    from engine.executors import make
+
+    made = []
+    monkeypatch.setattr(ray_executor, "RayExecutor", lambda **kw: made.append(kw) or kw)
+    make("ray", retries=0)
+    make("ray")
+    make("ray", retries=2, per_gpu=4, resources=["train=cpu:2"], address="auto")
+    assert [kw["retry"].system_retries for kw in made] == [0, ray_executor.DEFAULT_RETRIES, 2]
+    assert ray_executor.DEFAULT_RETRIES == 3
+    last = made[-1]
+    assert (last["address"], last["per_gpu"], last["resources"].per_gpu) == ("auto", 4, 4)
+    assert last["resources"].request("train", _model("resnet18")) == Request(0.25, 2.0)
+
+
+def test_rules_for_one_target_merge_and_arch_rules_count_for_the_fewest_cpus():
+    policy = ResourcePolicy.from_options(["features=gpu:0.3", "features=cpu:3"])
+    assert policy.request("features", _model("resnet18")) == Request(0.3, 3.0)
+    assert policy.request("features", _model("resnet50")) == Request(0.3, 3.0)
+    later = ResourcePolicy.from_options(["features=gpu:0.3,cpu:2", "features=gpu:0.2"])
+    assert later.request("features", _model("resnet18")) == Request(0.2, 2.0)
+    # a rule for one architecture can ask for fewer CPUs than any kind's default
+    assert ResourcePolicy.from_options(["train:vit=cpu:0.25"]).min_cpu() == 0.25

@@ -79,3 +79,17 @@ def test_cells_sharing_one_job_count_once():
     assert out["mean"] == pytest.approx((0.4 + 0.5) / 2)
     assert out["expected"] == 4 and out["missing"] == 1 and out["why_missing"] == "not run 1"
     assert sorted(out["jobs"]) == ["j0", "j1", "j2", "j3"]
+
+
+def test_missing_reasons_are_listed_most_serious_first_and_planned_seeds_are_counted():
+    # reasons arrive in slot order ("not run" first) but read worst first; a group whose every
+    # slot is missing still counts the seeds that were planned for it
+    rows = [("a", 0, 0, None, "j1", "not run"), ("a", 1, 0, None, "j2", "pending"),
+            ("a", 2, 0, None, "j3", "failed"), ("a", 3, 0, None, "j4", "skipped"),
+            ("b", 0, 0, 0.5, "j5", "ok"), ("b", 1, 0, None, "j6", "not run"),
+            ("b", 2, 0, None, "j7", "not run")]
+    out = {r["row"]: r for r in aggregate(_slots(rows), ["row"]).iter_rows(named=True)}
+    assert out["a"]["why_missing"] == "failed 1, skipped 1, pending 1, not run 1"
+    assert (out["a"]["n"], out["a"]["seeds"], out["a"]["expected"]) == (0, 4, 4)
+    assert (out["b"]["n"], out["b"]["seeds"], out["b"]["missing"]) == (1, 3, 2)
+    assert out["b"]["why_missing"] == "not run 2"

@@ -113,3 +113,19 @@ def test_legend_is_opaque_bar_caps_are_short_and_heatmap_title_names_both_dims()
     errs = bar.vegalite()["layer"][1]["mark"]
     assert errs["type"] == "errorbar" and errs["ticks"]["size"] <= 12
     assert heat.title == "linear.accuracy by invariance x n"
+
+
+def test_charts_draw_only_points_with_values_in_plan_order_and_note_partial_ones():
+    cells, m = _data()
+    # drop one seed's value of (same, 100): that point is drawn from partial results
+    m = m.filter(pl.col("job_id") != "linear-0same100")
+    line, bar, heat, _ = build_charts(cells, REPORTS, m)
+    values = line.vegalite()["layer"][0]["data"]["values"] if "data" in line.vegalite()[
+        "layer"][0] else line.vegalite()["data"]["values"]
+    assert len(values) == 3 and all(v["mean"] is not None for v in values)
+    assert any("1 point(s) from partial results" in s for s in line.vegalite()["title"]["subtitle"])
+    assert line.vegalite()["layer"][1]["encoding"]["color"]["sort"] == ["same", "other"]
+    bars = bar.vegalite()["layer"][0]["encoding"]
+    assert bars["x"]["sort"] == ["same", "other"] and bars["color"]["sort"] == [100, 1000]
+    text = heat.vegalite()["layer"][1]["encoding"]["color"]
+    assert text["condition"]["value"] == "black" and text["value"] == "white"  # dark cells: white

@@ -69,3 +69,25 @@ def test_report_page_names_the_profile_and_points_to_runs_made_with_other_option
     page = full.read_text()
     assert "full size (no --profile or --set)" in page
     assert "its last run of &#x27;tiny&#x27;" in page and "used --profile smoke" in page
+
+
+def test_plan_counts_jobs_shared_between_cells_cached_and_failed():
+    """Two cells on one training job, each probe reading one shared target dataset: 8 references
+    to 5 jobs, so 3 are shared."""
+    from dsl.graph import Cell, Job, ProbeRef, SpecPlan
+    from engine.results.report import plan_counts
+
+    src = Job.make("dataset", "1", {"d": "src"})
+    tgt = Job.make("dataset", "1", {"d": "tgt"})
+    model = Job.make("train", "1", {"t": 0}, {"data": src.id})
+    probes = [Job.make("linear", "1", {"p": i}, {"model": model.id, "data": tgt.id})
+              for i in range(2)]
+    jobs = {j.id: j for j in (src, tgt, model, *probes)}
+    cells = tuple(Cell("s", 0, {"i": i}, model.id, (ProbeRef("lin", "linear", p.id),))
+                  for i, p in enumerate(probes))
+    spec = SpecPlan(name="s", path=None, text="", hash="0" * 16, title="s", cells=cells,
+                    jobs=jobs, reports=())
+    counts = plan_counts(spec, {src.id, model.id}, {probes[1].id: "failed"})
+    assert (counts["cells"], counts["jobs"], counts["shared"]) == (2, 5, 3)
+    assert (counts["cached"], counts["failed"]) == (2, 1)
+    assert counts["by_kind"]["dataset"]["jobs"] == 2 and counts["by_kind"]["dataset"]["cached"] == 1

@@ -142,6 +142,88 @@ def test_bare_metric_and_train_metric_and_long_frame():
     assert slots(cells).height == 12  # 6 cells x (train + linear)
 
 
+def test_a_value_prefers_the_test_split_and_says_why_a_number_is_missing():
+    cells, _ = _table1(seeds=(0,))
+    ids = [c["probes"][0]["job"] for c in cells]
+    # job 0 reports accuracy both on test and without a split: the test value is the one read;
+    # job 1 only without a split; job 2 finished without the metric; job 3 failed; the rest never ran
+    metrics = _metrics([(ids[0], "accuracy", None, 0.1), (ids[0], "accuracy", "test", 0.7),
+                        (ids[0], "accuracy", "val", 0.3), (ids[1], "accuracy", None, 0.4),
+                        (ids[2], "loss", "test", 1.0)])
+    sel = select(cells, metrics, "linear.accuracy", {ids[2]: "done", ids[3]: "failed"})
+    got = {j: (v, s) for j, v, s in zip(sel["job"], sel["value"], sel["status"])}
+    assert sel.height == 6
+    assert got[ids[0]] == (0.7, "ok") and got[ids[1]] == (0.4, "ok")
+    assert got[ids[2]] == (None, "no metric") and got[ids[3]] == (None, "failed")
+    assert got[ids[4]] == (None, "not run")
+    assert select(cells, metrics, "linear.accuracy@val")["value"].to_list() == [0.3] + [None] * 5
+
+
+def test_slots_keep_one_type_per_factor_and_inherit_the_cell_s_transforms():
+    from engine.results.frame import apply_filter
+
+    def cell(seed, scale, tfs, probe_derived):
+        return {"seed": seed, "factors": {"scale": scale, "tag": scale}, "train": f"train-{seed}{scale}",
+                "probes": [{"name": "lin", "kind": "linear", "job": f"linear-{seed}{scale}",
+                            "derived": probe_derived}], "derived": {"train_transforms": tfs}}
+
+    cells = [cell(0, 1, ["hue", "rotate"], {}),
+             cell(0, 0.5, [], {"train_transforms": ["blur"], "probe_transforms": ["hue"]}),
+             cell(0, "all", ["hue", "rotate"], {})]
+    s = slots(cells[:2])
+    assert s.schema["scale"] == pl.Float64 and s["scale"].to_list() == [1.0, 1.0, 0.5, 0.5]
+    assert slots(cells)["scale"].to_list() == ["1", "1", "0.5", "0.5", "all", "all"]
+    # a probe without its own train_transforms reads its cell's
+    probes = s.filter(pl.col("probe") == "lin")
+    assert probes["train_transforms"].to_list() == ["hue+rotate", "blur"]
+    assert probes["probe_transforms"].to_list() == [None, "hue"]
+    # a filter value that is a list names one list-valued level, written as it is shown
+    kept = apply_filter(s, {"train_transforms": [["hue", "rotate"]]})
+    assert kept["job"].to_list() == ["train-01", "linear-01"]
+    assert apply_filter(s, {"scale": 0.5})["job"].to_list() == ["train-00.5", "linear-00.5"]
+
+
+def test_numbers_are_formatted_with_their_mean_s_precision():
+    from engine.results.tables import cell_text, fmt_number
+
+    assert fmt_number(0.6431) == "0.643" and fmt_number(0.0042) == "0.0042"
+    assert fmt_number(0.0004, like=0.5) == "0.000"  # a spread reads at its mean's precision
+    assert fmt_number(1234.5) == "1.23e+03" and fmt_number(None) == "?"
+    agg = {"mean": 0.5, "std": 0.0004, "missing": 0, "expected": 3}
+    assert cell_text(agg) == "0.500 ± 0.000"
+
+
+def test_one_seed_note_only_when_no_position_has_two_and_csv_lists_every_job():
+    cells, metrics = _table1(skip={(1, "C", "C"), (2, "C", "C")})
+    [t] = build_tables(cells, [TABLE1], metrics)
+    assert t.cell("C", "C")["n"] == 1 and not any("one seed" in n for n in t.notes)
+    long = pl.read_csv(io.StringIO(render([t], "csv")))
+    jobs = long.filter((pl.col("row") == "C+O") & (pl.col("column") == "O"))["jobs"].item()
+    assert sorted(jobs.split(" ")) == [f"linear-{s}C+OO" for s in range(3)]
+    # a table without columns has one column per row, written as null in json
+    [rows_only] = build_tables(cells, [{"table": {"rows": "source", "value": "linear.accuracy"}}],
+                               metrics)
+    doc = json.loads(render([rows_only], "json"))["tables"][0]
+    assert doc["column_levels"] == [] and {c["column"] for c in doc["cells"]} == {None}
+
+
+def test_the_options_note_points_to_the_last_run_that_made_jobs(tmp_path):
+    import dataclasses
+
+    import fake_kinds
+    from engine.results.tables import options_note
+    from engine.store import Store
+
+    store = Store(tmp_path / "store")
+    spec = fake_kinds.make_plan(None, 1).specs[0]
+    assert options_note(spec, store, {}) is None  # never run: nothing to point to
+    store.record_run(spec, "smoke", ["train.epochs=1"])
+    store.record_run(dataclasses.replace(spec, cells=()), "other")  # a later run with no jobs
+    note = options_note(spec, store, {})
+    assert note is not None and "--profile smoke --set train.epochs=1" in note
+    assert options_note(spec, store, {"some-job": "done"}) is None  # its jobs are here
+
+
 SPEC = """
 [spec]
 title = "Tiny"

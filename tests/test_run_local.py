@@ -264,3 +264,68 @@ def test_a_job_s_user_error_shows_as_its_message_and_its_traceback_is_kept(tmp_p
     error = store.job(s0).error  # the whole traceback, for whoever looks into it
     assert error.startswith("Traceback (most recent call last):") and "in refuses" in error
     assert "dsl.errors.DslError: val split of 128 leaves nothing to train on (s0)" in error
+
+
+def test_the_driver_claims_no_more_jobs_than_its_workers_can_run(tmp_path):
+    """Ready jobs beyond the executor's capacity stay unclaimed (pending), so that another
+    driver on the same store can take them instead of waiting for this one's queue."""
+    from engine.executors.local import LocalExecutor
+
+    class Counting(LocalExecutor):
+        most = 0
+
+        def submit(self, task):
+            Counting.most = max(Counting.most, self.in_flight + 1)
+            return super().submit(task)
+
+    plan = fake_kinds.make_plan(tmp_path / "ledger", 3, sleep=0.2)  # s0..s2 are ready at once
+    summary = run(plan, store=tmp_path / "store", executor=Counting(jobs=1), progress=False,
+                  echo=False)
+    assert summary.ok and len(summary.ran) == 7
+    assert Counting.most == 1
+
+
+def test_the_summary_line_counts_every_outcome():
+    import io
+
+    from rich.console import Console
+
+    from engine.runner import RunSummary, print_summary
+
+    s = RunSummary(total=9, ran=["a", "b"], cached=["c"], elsewhere=["d", "e"],
+                   failed={"f": "ValueError: boom"}, skipped={"g": "input f failed",
+                                                             "h": "input f failed"},
+                   skipped_specs={"x": "cifar10 is missing"}, recomputed={"a": "a.npy is missing"},
+                   seconds=1.25)
+    buf = io.StringIO()
+    print_summary(s, Console(file=buf, width=200, highlight=False))
+    lines = buf.getvalue().splitlines()
+    assert lines[0] == ("9 jobs: 2 ran, 1 already done, 2 done by another run, 1 failed, "
+                        "2 skipped after a failure, 1 spec(s) skipped for missing data in 1.2s")
+    assert lines[1:] == ["ran again a: its artifact was damaged (a.npy is missing)",
+                         "failed f: ValueError: boom", "skipped 2 job(s): input f failed"]
+    assert not s.ok
+    assert not RunSummary(skipped={"g": "input f failed"}).ok
+    assert RunSummary(skipped_specs={"x": "missing"}).ok and RunSummary(ran=["a"]).ok
+
+
+def test_a_failure_does_not_mark_skipped_what_already_finished_downstream(tmp_path, monkeypatch):
+    """s0's artifact is damaged and its rerun fails: c0 (to be made again from it) is skipped,
+    but `total`, finished from the earlier c0, stays a finished job of this run."""
+    import shutil
+
+    import engine.kinds
+    from engine.kinds import Kind
+
+    plan = fake_kinds.make_plan(tmp_path / "ledger", 1)
+    names = fake_kinds.by_name(plan)
+    store = Store(tmp_path / "store")
+    assert run(plan, store=store, progress=False, echo=False).ok
+    (store.paths.artifact(names["s0"]) / "value.json").unlink()
+    shutil.rmtree(store.paths.artifact(names["c0"]))
+    monkeypatch.setitem(engine.kinds.KINDS, "fsource",
+                        Kind("fsource", "1", f"{__name__}:refuses", False, "refuses"))
+    summary = run(plan, store=store, progress=False, echo=False)
+    assert list(summary.failed) == [names["s0"]]
+    assert summary.skipped == {names["c0"]: f"input {names['s0']} failed"}
+    assert summary.cached == [names["total"]] and store.job(names["total"]).status == "done"

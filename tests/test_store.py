@@ -134,6 +134,94 @@ def test_skip_never_overwrites_done(tmp_path):
     assert (store.job(other.id).status, store.job(other.id).error) == ("skipped", "input x failed")
 
 
+def test_skip_never_overwrites_a_job_another_driver_is_running(tmp_path):
+    """A failure upstream in one driver must not mark skipped a job a live other driver holds
+    (its result would then be recorded over a 'skipped' row, or the job run twice)."""
+    store = Store(tmp_path)
+    job = _job()
+    assert store.claim(job, "other-node:7")
+    store.skip(job, "input x failed")
+    rec = store.job(job.id)
+    assert (rec.status, rec.owner, rec.error) == ("running", "other-node:7", None)
+
+
+def test_an_owner_may_claim_again_a_job_it_holds(tmp_path):
+    """A driver re-claiming its own running job (a retry inside the same process) gets it, while
+    the same live claim still blocks everyone else."""
+    store = Store(tmp_path)
+    job = _job()
+    assert store.claim(job, "far-node:5")  # another host: liveness unknown, heartbeat is fresh
+    assert not store.claim(job, "me:1")
+    assert store.claim(job, "far-node:5")
+    assert store.job(job.id).owner == "far-node:5"
+
+
+def test_reopen_puts_a_damaged_job_back_to_pending_and_keeps_its_metrics(tmp_path):
+    store = Store(tmp_path)
+    job = _job()
+    assert store.claim(job, "me:1")
+    _publish(store, job.id)
+    store.complete(job.id, [Metric("value", None, 1.0)], 0.1)
+    store.reopen(job.id, "value.json is missing")
+    rec = store.job(job.id)
+    assert (rec.status, rec.owner) == ("pending", None)
+    assert rec.error == "artifact damaged: value.json is missing"
+    assert not store.paths.artifact(job.id).exists() and store.finished([job.id]) == set()
+    assert store.metrics([job.id])["value"].to_list() == [1.0]  # kept until it completes again
+    assert store.claim(job, "me:1")
+
+
+def test_a_job_that_runs_again_and_succeeds_forgets_its_old_error(tmp_path):
+    store = Store(tmp_path)
+    job = _job()
+    assert store.claim(job, "me:1")
+    store.fail(job.id, "Traceback...\nValueError: boom\n", 0.2, "h")
+    assert store.claim(job, "me:1")  # a rerun retries it
+    rec = store.job(job.id)
+    assert (rec.status, rec.error, rec.finished, rec.seconds) == ("running", None, None, None)
+    _publish(store, job.id)
+    store.complete(job.id, [], 0.3, "h")
+    rec = store.job(job.id)
+    assert (rec.status, rec.error, rec.seconds) == ("done", None, 0.3)
+    # a late success recorded over a failure (a superseded driver's result) carries no error
+    store.fail(job.id, "Traceback...\nValueError: again\n", 0.2, "h")
+    store.complete(job.id, [], 0.4, "h")
+    assert (store.job(job.id).status, store.job(job.id).error) == ("done", None)
+
+
+def test_lookups_of_many_jobs_miss_none(tmp_path):
+    """finished, jobs and metrics query in chunks of SQL parameters: a plan of thousands of jobs
+    must get every one back, the last of each chunk included."""
+    import sqlite3
+
+    store = Store(tmp_path)
+    store.claim(_job("first"), "me:1")  # creates the database
+    ids = [f"fsource-{i:016x}" for i in range(1001)]  # chunks of 500: ..499, ..999, 1000
+    con = sqlite3.connect(store.paths.db)
+    with con:  # one transaction: rows as complete() writes them
+        con.executemany("INSERT INTO jobs (job_id, kind, status) VALUES (?, 'fsource', 'done')",
+                        [(i,) for i in ids])
+        con.executemany("INSERT INTO metrics VALUES (?, 'value', '', ?)",
+                        [(j, float(i)) for i, j in enumerate(ids)])
+    con.close()
+    for jid in ids:
+        store.paths.artifact(jid).mkdir(parents=True)
+    assert store.finished(ids) == set(ids)
+    assert set(store.jobs(ids)) == set(ids)
+    df = store.metrics(ids)
+    assert df.height == 1001 and sorted(df["value"].to_list()) == [float(i) for i in range(1001)]
+
+
+def test_a_run_prefix_must_name_one_run(tmp_path):
+    store = Store(tmp_path)
+    spec = fake_kinds.make_plan(None, 1).specs[0]
+    first, second = store.record_run(spec), store.record_run(spec)
+    common = os.path.commonprefix([first, second])
+    with pytest.raises(DslError, match="ambiguous"):
+        store.run(common)
+    assert store.run(first).run_id == first and store.run(second[:len(common) + 1]).run_id == second
+
+
 def test_record_and_read_runs(tmp_path):
     store = Store(tmp_path)
     plan = fake_kinds.make_plan(None, 2)
@@ -159,6 +247,26 @@ def test_record_and_read_runs(tmp_path):
         store.run("nope")
 
 
+def test_recorded_files_are_those_of_the_newest_run_with_the_same_profile(tmp_path):
+    """Without its local data a spec gets the files version its last run under the same
+    --profile read (another profile's run may have read other files)."""
+    import dataclasses
+
+    from dsl.graph import Cell
+
+    store = Store(tmp_path)
+    spec = fake_kinds.make_plan(None, 1).specs[0]
+    for name, fp, profile in (("a", "sha256:aaaa", "smoke"), ("b", "sha256:bbbb", None)):
+        job = Job.make("fsource", "1", {"name": name, "files": {"cifar10": fp}})
+        assert store.claim(job, "me:1")
+        store.record_run(dataclasses.replace(spec, cells=(Cell("fake", 0, {}, job.id, ()),)),
+                         profile)
+        time.sleep(0.01)
+    assert store.recorded_files("cifar10", "fake", "smoke") == "sha256:aaaa"
+    assert store.recorded_files("cifar10", "fake", None) == "sha256:bbbb"
+    assert store.recorded_files("cifar100", "fake", None) is None
+
+
 def test_publish_is_a_rename_and_replaces_a_leftover(tmp_path):
     paths = ArtifactPaths(tmp_path)
     jid = "fsource-0123456789abcdef"
@@ -177,6 +285,25 @@ def test_publish_is_a_rename_and_replaces_a_leftover(tmp_path):
     paths.publish(again, jid)
     assert (final / "a.txt").read_text() == "2"
     assert list(paths.tmp.iterdir()) == []
+
+
+def test_problem_notices_any_change_of_size_and_trusts_folders_without_a_manifest(tmp_path):
+    paths = ArtifactPaths(tmp_path)
+    jid = "fsource-0123456789abcdef"
+    staging = paths.staging(jid)
+    (staging / "sub").mkdir()
+    (staging / "sub" / "a.bin").write_bytes(b"12345")
+    final = paths.publish(staging, jid)
+    assert paths.problem(jid) is None
+    (final / "sub" / "a.bin").write_bytes(b"123456")  # grown (appended to, rewritten)
+    assert paths.problem(jid) == f"{final / 'sub' / 'a.bin'} has 6 bytes, 5 when it was written"
+    (final / "sub" / "a.bin").write_bytes(b"54321")  # same size: not noticed (documented)
+    assert paths.problem(jid) is None
+    (final / ".manifest.json").unlink()  # published before manifests existed: cannot be checked
+    assert paths.problem(jid) is None
+    (final / ".manifest.json").write_text("{not json")
+    assert "manifest" in paths.problem(jid) and "unreadable" in paths.problem(jid)
+    assert "is missing" in paths.problem("fsource-ffffffffffffffff")
 
 
 def test_a_live_but_silent_owner_loses_its_claim(tmp_path):

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from dsl import catalog
 from dsl.errors import Problem, did_you_mean
+from dsl.factors import text as factor_text
 from dsl.spec import (BUILTIN_DATA, DERIVED_COLUMNS, DRAW_SORTS, FACTOR_NAME, METRICS,
                       PLACEHOLDER_RE, TRANSFORM_WORDS, is_placeholder)
 
@@ -174,7 +175,7 @@ class _Checker:
         for combo in itertools.islice(combos, MAX_SUBSTITUTIONS):
             out = text
             for n, v in zip(names, combo):
-                out = out.replace("{" + n + "}", str(v))
+                out = out.replace("{" + n + "}", factor_text(v))  # as the resolver does
             how = ", ".join(f"{n} = {_show(v)}" for n, v in zip(names, combo))
             yield out, f" (with {how}{self.set_by(names)})"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsl.diff import compare, diff, flatten
+from dsl.diff import compare, diff, flatten, plan_diff, results_diff
 from dsl.planner import plan
 from engine.store import Store
 
@@ -274,3 +274,169 @@ def test_a_constant_made_a_one_level_factor_still_pairs_cells(tmp_path):
     c.write_text(b.read_text().replace("ep = [1]", "ep = [1, 2]"))
     r2 = diff(a, c, store=store)
     assert r2.cells_only_a.height > 0 and r2.cells_only_b.height > 0
+
+
+def test_field_changes_compare_as_toml_and_keep_empty_tables():
+    from dsl.diff import field_changes
+
+    # true is not 1 in TOML (Python says they are equal); an empty table is a leaf of its own
+    assert field_changes({"f": {"x": [1, 2]}, "a": 1}, {"f": {"x": [True, 2]}, "a": True}) == [
+        ("f.x", "changed", [1, 2], [True, 2]), ("a", "changed", 1, True)]
+    assert field_changes({"a": 1, "b": {"c": 2}}, {"b": {"c": 2}, "a": 1}) == []
+    assert flatten({"data": {}, "task": {"t": {"params": {}}}}) == {"data": {},
+                                                                    "task.t.params": {}}
+    assert field_changes({"data": {"x": {}}}, {"data": {}}) == [
+        ("data.x", "removed", {}, None), ("data", "added", None, {})]
+
+
+def _side(label, jobs, cells):
+    from dsl.diff import Side
+
+    return Side(label, "file", "s", None, None, {}, cells, jobs)
+
+
+def _cell(seed, train, linear):
+    return {"seed": seed, "factors": {"lr": 0.1}, "train": train,
+            "probes": [{"name": "linear", "job": linear}]}
+
+
+def test_plan_diff_names_a_changed_kind_or_engine_version():
+    data = {"kind": "dataset", "version": "1", "config": {"n": 5}, "inputs": {}}
+    a = _side("A", {"dataset-d": data,
+                    "train-a": {"kind": "train", "version": "1", "config": {"epochs": 2},
+                                "inputs": {"data": "dataset-d"}},
+                    "linear-a": {"kind": "linear", "version": "1", "config": {"epochs": 5},
+                                 "inputs": {"model": "train-a"}}},
+              [_cell(0, "train-a", "linear-a")])
+    b = _side("B", {"dataset-d": data,
+                    "train-b": {"kind": "train", "version": "2", "config": {"epochs": 2},
+                                "inputs": {"data": "dataset-d"}},
+                    "finetune-b": {"kind": "finetune", "version": "1", "config": {"epochs": 5},
+                                   "inputs": {"model": "train-b"}}},
+              [_cell(0, "train-b", "finetune-b")])
+    d = plan_diff(a, b)
+    assert d.shared == ["dataset-d"] and d.only_a == ["linear-a", "train-a"]
+    rows = d.changes.select("role", "kind", "field", "old", "new").rows()
+    assert rows == [("train", "train", "(version)", '"1"', '"2"'),
+                    ("probe linear", "finetune", "(kind)", '"linear"', '"finetune"'),
+                    ("probe linear/model", "train", "(version)", '"1"', '"2"')]
+    assert d.counts()["only_b_by_kind"] == {"finetune": 1, "train": 1}
+
+
+def test_results_diff_flags_drops_and_zero_spread_differences():
+    a = _side("A", {}, [_cell(s, f"train-a{s}", f"linear-a{s}") for s in (0, 1, 2)])
+    b = _side("B", {}, [_cell(s, f"train-b{s}", f"linear-b{s}") for s in (3, 4)])
+
+    def frame(prefix, seeds, value):
+        return pl.DataFrame([(f"linear-{prefix}{s}", "accuracy", "test", value(s))
+                             for s in seeds], orient="row",
+                            schema=["job_id", "name", "split", "value"])
+
+    # B is lower on every seed, with no spread: Welch's CI is the point [delta, delta]
+    res = results_diff(a, b, frame("a", (0, 1, 2), lambda s: 0.9), frame("b", (3, 4),
+                                                                         lambda s: 0.7))
+    (row,) = res.filter(pl.col("probe") == "linear").iter_rows(named=True)
+    assert row["paired"] is False and (row["n_a"], row["n_b"]) == (3, 2)
+    assert row["delta"] == pytest.approx(-0.2)
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(-0.2), pytest.approx(-0.2))
+    assert row["status"] == "changed"  # a drop is a change too
+
+
+def test_one_seed_a_side_has_a_delta_but_no_ci():
+    a = _side("A", {}, [_cell(0, "train-a", "linear-a")])
+    b = _side("B", {}, [_cell(0, "train-b", "linear-b")])
+    rows = pl.DataFrame([("linear-a", "accuracy", "test", 0.5)], orient="row",
+                        schema=["job_id", "name", "split", "value"])
+    res = results_diff(a, b, rows, rows.with_columns(job_id=pl.lit("linear-b"),
+                                                     value=pl.lit(0.75)))
+    (row,) = res.filter(pl.col("probe") == "linear").iter_rows(named=True)
+    assert (row["delta"], row["ci_low"], row["status"]) == (0.25, None, "no CI")
+
+
+def _metrics(rows):
+    return pl.DataFrame(rows, orient="row", schema=["job_id", "name", "split", "value"])
+
+
+def test_results_diff_tells_unplanned_from_unmeasured():
+    from dsl.diff import DiffResult, spec_diff
+
+    a = _side("A", {}, [_cell(s, f"train-a{s}", f"linear-a{s}") for s in (0, 1)]
+              + [{**_cell(0, "train-x", "linear-x"), "factors": {"lr": 0.5}}])
+    b = _side("B", {}, [_cell(s, f"train-b{s}", f"linear-b{s}") for s in (0, 1)])
+    got = _metrics([(f"linear-a{s}", "accuracy", "test", 0.5 + s / 10) for s in (0, 1)])
+    res = results_diff(a, b, got, _metrics([]))
+    status = {(r["cell"], r["probe"], r["metric"]): r["status"] for r in res.iter_rows(named=True)}
+    assert status == {
+        ("lr=0.1", "linear", "accuracy"): "no results in B",  # B plans it, has no value yet
+        ("lr=0.1", "train", None): "no results",  # planned on both sides, measured on neither
+        ("lr=0.5", "train", None): "only in A",  # B does not plan lr=0.5 at all
+        ("lr=0.5", "linear", None): "only in A"}
+    mean = res.filter(pl.col("status") == "no results in B")["mean_a"].item()
+    assert mean == pytest.approx(0.55)
+    # the reverse direction, and the markdown's row limit
+    back = results_diff(b, a, _metrics([]), got)
+    assert "no results in A" in back["status"].to_list()
+    assert set(back.filter(pl.col("cell") == "lr=0.5")["status"].to_list()) == {"only in B"}
+    both = _metrics([(f"linear-{side}{s}", "accuracy", "test", 0.5 + s / 10 + (side == "b"))
+                     for side in "ab" for s in (0, 1)] + [
+        (f"linear-{side}{s}", "loss", "test", 1.0 + s / 10 + (side == "b"))
+        for side in "ab" for s in (0, 1)])
+    r = DiffResult(a, b, spec_diff(a, b), plan_diff(a, b), results_diff(
+        a, b, both.filter(pl.col("job_id").str.contains("-a")),
+        both.filter(pl.col("job_id").str.contains("-b"))))
+    assert "... 1 more rows (--format csv has all)" in r.to_markdown(max_rows=1)
+    assert "more rows" not in r.to_markdown(max_rows=2)
+
+
+def test_reported_values_are_the_report_split_of_a_real_probe():
+    from dsl.diff import _reads
+    from engine.results.frame import ValueRef
+
+    def row(probe, metric, split):
+        return {"probe": probe, "metric": metric, "split": split}
+
+    linear = ValueRef.parse("linear.accuracy")
+    assert _reads(linear, row("linear", "accuracy", "test"))
+    assert not _reads(linear, row("linear", "accuracy", "val"))  # the default split is test
+    assert not _reads(linear, row("other", "accuracy", "test"))
+    assert _reads(ValueRef.parse("linear.accuracy@val"), row("linear", "accuracy", "val"))
+    bare = ValueRef.parse("sensitivity")
+    assert _reads(bare, row("sens", "sensitivity", None))
+    assert _reads(ValueRef.parse("accuracy"), row("acc", "accuracy", "test"))
+    # a bare METRIC means the probes', not the source model's own
+    assert not _reads(ValueRef.parse("accuracy"), row("train", "accuracy", "test"))
+
+
+def test_diffing_two_different_specs_says_so(tmp_path):
+    a = _write(tmp_path / "a")
+    other = tmp_path / "a" / "other.toml"
+    other.write_text(a.read_text())
+    r = diff(a, other, store=Store(tmp_path / "store"))
+    assert r.notes == ["comparing two different specs: 'tiny' and 'other'"]
+    assert r.spec.rows() == [("spec.name", "changed", '"tiny"', '"other"')]
+
+
+def test_a_run_that_did_not_end_well_says_so_in_its_label(tmp_path):
+    spec = _write(tmp_path / "s")
+    store = Store(tmp_path / "store")
+    p = plan([spec])
+    complete_plan(store, p, value=_value())
+    run_id = store.record_run(p.specs[0])
+    store.finish_run(run_id, "done")
+    assert diff(spec, store=store).a.label == f"run {run_id}"
+    store.finish_run(run_id, "died")
+    r = diff(spec, store=store)
+    assert r.a.label == f"run {run_id} (died)"
+    assert r.to_markdown().startswith(f"# diff: run {run_id} (died) -> {spec}")
+
+
+def test_a_side_must_be_one_existing_spec(tmp_path):
+    from dsl.errors import DslError
+
+    a = _write(tmp_path / "a")
+    (tmp_path / "a" / "other.toml").write_text(a.read_text())
+    store = Store(tmp_path / "store")
+    with pytest.raises(DslError, match="diff compares one spec at a time; .* holds 2"):
+        diff(tmp_path / "a", a, store=store)
+    with pytest.raises(DslError, match="nope.toml: no such spec file"):
+        diff(tmp_path / "nope.toml", a, store=store)

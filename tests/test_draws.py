@@ -70,6 +70,11 @@ def test_includes_more_than_the_count():
     d = defs(a={"objects": 10}, b={"objects": 5, "includes": "a"})
     with pytest.raises(DrawError, match="cannot include all 10"):
         draw_all(d, 0)
+    # one short of the base is as impossible as five short
+    with pytest.raises(DrawError, match="9 objects cannot include all 10"):
+        draw_all(defs(a={"objects": 10}, b={"objects": 9, "includes": "a"}), 0)
+    exact = draw_all(defs(a={"objects": 10}, b={"objects": 10, "includes": "a"}), 0)
+    assert exact["b"] == exact["a"]
 
 
 def test_cycles_unknown_refs_and_mixed_sorts():
@@ -79,6 +84,11 @@ def test_cycles_unknown_refs_and_mixed_sorts():
         order(defs(a={"objects": 3, "from": "nope"}))
     with pytest.raises(DrawError, match="objects draw cannot be disjoint_from 't'"):
         order(defs(t={"transforms": 3}, a={"objects": 3, "disjoint_from": ["t"]}))
+    # class indices of cifar10 and cifar100 are different things: no constraint between them
+    with pytest.raises(DrawError, match="draw 'a' is of cifar10, this one of cifar100") as err:
+        order(defs(a={"classes": 3, "of": "cifar10"},
+                   b={"classes": 3, "of": "cifar100", "disjoint_from": "a"}))
+    assert err.value.name == "b" and err.value.field == "disjoint_from"
 
 
 SPEC = """\
@@ -107,6 +117,7 @@ def test_check_draws_names_file_line_field_and_availability(tmp_path):
     p = problems[0]
     assert p.line == 7 and p.path == "draw.b.disjoint_from" and p.file.endswith("bad.toml")
     assert "only 21 available" in p.message and "30 objects" in p.message
+    assert p.suggestion == "draw fewer objects or drop a disjoint_from"
 
 
 def test_check_draws_reports_seed_dependent_failures(tmp_path):
@@ -129,3 +140,40 @@ def test_validate_reports_impossible_draw(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(SPEC)
     assert main(["validate", str(path)]) == 1
+
+
+def test_every_pattern_can_be_drawn():
+    got = draw_all(defs(p={"patterns": catalog.N_PATTERNS}), 0)["p"]
+    assert got == tuple(range(catalog.N_PATTERNS))
+
+
+def test_includes_blames_the_constraint_that_removes_its_members():
+    d = defs(a={"objects": 5}, x={"objects": 3, "from": "a"},
+             b={"objects": 20, "includes": "a", "disjoint_from": "x"})
+    with pytest.raises(DrawError) as err:
+        draw_all(d, 0)
+    assert (err.value.name, err.value.field) == ("b", "disjoint_from")
+    assert err.value.message == "includes 'a', but 3 of its members are excluded by " \
+                                "`disjoint_from`"
+    d = defs(a={"objects": 5}, b={"objects": 8, "includes": "a", "from": ["apple", "dog"]})
+    with pytest.raises(DrawError) as err:
+        draw_all(d, 0)
+    assert (err.value.name, err.value.field) == ("b", "from")
+    # what is available counts the included members too
+    d = defs(a={"objects": 5}, b={"objects": 59, "includes": "a", "disjoint_from": "c"},
+             c={"objects": 3, "disjoint_from": "a"})
+    with pytest.raises(DrawError) as err:
+        draw_all(d, 0)
+    assert "cannot draw 59 objects disjoint from 'c' (3) out of the 61 objects: only 58 " \
+           "available" == err.value.message
+
+
+def test_check_draws_reports_a_failed_draw_once_not_the_draws_that_need_it(tmp_path):
+    text = SPEC.replace('b = { objects = 30, disjoint_from = ["a"] }',
+                        'b = { objects = 30, disjoint_from = ["a"] }\n'
+                        'c = { objects = 5, from = "b" }')
+    path = tmp_path / "chain.toml"
+    path.write_text(text)
+    doc = read_document(path)
+    problems = check_draws(Spec.model_validate(doc.data), doc)
+    assert [(p.path, p.line) for p in problems] == [("draw.b.disjoint_from", 7)]

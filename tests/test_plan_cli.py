@@ -145,3 +145,37 @@ def test_plan_speed_benchmark_runs():
                           "--repeat", "1"], cwd=ROOT, check=True, capture_output=True,
                          text=True).stdout
     assert "unique jobs" in out and "ratio to the 2 s target" in out
+
+
+def test_the_estimate_covers_only_the_jobs_still_to_run(specs, tmp_path, capsys):
+    from dsl.estimate import estimate
+
+    store = tmp_path / "store"
+    p = plan([specs])
+    before = run_json(capsys, str(specs), "--store", str(store))
+    train = next(j for j in p.jobs.values() if j.kind == "train")
+    finish(store, p.jobs[train.inputs["data"]])
+    finish(store, train)
+    after = run_json(capsys, str(specs), "--store", str(store))
+    to_run = [j for j in p.jobs if j not in (train.id, train.inputs["data"])]
+    assert after["total"]["estimate"] == estimate(p.jobs, to_run).as_dict()
+    assert before["total"]["estimate"] == estimate(p.jobs).as_dict()
+    assert after["total"]["estimate"]["pflop"] < before["total"]["estimate"]["pflop"]
+    one = [j for j in p.spec("one").jobs if j not in (train.id, train.inputs["data"])]
+    assert after["specs"]["one"]["estimate"] == estimate(p.jobs, one).as_dict()
+    # jobs two specs share are counted once in the total
+    assert before["shared"] == sum(len(s.jobs) for s in p.specs) - len(p.jobs) > 0
+
+
+def test_plan_text_names_the_profile_and_sums_each_column(specs, capsys):
+    assert main(["plan", str(specs / "one.toml"), "--profile", "smoke"]) == 0
+    text = capsys.readouterr().out
+    assert "total: 1 spec, 2 cells, profile smoke, " in text
+    total = text.split("total: ")[1].splitlines()
+    header, rows = total[1].split(), {r.split()[0]: [int(x) for x in r.split()[1:]]
+                                      for r in total[2:] if r.startswith("  ") and
+                                      r.split()[1:] and r.split()[1].isdigit()}
+    assert header == ["kind", "jobs", "unique", "cached", "to_run"]
+    assert rows["all"] == [sum(v[k] for kind, v in rows.items() if kind != "all")
+                           for k in range(4)]
+    assert rows["train"] == [2, 2, 0, 2] and rows["all"][1] == rows["all"][3] > 2

@@ -185,3 +185,55 @@ def test_edits_rerun_only_what_they_change(tmp_path):
     # a target task's transforms: its datasets and what reads them, never the trainings
     assert change(SPEC.replace('transforms = "hue" }', 'transforms = "blur" }')) == (
         {"dataset": 2, "features": 2, "linear": 2}, {"dataset": 2, "features": 2, "linear": 2})
+
+
+TYPED = """\
+[spec]
+title = "typed factor values"
+
+[task.t1]
+data = { kind = "transforms2d", objects = ["apple", "banana"] }
+n_train = 100
+
+[task.ttrue]
+data = { kind = "transforms2d", objects = ["dog", "cat", "car"] }
+n_train = 100
+
+[factors]
+x = [1, true]
+
+[train]
+task = "t{x}"
+arch = "small_cnn"
+"""
+
+
+def test_factor_values_equal_in_python_but_not_in_toml_stay_apart(tmp_path):
+    # 1 == True in Python, so a memo keyed on the value alone would give the `true` cell the `1`
+    # cell's jobs; a boolean interpolates as TOML spells it, in validation and resolution alike
+    p = plan([write(tmp_path, TYPED, "s.toml")])
+    (one, x1), (true, x2) = [(c.factors["x"], p.jobs[c.train]) for c in p.specs[0].cells]
+    assert type(one) is int and type(true) is bool
+    assert x1.id != x2.id
+    assert x1.config["model"]["num_classes"] == 2 and x2.config["model"]["num_classes"] == 3
+
+
+def test_a_spec_named_twice_on_the_command_line_is_planned_once(tmp_path):
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    one = write(folder, SPEC, "one.toml")
+    # the same file through the folder, by itself, and by a path that only resolves to it
+    p = plan([folder, one, folder / ".." / "specs" / "one.toml"])
+    assert [s.name for s in p.specs] == ["one"]
+
+
+def test_two_specs_with_one_name_are_an_error(tmp_path):
+    import pytest
+
+    from dsl.errors import DslError
+
+    write(tmp_path, SPEC.replace('title = "dedup"', 'title = "a"\nname = "same"'), "a.toml")
+    write(tmp_path, SPEC.replace('title = "dedup"', 'title = "b"\nname = "same"'), "b.toml")
+    with pytest.raises(DslError, match="two specs are named 'same'") as err:
+        plan([tmp_path])
+    assert "a.toml and " in str(err.value) and str(err.value).count("b.toml") == 1

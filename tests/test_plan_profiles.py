@@ -106,3 +106,31 @@ def test_unknown_profile(tmp_path):
     assert "known: smoke" in str(err.value)
     with pytest.raises(DslError, match="unknown profile"):
         plan([tmp_path], profile="tiny")
+
+
+def test_smoke_caps_warmup_and_the_finetune_linear_stage(plans):
+    full, smoke = plans
+    assert {j.config["schedule"]["warmup_epochs"] for j in of(full, "train")} == {5}
+    assert {j.config["schedule"]["warmup_epochs"] for j in of(smoke, "train")} == {1}
+    # the linear stage of a finetune trains on the same capped n_train as the finetune itself
+    assert {j.config["linear"]["n_train"] for j in of(full, "finetune")} == {2000}
+    assert {j.config["linear"]["n_train"] for j in of(smoke, "finetune")} == {512}
+
+
+def test_smoke_runs_the_first_listed_seed(tmp_path):
+    path = tmp_path / "seeds.toml"
+    path.write_text(textwrap.dedent(SPEC).replace("seeds = 3", "seeds = [7, 2]"))
+    assert [c.seed for c in plan([path], profile="smoke").specs[0].cells] == [7, 7]
+    assert {c.seed for c in plan([path]).specs[0].cells} == {7, 2}
+
+
+def test_smoke_accuracy_probes_load_the_shrunk_model(tmp_path):
+    path = tmp_path / "acc.toml"
+    path.write_text(textwrap.dedent(SPEC) + '\n[[probe]]\nkind = "accuracy"\n')
+    smoke = plan([path], profile="smoke")
+    trained = {j.id: j.config["model"] for j in of(smoke, "train")}
+    accuracy = of(smoke, "accuracy")
+    assert len(accuracy) == 2
+    for job in accuracy:
+        assert job.config["model"] == trained[job.inputs["model"]]
+    assert {j.config["model"]["width"] for j in accuracy} == {0.25, 2.0}

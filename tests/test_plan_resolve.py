@@ -30,6 +30,9 @@ def test_grid_zip_exclude_and_substitution():
     assert grid({}) == [{}]
     assert grid({"a": [1, 2]}, exclude=[{"a": 1.0}]) == [{"a": 2}]  # 1 == 1.0 in TOML
     assert grid({"a": [1, True]}, exclude=[{"a": True}]) == [{"a": 1}]  # but true is not 1
+    # each exclude entry drops its own matches (a cell goes when any one entry matches it)
+    assert grid({"a": [1, 2, 3], "b": ["x", "y"]},
+                exclude=[{"a": 1}, {"b": "y"}]) == [{"a": 2, "b": "x"}, {"a": 3, "b": "x"}]
     with pytest.raises(DslError, match="different lengths"):
         grid({"a": [1, 2], "b": [1]}, zips=[["a", "b"]])
     env = {"k": 3, "rel": "subset", "flag": True}
@@ -37,6 +40,9 @@ def test_grid_zip_exclude_and_substitution():
                       env) == {"n": 3, "s": "chain[3]", "o": "subset_objects", "l": [True]}
     with pytest.raises(DslError, match="did you mean 'rel'"):
         substitute("{rell}", env)
+    # inside a longer string a boolean reads as TOML spells it
+    assert substitute(["x_{flag}", "{flag}-{off}"], {"flag": True, "off": False}) == [
+        "x_true", "true-false"]
 
 
 BASE = """\
@@ -373,3 +379,302 @@ def test_spelling_a_default_set_of_splits_or_classes_keeps_the_ids(tmp_path):
     assert ids(every, "d.toml") == ids(default, "e.toml")
     swapped = BASE.replace("classes = [1, 2, 3]", "classes = [1, 0, 2, 3, 4, 5, 6, 7, 8, 9]")
     assert ids(swapped, "f.toml") != ids(default, "g.toml")  # class index = position: a change
+
+
+EVERY_FIELD = """\
+[spec]
+title = "every field"
+seeds = [4]
+
+[task.src]
+data = { kind = "transforms2d", objects = ["apple", "banana", "car"], transforms = "rotate", \
+params = { rotate = { degrees = [0, 45] } } }
+n_train = 400
+n_val = 50
+n_test = 60
+
+[task.tgt]
+data = { kind = "transforms2d", objects = ["dog", "cat"] }
+n_train = 300
+
+[train]
+task = "src"
+arch = "vgg11_bn"
+width = 0.5
+optimizer = "sgd"
+lr = 0.05
+weight_decay = 5e-4
+momentum = 0.8
+schedule = "cosine"
+warmup_epochs = 2
+final_lr = 1e-5
+epochs = 7
+batch_size = 64
+checkpoint = "best_val"
+
+[[probe]]
+kind = "linear"
+task = "tgt"
+epochs = 11
+lr = 0.01
+batch_size = 32
+weight_decay = 0.001
+n_train = 100
+
+[[probe]]
+kind = "finetune"
+task = "tgt"
+n_train = 200
+epochs = 3
+lr = 2e-4
+batch_size = 16
+optimizer = "adamw"
+weight_decay = 0.01
+schedule = "cosine"
+warmup_epochs = 1
+final_lr = 1e-6
+linear_epochs = 9
+linear_lr = 0.02
+
+[[probe]]
+kind = "accuracy"
+splits = ["test", "train"]
+
+[[probe]]
+kind = "sensitivity"
+name = "sens"
+vary = ["rotate", "hue"]
+pairs = 77
+"""
+
+
+def test_every_spec_field_reaches_its_job_config(tmp_path):
+    # a field dropped on the way to a config would silently share one JobId between settings
+    p = plan([write(tmp_path, EVERY_FIELD)])
+    (cell,) = p.specs[0].cells
+    train = p.jobs[cell.train]
+    model = {"arch": "vgg11_bn", "width": 0.5, "num_classes": 3}
+    assert train.config == {
+        "model": model, "label": "class",
+        "optimizer": {"name": "sgd", "lr": 0.05, "weight_decay": 5e-4, "momentum": 0.8},
+        "schedule": {"name": "cosine", "warmup_epochs": 2, "final_lr": 1e-5},
+        "epochs": 7, "batch_size": 64, "checkpoint": "best_val", "seed": 4}
+    assert p.jobs[train.inputs["data"]].config["sizes"] == {"train": 400, "val": 50, "test": 60}
+    assert [r.name for r in cell.probes] == ["linear", "finetune", "accuracy", "sens"]
+    linear, finetune, acc, sens = (p.jobs[r.job] for r in cell.probes)
+    assert linear.config == {"label": "class", "epochs": 11, "lr": 0.01, "batch_size": 32,
+                             "weight_decay": 0.001, "n_train": 100, "seed": 4}
+    assert finetune.config == {
+        "model": model, "label": "class", "n_train": 200,
+        "linear": {"label": "class", "epochs": 9, "lr": 0.02, "batch_size": 512,
+                   "weight_decay": 0.0, "n_train": 200, "seed": 4},
+        "epochs": 3, "lr": 2e-4, "batch_size": 16, "optimizer": "adamw", "weight_decay": 0.01,
+        "schedule": {"name": "cosine", "warmup_epochs": 1, "final_lr": 1e-6}, "seed": 4}
+    assert finetune.inputs == {"model": train.id, "data": p.jobs[linear.inputs[
+        "features"]].inputs["data"]}
+    # splits are a set: catalog order whatever order the spec writes them in
+    assert acc.config == {"model": model, "label": "class", "splits": ["train", "test"]}
+    assert sens.config["pairs"] == 77 and sens.config["seed"] == 4
+    # a varied transform keeps the task data's own parameters; others take the catalog's
+    assert sens.config["vary"] == {"transforms": [
+        {"name": "rotate", "params": {"degrees": [0.0, 45.0]}},
+        {"name": "hue", "params": {"shift": [-0.5, 0.5]}}]}
+
+
+def test_a_probe_n_train_may_use_every_training_sample_but_not_one_more(tmp_path):
+    at_most = EVERY_FIELD.replace("weight_decay = 0.001\nn_train = 100", "weight_decay = 0.001\n"
+                                  "n_train = 300")
+    p = plan([write(tmp_path, at_most)])
+    linear = p.jobs[p.specs[0].cells[0].probes[0].job]
+    assert linear.config["n_train"] == 300
+    with pytest.raises(SpecError) as err:
+        plan([write(tmp_path, at_most.replace("n_train = 300\n\n[[probe]]\nkind = \"finetune\"",
+                                              "n_train = 301\n\n[[probe]]\nkind = \"finetune\""))])
+    (problem,) = err.value.problems
+    assert problem.path == "probe[0].n_train"
+    assert problem.message == "n_train = 301 but task 'tgt' has only 300 training samples"
+
+
+COMPOSITE = """\
+[spec]
+title = "composite"
+
+[data.bg]
+kind = "transforms2d"
+objects = ["apple", "banana"]
+transforms = "hue"
+resolution = 64
+
+[data.fg]
+kind = "transforms2d"
+objects = ["dog", "cat", "car"]
+transforms = ["rotate"]
+
+[task.mix]
+data = { kind = "composite", background = "bg", foreground = { data = "fg", scale = 0.4, \
+position = "lower_left", correlation = 0.5, availability = 0.75 } }
+label = "foreground"
+n_train = 100
+
+[task.objs]
+data = { kind = "composite", background = "bg", foreground = { objects = ["dog", "cat"] } }
+n_train = 100
+
+[train]
+task = "mix"
+
+[[probe]]
+kind = "linear"
+task = "objs"
+"""
+
+
+def test_composite_configs_and_their_transforms(tmp_path):
+    p = plan([write(tmp_path, COMPOSITE)])
+    (cell,) = p.specs[0].cells
+    train = p.jobs[cell.train]
+    mix = p.jobs[train.inputs["data"]].config["data"]
+    assert {k: v for k, v in mix.items() if k not in ("background", "foreground")} == {
+        "kind": "composite", "scale": 0.4, "position": "lower_left", "correlation": 0.5,
+        "availability": 0.75, "resolution": 64}  # the background's resolution
+    assert mix["foreground"]["objects"] == ["dog", "cat", "car"]
+    assert train.config["model"]["num_classes"] == 3  # label = foreground
+    # a composite's transforms are both parts': hue (background) and rotate (foreground)
+    assert cell.derived["train_transforms"] == ["hue", "rotate"]
+    (probe,) = cell.probes
+    assert probe.derived == {"train_transforms": ["hue", "rotate"], "probe_transforms": ["hue"],
+                             "transform_relation": "superset"}
+    features = p.jobs[p.jobs[probe.job].inputs["features"]]
+    objs = p.jobs[features.inputs["data"]].config["data"]
+    # objects on a transparent canvas as large as the background, untransformed
+    assert objs["foreground"] == {"kind": "transforms2d", "objects": ["dog", "cat"],
+                                  "transforms": [], "resolution": 64, "foregrounds": "openmoji",
+                                  "backgrounds": "none", "object_size": 0.7}
+    assert (objs["scale"], objs["position"], objs["correlation"], objs["availability"],
+            objs["resolution"]) == (0.55, "upper_right", 0.0, 1.0, 64)
+
+
+def test_image_folder_size_checks_at_their_boundaries(tmp_path):
+    from engine.data.local_files import folder_pools
+
+    folder = _image_folder(tmp_path / "imgs")
+    _, pools = folder_pools(folder)
+    n_train, n_test = len(pools["train"]), len(pools["test"])
+    ok = f"n_val = {n_train - 1}\nn_test = {n_test}"  # one image left to train on; every test one
+    plan([write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=ok))], store=tmp_path / "s")
+    bad = f"n_val = {n_train}\nn_test = {n_test + 1}"
+    with pytest.raises(SpecError) as err:
+        plan([write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=bad))], store=tmp_path / "s")
+    problems = {p.path: p for p in err.value.problems}
+    assert set(problems) == {"task.source.n_val", "task.source.n_test"}
+    assert f"n_val = {n_train} but" in problems["task.source.n_val"].message
+    assert f"has only {n_test} test images" in problems["task.source.n_test"].message
+
+
+DEFAULTS = """\
+[spec]
+title = "defaults"
+
+[data.pat]
+kind = "random_patterns"
+patterns = 3
+
+[task.src]
+data = { kind = "transforms2d", objects = ["apple", "banana"] }
+
+[task.pat]
+data = "pat"
+
+[task.mix]
+data = { kind = "composite", background = "black", foreground = { data = "pat" } }
+
+[train]
+task = "src"
+
+[[probe]]
+kind = "linear"
+task = "pat"
+
+[[probe]]
+kind = "finetune"
+task = "src"
+n_train = 10
+
+[[probe]]
+kind = "sensitivity"
+task = "mix"
+vary = "foreground"
+
+[[probe]]
+kind = "accuracy"
+"""
+
+
+def test_the_documented_defaults_reach_the_job_configs(tmp_path):
+    """docs/spec-language.md's defaults, as the jobs receive them (a changed default reruns
+    every job that relies on it, so it must be deliberate)."""
+    p = plan([write(tmp_path, DEFAULTS)])
+    (cell,) = p.specs[0].cells
+    assert cell.seed == 0  # seeds = 1
+    train = p.jobs[cell.train]
+    model = {"arch": "resnet18", "width": 1.0, "num_classes": 2}
+    assert train.config == {
+        "model": model, "label": "class",
+        "optimizer": {"name": "adam", "lr": 1e-3, "weight_decay": 0.0, "momentum": 0.9},
+        "schedule": {"name": "constant", "warmup_epochs": 0, "final_lr": 0.0},
+        "epochs": 50, "batch_size": 512, "checkpoint": "last", "seed": 0}
+    assert p.jobs[train.inputs["data"]].config == {
+        "data": {"kind": "transforms2d", "objects": ["apple", "banana"], "transforms": [],
+                 "resolution": 32, "foregrounds": "openmoji", "backgrounds": "procedural",
+                 "object_size": 0.7},
+        "sizes": {"train": 50000, "val": 10000, "test": 10000}, "seed": 0}
+    linear, finetune, sens, acc = (p.jobs[r.job] for r in cell.probes)
+    assert linear.config == {"label": "class", "epochs": 200, "lr": 1e-3, "batch_size": 512,
+                             "weight_decay": 0.0, "n_train": None, "seed": 0}
+    patterns = {"kind": "random_patterns", "patterns": [0, 1, 2], "transforms": [],
+                "resolution": 32, "pattern_size": 0.7}
+    features = p.jobs[linear.inputs["features"]]
+    assert p.jobs[features.inputs["data"]].config["data"] == patterns
+    assert finetune.config == {
+        "model": model, "label": "class", "n_train": 10,
+        "linear": {"label": "class", "epochs": 200, "lr": 1e-3, "batch_size": 512,
+                   "weight_decay": 0.0, "n_train": 10, "seed": 0},
+        "epochs": 50, "lr": 1e-4, "batch_size": 256, "optimizer": "adam", "weight_decay": 0.0,
+        "schedule": {"name": "linear", "warmup_epochs": 0, "final_lr": 0.0}, "seed": 0}
+    assert sens.config == {
+        "model": model, "vary": {"component": "foreground"}, "pairs": 10000, "seed": 0,
+        "data": {"kind": "composite", "background": {"kind": "solid", "color": [0, 0, 0],
+                                                     "resolution": 32},
+                 "foreground": patterns, "scale": 0.55, "position": "upper_right",
+                 "correlation": 0.0, "availability": 1.0, "resolution": 32}}
+    assert acc.config == {"model": model, "label": "class", "splits": ["test"]}
+
+
+def test_chain_k_is_the_first_k_of_the_drawn_order_and_all_is_every_transform(tmp_path):
+    from dsl.draws import definitions, draw_all
+
+    p = plan([write(tmp_path, CHAIN.replace('epochs = "{e}"', "epochs = 1"))])
+    chain = draw_all(definitions({"chain": {"transforms": 5, "nested": True}}), 0)["chain"]
+    for c in p.specs[0].cells:
+        names = [t["name"] for t in p.jobs[p.jobs[c.train].inputs["data"]].config["data"][
+            "transforms"]]
+        k = c.factors["k"]
+        assert names == [t for t in catalog.TRANSFORMS if t in chain[:k]]  # composition order
+    p = plan([write(tmp_path, RELATION)])
+    every = next(c for c in p.specs[0].cells if c.factors["tf"] == "all")
+    assert every.derived["train_transforms"] == sorted(catalog.TRANSFORMS)
+
+
+def test_a_problem_names_the_factor_values_only_where_the_field_uses_them(tmp_path):
+    text = CHAIN.replace('epochs = "{e}"', "epochs = 1") + \
+        '\n[[probe]]\nkind = "linear"\ntask = "src"\nn_train = 150\n'
+    with pytest.raises(SpecError) as err:
+        plan([write(tmp_path, text)])
+    (problem,) = err.value.problems
+    assert problem.message == "n_train = 150 but task 'src' has only 100 training samples"
+    with pytest.raises(SpecError) as err:
+        plan([write(tmp_path, text.replace("n_train = 150", 'n_train = "{m}"').replace(
+            "n = [100, 200]", "n = [100, 200]\nm = [150]"))])
+    (problem,) = err.value.problems
+    assert problem.message == "n_train = 150 but task 'src' has only 100 training samples " \
+                              "(with k = 0, n = 100, m = 150)"

@@ -44,6 +44,10 @@ def test_validate_all_good_exits_zero(tmp_path, capsys):
     (tmp_path / "good.toml").write_text(GOOD)
     assert main(["validate", str(tmp_path / "good.toml"), "--set", "train.epochs=2"]) == 0
     assert "ok  " in capsys.readouterr().out
+    # the counts are the planner's: 2 seeds x 3 factor values, each cell a dataset and a train
+    assert main(["validate", str(tmp_path / "good.toml"), "--set", "spec.seeds=2", "--set",
+                 "factors.e=[1, 2, 3]", "--set", 'train.epochs="{e}"']) == 0
+    assert capsys.readouterr().out == f"ok  {tmp_path / 'good.toml'} (6 cells, 8 jobs)\n"
 
 
 def test_validate_bad_override(tmp_path, capsys):
@@ -94,3 +98,14 @@ def test_a_missing_spec_points_at_the_closest_one(tmp_path, capsys):
         assert f"{tmp_path / asked}: no such spec file or folder" in err
         assert (f"did you mean '{tmp_path / hint}'?" in err) if hint else "did you mean" not in err
         assert "Traceback" not in err
+
+
+def test_a_missing_spec_with_two_equally_likely_renames_gets_no_guess(tmp_path, capsys):
+    (tmp_path / "inv_factors_and_more_samples.toml").write_text(GOOD)
+    assert main(["plan", str(tmp_path / "inv_samples.toml")]) == 2
+    assert f"did you mean '{tmp_path / 'inv_factors_and_more_samples.toml'}'?" in \
+        capsys.readouterr().err
+    (tmp_path / "inv_objects_and_more_samples.toml").write_text(GOOD)
+    assert main(["plan", str(tmp_path / "inv_samples.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "no such spec file or folder" in err and "did you mean" not in err

@@ -126,6 +126,39 @@ CASES = [
     ('objects = "source_objects"\n', 'objects = "source_objects"\nparams = { rotate = '
      '{ degrees = 90 } }\n', "degrees =", "data.same.params.rotate.degrees",
      "expected a range [low, high]", None),
+    ("seeds = 2", "seeds = [1, 1]", "seeds = [1, 1]", "spec.seeds", "seeds must not repeat",
+     None),
+    # whole-document checks that say more than the draw resolver or the back end would
+    ('disjoint_from = ["target_objects"]', 'disjoint_from = ["source_objects"]',
+     "source_objects = {", "draw.source_objects.disjoint_from[0]",
+     "draw 'source_objects' refers to itself", None),
+    ("target_objects = { objects = 10 }\nsource_objects = { objects = 10,",
+     "target_objects = { objects = 31 }\nsource_objects = { objects = 31,", "source_objects = {",
+     "draw.source_objects.disjoint_from",
+     "cannot draw 31 objects disjoint from 'target_objects' (31): 61 in all leaves 30; draw at "
+     "most 30", None),
+    ("chain = { transforms = 4, nested = true }", "chain = { transforms = 4, nested = true }\n"
+     'picked = { objects = 4, from = ["apple", "dog", "cat"] }', "picked =",
+     "draw.picked.objects", "cannot draw 4 objects out of 3; draw at most 3", None),
+    ('transforms = ["rotate", "hue"]', 'transforms = ["all", "hue"]', '["all", "hue"]',
+     "data.same.transforms[0]", "'all' cannot be a list item", None),
+    ("k = [1, 2]", 'k = [1, 2]\n"my-k" = [1]', '"my-k"', "factors.my-k",
+     "factor name 'my-k' must be an identifier", None),
+    ("k = [1, 2]", "k = [1, 2]\ntrain = [1]", "train = [1]", "factors.train",
+     "'train' is a report column already", None),
+    ("k = [1, 2]", "k = [1, 2]\nexclude = [{ k = true }]", "exclude =", "factors.exclude[0].k",
+     "factor 'k' has no value true", None),  # true is not 1 in TOML
+    ('[[report]]', '[[probe]]\nkind = "sensitivity"\nvary = ["background", "hue"]\n\n[[report]]',
+     '"background", "hue"', "probe[1].vary[0]", "'background' is a component: vary it alone",
+     None),
+    ('value = "linear.accuracy"', 'value = "linear.accuracy@tset"', "@tset",
+     "report[0].table.value", "unknown split 'tset'", "'test'"),
+    ('table = { rows = "n", columns = "k", value = "linear.accuracy" }',
+     'chart = { kind = "heatmap", x = "n", y = "k" }', 'kind = "heatmap"', "report[0].chart",
+     "a heatmap needs color = VALUE", None),
+    ('table = { rows = "n", columns = "k", value = "linear.accuracy" }',
+     'table = { rows = "n", columns = "k", value = "linear.accuracy" }\nfilter = { n = 300 }',
+     "filter =", "report[0].filter.n", "factor 'n' has no value 300", None),
 ]
 
 
@@ -438,3 +471,32 @@ def test_set_of_a_factor_without_its_section_names_factors(tmp_path):
     with pytest.raises(SpecError) as err:
         load_spec(write(tmp_path, VALID), overrides=["n=[3]"])
     assert "did you mean 'factors.n'?" in str(err.value)
+
+
+def test_problems_come_in_file_then_line_order(tmp_path):
+    # a field problem (pydantic, found first) below a reference problem (whole-document check)
+    text = edit("epochs = 2", 'epochs = "2"', edit('disjoint_from = ["target_objects"]',
+                                                   'disjoint_from = ["target_object"]'))
+    found = problems(tmp_path, text)
+    assert [(p.line, p.path) for p in found] == [
+        (line(text, "source_objects = {"), "draw.source_objects.disjoint_from[0]"),
+        (line(text, 'epochs = "2"'), "train.epochs")]
+    # with a base: each file's problems together, each file's in line order
+    (tmp_path / "_base.toml").write_text('[train]\nlr = "fast"\n')
+    child = edit('title = "errors"', 'title = "errors"\nextends = "_base.toml"', text)
+    found = problems(tmp_path, child)
+    assert sorted((p.file.rsplit("/", 1)[-1], p.line) for p in found) == [
+        ("_base.toml", 2), ("s.toml", line(child, "source_objects = {")),
+        ("s.toml", line(child, 'epochs = "2"'))]
+    files = [p.file for p in found]
+    assert files == sorted(files, key=files.index)  # grouped by file
+    assert [p.line for p in found if p.file.endswith("s.toml")] == sorted(
+        p.line for p in found if p.file.endswith("s.toml"))
+
+
+def test_a_probe_may_not_be_named_train(tmp_path):
+    text = edit('kind = "linear"', 'kind = "linear"\nname = "train"')
+    found = [p for p in problems(tmp_path, text) if p.path == "probe[0].name"]
+    assert [(p.line, p.message) for p in found] == [
+        (line(text, 'name = "train"'), "'train' names the source model's metrics "
+                                       "(train.accuracy); rename the probe")]

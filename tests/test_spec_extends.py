@@ -159,3 +159,42 @@ def test_override_with_bad_value_is_reported_at_the_override(specs):
     assert problem.file == "--set train.epochz=2" and problem.line is None
     assert problem.suggestion == "did you mean 'epochs'?"
     assert str(problem).startswith("--set train.epochz=2 (train.epochz): unknown key")
+
+
+def test_replaced_values_keep_no_positions_from_the_base(specs):
+    # the base's [[probe]] had an `epochs` line; the child's probe list replaced it, so a
+    # problem at probe[0].epochs belongs to the child's probe, not to a line of the base
+    (specs / "base.toml").write_text(BASE.replace('kind = "accuracy"',
+                                                  'kind = "linear"\ntask = "t"\nepochs = 7'))
+    doc = read_document(specs / "child.toml")
+    assert "epochs" not in doc.data["probe"][0]
+    assert doc.locate(("probe", 0, "epochs")) == doc.locate(("probe", 0)) == (
+        str(specs / "child.toml"), 15)
+
+
+def test_a_base_name_is_never_inherited(specs):
+    (specs / "base.toml").write_text(BASE.replace('title = "base"', 'title = "base"\n'
+                                                  'name = "shared_name"'))
+    assert load_spec(specs / "child.toml").spec.name == "child"
+    assert read_document(specs / "base.toml").data["spec"]["name"] == "shared_name"
+    (specs / "named.toml").write_text(CHILD.replace('title = "child"', 'title = "child"\n'
+                                                    'name = "mine"'))
+    assert load_spec(specs / "named.toml").spec.name == "mine"
+
+
+def test_override_of_an_array_index_out_of_range_or_through_a_value(specs):
+    with pytest.raises(SpecError) as info:
+        load_spec(specs / "child.toml", overrides=["probe.1.epochs=3", "train.epochs.x=1"])
+    assert [(p.file, p.message) for p in info.value.problems] == [
+        ("--set probe.1.epochs=3", "--set: probe[1] does not exist (1 entries)"),
+        ("--set train.epochs.x=1", "--set: train.epochs is not a table")]
+    with pytest.raises(SpecError, match="--set 'train.epochs': expected PATH=VALUE"):
+        load_spec(specs / "child.toml", overrides=["train.epochs"])
+
+
+def test_a_table_set_whole_is_blamed_on_the_set_not_on_the_lines_it_replaced(specs):
+    with pytest.raises(SpecError) as info:
+        load_spec(specs / "child.toml", overrides=['train={ task = "t", epochs = "x" }'])
+    (problem,) = info.value.problems
+    assert problem.path == "train.epochs"
+    assert (problem.file, problem.line) == ('--set train={ task = "t", epochs = "x" }', None)

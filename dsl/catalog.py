@@ -19,6 +19,9 @@ class Param:
     type: ParamType
     default: float | int | tuple[float, float]
     doc: str = ""
+    low: float | None = None  # the smallest meaningful value (every end of a range)
+    high: float | None = None  # the largest
+    positive: bool = False  # must be > 0 (a zero sigma or scale has no meaning)
 
 
 @dataclass(frozen=True)
@@ -39,38 +42,71 @@ TRANSFORMS: dict[str, TransformInfo] = {
     t.name: t
     for t in [
         _t("translate", "geometric", "object placed uniformly so it stays fully inside the canvas",
-           extent=Param("float", 1.0, "fraction of the free room the object may move in")),
+           extent=Param("float", 1.0, "fraction of the free room the object may move in",
+                        low=0.0, high=1.0)),
         _t("rotate", "geometric", "rotation, nearest sampling, transparent fill",
            degrees=Param("range", (0.0, 360.0))),
         _t("scale", "geometric", "object scale about its centre",
-           factor=Param("range", (0.4, 1.0))),
+           factor=Param("range", (0.4, 1.0), positive=True)),
         _t("shear", "geometric", "x and y shear angles, each drawn from the range",
-           degrees=Param("range", (-50.0, 50.0))),
+           degrees=Param("range", (-50.0, 50.0), low=-89.0, high=89.0)),
         _t("vflip", "geometric", "vertical flip", p=Param("prob", 0.5)),
         _t("hflip", "geometric", "horizontal flip", p=Param("prob", 0.5)),
         _t("hue", "photometric", "hue shift as a fraction of the colour circle",
            shift=Param("range", (-0.5, 0.5))),
-        _t("brightness", "photometric", "brightness factor", factor=Param("range", (0.0, 2.0))),
+        _t("brightness", "photometric", "brightness factor",
+           factor=Param("range", (0.0, 2.0), low=0.0)),
         _t("grayscale", "photometric", "convert to grey", p=Param("prob", 0.5)),
         _t("posterize", "photometric", "keep the top `bits` bits per channel",
-           bits=Param("int", 1), p=Param("prob", 0.5)),
+           bits=Param("int", 1, low=1, high=8), p=Param("prob", 0.5)),
         _t("invert", "photometric", "invert colours", p=Param("prob", 0.5)),
         _t("sharpen", "photometric", "sharpness factor (1 = identity)",
-           factor=Param("float", 7.0), p=Param("prob", 0.5)),
-        _t("blur", "corruption", "Gaussian blur", kernel=Param("int", 7),
-           sigma=Param("range", (0.1, 1.5))),
+           factor=Param("float", 7.0, low=0.0), p=Param("prob", 0.5)),
+        _t("blur", "corruption", "Gaussian blur", kernel=Param("int", 7, low=1),
+           sigma=Param("range", (0.1, 1.5), positive=True)),
         _t("noise", "corruption", "additive Gaussian noise on [0,1] pixels, clipped",
-           sigma=Param("float", 1.0), p=Param("prob", 0.5)),
+           sigma=Param("float", 1.0, low=0.0), p=Param("prob", 0.5)),
         _t("pixelate", "corruption", "box-filter down to factor x size, nearest back up",
-           factor=Param("float", 0.3), p=Param("prob", 0.5)),
+           factor=Param("float", 0.3, high=1.0, positive=True), p=Param("prob", 0.5)),
         _t("elastic", "corruption", "elastic displacement field",
-           alpha=Param("float", 150.0), sigma=Param("float", 5.0), p=Param("prob", 0.5)),
+           alpha=Param("float", 150.0, low=0.0), sigma=Param("float", 5.0, positive=True),
+           p=Param("prob", 0.5)),
         _t("erasing", "corruption", "one transparent square fully inside the canvas; size is a "
            "fraction of the canvas side (14/32 in the paper)",
-           size=Param("float", 0.4375), p=Param("prob", 0.5)),
-        _t("contrast", "corruption", "contrast factor", factor=Param("range", (0.0, 2.0))),
+           size=Param("float", 0.4375, high=1.0, positive=True), p=Param("prob", 0.5)),
+        _t("contrast", "corruption", "contrast factor",
+           factor=Param("range", (0.0, 2.0), low=0.0)),
     ]
 }
+
+def _allowed(p: Param) -> str:
+    if p.type == "prob":
+        return "[0, 1]"
+    if p.positive:
+        return "> 0" + (f", ≤ {p.high:g}" if p.high is not None else "")
+    if p.low is not None and p.high is not None:
+        return f"[{p.low:g}, {p.high:g}]"
+    if p.low is not None:
+        return f"≥ {p.low:g}"
+    return f"≤ {p.high:g}" if p.high is not None else "any"
+
+
+def transforms_table_md() -> str:
+    """The transforms, their parameters, defaults and allowed values as a markdown table
+    (docs/spec-language.md holds it; a test keeps the two the same)."""
+    rows = ["| transform | kind | parameter | default | allowed | meaning |",
+            "|---|---|---|---|---|---|"]
+    for t in TRANSFORMS.values():
+        for i, (name, p) in enumerate(t.params.items()):
+            d = p.default
+            shown = f"[{d[0]:g}, {d[1]:g}]" if isinstance(d, tuple) else f"{d:g}"
+            meaning = (t.doc if i == 0 else "") + ((": " if i == 0 else "") + p.doc
+                                                   if p.doc else "")
+            first = (f"`{t.name}`", t.category) if i == 0 else ("", "")
+            rows.append(f"| {first[0]} | {first[1]} | `{name}` | {shown} | {_allowed(p)} | "
+                        f"{meaning} |")
+    return "\n".join(rows)
+
 
 # Foreground objects of the embedded default: (name, OpenMoji code point sequence).
 # The order is fixed: an object's class index in a dataset follows the order of the draw, but the

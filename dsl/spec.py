@@ -309,7 +309,8 @@ def _check_params(params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]
             if is_placeholder(value) or (isinstance(value, list)
                                          and any(is_placeholder(x) for x in value)):
                 continue  # checked again once the cell's values are substituted
-            problem = _param_problem(known[pname].type, value)
+            problem = _param_problem(known[pname].type, value) or _out_of_bounds(
+                known[pname], value)
             if problem:
                 found.append(("wrong_value", "expected {detail}, got {got}",
                               {"t": tname, "p": pname, "detail": problem, "got": _show(value),
@@ -336,15 +337,38 @@ def _param_problem(kind: str, v: Any) -> str | None:
     return None if _is_number(v) else "a number"
 
 
+def _out_of_bounds(param: catalog.Param, v: Any) -> str | None:
+    """A well-typed value outside what the parameter can mean (a zero blur sigma, 9 bits)."""
+    values = v if isinstance(v, list) else [v]
+    if not ((param.positive and any(x <= 0 for x in values))
+            or (param.low is not None and any(x < param.low for x in values))
+            or (param.high is not None and any(x > param.high for x in values))):
+        return None
+    if param.positive:
+        what = "above 0" + (f" and at most {param.high:g}" if param.high is not None else "")
+    elif param.low is not None and param.high is not None:
+        what = f"within [{param.low:g}, {param.high:g}]"
+    elif param.low is not None:
+        what = f"at least {param.low:g}"
+    else:
+        what = f"at most {param.high:g}"
+    return f"{'both ends ' if isinstance(v, list) else 'a value '}{what}"
+
+
 def _params_schema() -> dict[str, Any]:
     props = {}
     for name, info in catalog.TRANSFORMS.items():
         p = {}
         for pname, param in info.params.items():
-            base = {"range": {"type": "array", "items": {"type": "number"}, "minItems": 2,
-                              "maxItems": 2},
+            bounds = {k: v for k, v in (("minimum", param.low), ("maximum", param.high))
+                      if v is not None}
+            if param.positive:
+                bounds["exclusiveMinimum"] = 0
+            base = {"range": {"type": "array", "items": {"type": "number", **bounds},
+                              "minItems": 2, "maxItems": 2},
                     "prob": {"type": "number", "minimum": 0, "maximum": 1},
-                    "int": {"type": "integer"}, "float": {"type": "number"}}[param.type]
+                    "int": {"type": "integer", **bounds},
+                    "float": {"type": "number", **bounds}}[param.type]
             p[pname] = {"anyOf": [base, PLACEHOLDER_SCHEMA], "description": param.doc}
         props[name] = {"type": "object", "properties": p, "additionalProperties": False}
     return {"type": "object", "properties": props, "additionalProperties": False,

@@ -315,6 +315,7 @@ def validate_document(doc: Document) -> Spec:
         problems.extend(problems_from_error(err, doc))
     checked = check_document(doc)
     problems = [p for p in problems if not _said_better(p, checked)] + checked
+    problems = _explained_by_a_misspelt_factors_table(problems, doc)
     if spec is not None and not problems:
         problems.extend(_draw_problems(spec, doc))
     if problems:
@@ -330,6 +331,28 @@ def _said_better(problem: Problem, checked: list[Problem]) -> bool:
         return False
     return any(q.path == problem.path or q.path.startswith(problem.path + ".")
                for q in checked if q.message.startswith("cannot draw"))
+
+
+def _explained_by_a_misspelt_factors_table(problems: list[Problem], doc: Document
+                                            ) -> list[Problem]:
+    """`[factor]` for `[factors]` makes every "{NAME}" below an unknown factor: one mistake.
+    Keep the misspelt table's problem, saying which factors it declares, and drop the unknown
+    factors it declares (other unknown factors are still reported)."""
+    typo = next((p for p in problems if "." not in p.path and p.path != "factors"
+                 and p.message.startswith("unknown key") and p.suggestion
+                 and "'factors'" in p.suggestion), None)
+    table = doc.data.get(typo.path) if typo else None
+    if not isinstance(table, dict):
+        return problems
+    declared = set(table)
+    explained = [p for p in problems if p.message.startswith("unknown factor '{")
+                 and p.message.split("'")[1].strip("{}") in declared]
+    if not explained:
+        return problems
+    names = ", ".join(sorted({p.message.split("'")[1] for p in explained}))
+    root = Problem(typo.file, typo.line, typo.path, typo.message,
+                   f"{typo.suggestion} It declares {names}, used below")
+    return [root if p is typo else p for p in problems if p not in explained]
 
 
 def _check_profile(profile: str | None) -> None:

@@ -45,6 +45,14 @@ def _names(value: Any) -> list[str]:
         if isinstance(value, list) else []
 
 
+# How to get what a factor in a grid-defining section was meant to do.
+_PLACEHOLDER_FIX = {
+    "draw": "declare one draw per level (objs_2 = { objects = 2 }, objs_3 = { objects = 3 }) "
+            "and sweep the draw names: a factor objs = [\"objs_2\", \"objs_3\"] and "
+            "objects = \"{objs}\" in the data",
+    "report": "reports read factors by name: rows = \"NAME\", filter = { NAME = value }",
+}
+
 class _Checker:
     def __init__(self, doc):
         self.doc = doc
@@ -156,7 +164,8 @@ class _Checker:
             for path, text in _strings((section,), value):
                 for name in PLACEHOLDER_RE.findall(text):
                     if section not in PLACEHOLDER_SECTIONS:
-                        self.add(path, f"'{{{name}}}': factors cannot be used in [{section}]")
+                        self.add(path, f"'{{{name}}}': factors cannot be used in [{section}]",
+                                 _PLACEHOLDER_FIX.get(section))
                     elif name not in self.factors and name not in self.malformed:
                         self.add(path, f"unknown factor '{{{name}}}'",
                                  did_you_mean(name, self.factors)

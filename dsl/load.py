@@ -325,7 +325,11 @@ def validate_document(doc: Document) -> Spec:
 
 def _said_better(problem: Problem, checked: list[Problem]) -> bool:
     """A draw too large for its pool is reported by dsl.checks with the pool and the most one
-    can draw; pydantic's bound on the same draw would say it twice."""
+    can draw; pydantic's bound on the same draw would say it twice. Likewise a "{NAME}" where
+    factors cannot go: its type error is the same mistake."""
+    if any(q.path == problem.path and "factors cannot be used in" in q.message
+           for q in checked):
+        return True
     if not problem.path.startswith("draw.") or not (
             "expected at most" in problem.message or "classes, asked for" in problem.message):
         return False

@@ -200,7 +200,7 @@ def _default_name(data: dict, where: dict, path: Path, doc: Document) -> None:
 def parse_override(text: str) -> tuple[KeyPath, Any]:
     """'train.epochs=2' -> (("train", "epochs"), 2); the value is TOML, else a plain string."""
     if "=" not in text:
-        raise SpecError([Problem(SET_FILE, None, "", f"--set '{text}': expected PATH=VALUE",
+        raise SpecError([Problem(SET_FILE, None, "", f"'{text}': expected PATH=VALUE",
                                  "e.g. --set train.epochs=2")])
     raw_path, raw_value = text.split("=", 1)
     try:
@@ -525,6 +525,14 @@ def _human(label: Any) -> str:
     return "a table" if text[:1].isupper() else text
 
 
+# What to write when a whole required table or key is missing.
+_MISSING_FIX = {
+    ("spec",): 'add a [spec] table with title = "..." (and seeds = N)',
+    ("train",): 'add a [train] table with task = "NAME" (the source task) and arch, epochs',
+    ("train", "task"): 'name the source task: task = "NAME" (one of the [task.NAME] tables)',
+}
+
+
 def _problem(e: dict, path: KeyPath, prefix: KeyPath, root: Any, doc: Document) -> Problem:
     kind = e["type"]
     ctx = e.get("ctx") or {}
@@ -546,6 +554,7 @@ def _problem(e: dict, path: KeyPath, prefix: KeyPath, root: Any, doc: Document) 
     elif kind == "missing":
         message = f"missing required field '{path[-1]}'"
         where_path = path[:-1]
+        suggestion = _MISSING_FIX.get(tuple(path))
     elif kind == "unknown_name":
         suggestion = did_you_mean(ctx.get("value", ""), ctx.get("choices", ()))
         if suggestion:  # the full listing is noise when a close match exists

@@ -35,3 +35,26 @@ def test_a_factor_in_a_draw_is_one_problem_with_the_way_to_sweep_draws(tmp_path)
     assert (problem.path, problem.message) == ("draw.o.objects",
                                                "'{k}': factors cannot be used in [draw]")
     assert "sweep the draw names" in problem.suggestion
+
+
+@pytest.mark.parametrize("text, path, hint", [
+    ('[spec]\ntitle = "x"\n', "train", "add a [train] table with task = \"NAME\""),
+    ('[spec]\ntitle = "x"\n[train]\narch = "small_cnn"\n', "train.task",
+     "name the source task: task = \"NAME\""),
+])
+def test_a_missing_train_table_or_task_says_what_to_write(tmp_path, text, path, hint):
+    spec = tmp_path / "s.toml"
+    spec.write_text(text)
+    with pytest.raises(SpecError) as info:
+        load_spec(spec)
+    (problem,) = info.value.problems
+    assert problem.path == path and problem.suggestion.startswith(hint)
+
+
+def test_a_set_without_a_value_names_the_option_once():
+    from dsl.load import parse_override
+
+    with pytest.raises(SpecError) as info:
+        parse_override("train.epochs")
+    assert str(info.value.problems[0]).count("--set") == 2  # the origin and the example
+    assert info.value.problems[0].message == "'train.epochs': expected PATH=VALUE"

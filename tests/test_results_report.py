@@ -68,7 +68,7 @@ def test_report_page_names_the_profile_and_points_to_runs_made_with_other_option
     [full] = report(spec, tmp_path / "full", store=store)
     page = full.read_text()
     assert "full size (no --profile or --set)" in page
-    assert "its last run of &#x27;tiny&#x27;" in page and "used --profile smoke" in page
+    assert "the last run of &#x27;tiny&#x27;" in page and "used --profile smoke" in page
 
 
 def test_plan_counts_jobs_shared_between_cells_cached_and_failed():

@@ -188,7 +188,7 @@ def test_override_of_an_array_index_out_of_range_or_through_a_value(specs):
     assert [(p.file, p.message) for p in info.value.problems] == [
         ("--set probe.1.epochs=3", "--set: probe[1] does not exist (1 entries)"),
         ("--set train.epochs.x=1", "--set: train.epochs is not a table")]
-    with pytest.raises(SpecError, match="--set 'train.epochs': expected PATH=VALUE"):
+    with pytest.raises(SpecError, match="'train.epochs': expected PATH=VALUE"):
         load_spec(specs / "child.toml", overrides=["train.epochs"])
 
 

@@ -212,7 +212,7 @@ def options_note(spec_plan: Any, store: Any, statuses: Mapping[str, str]) -> str
         return None
     last = runs[0]
     used = options_text(last.profile, last.overrides) or "no --profile or --set"
-    return (f"none of these jobs is in the store; its last run of '{spec_plan.name}' "
+    return (f"none of these jobs is in the store; the last run of '{spec_plan.name}' "
             f"({last.run_id}) used {used}: give the same options to see its results")
 
 

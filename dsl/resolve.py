@@ -39,6 +39,7 @@ LINEAR_DEFAULTS = {"batch_size": 512, "weight_decay": 0.0}  # a finetune's linea
 CHAIN = re.compile(r"^(.+)\[(\d+)\]$")
 REAL_KINDS = ("cifar10", "cifar100", "image_folder")
 _TRAIN_FIELDS = frozenset(f.alias or n for n, f in TrainSpec.model_fields.items())
+MAX_GENERATED_BYTES = 64 * 2 ** 30  # one generated dataset, uint8 (500k at 32x32: 1.4 GiB)
 MAX_ENUMERATION = 4096  # reference strings with more factor combinations count as "any"
 
 BUILTINS: dict[str, dict[str, Any]] = {
@@ -523,6 +524,7 @@ class Resolver:
         dataset = self.job("dataset", self.with_files({"data": data, "sizes": sizes,
                                                        "seed": seed}))
         self._check_folder_sizes(m, data, dataset.config["sizes"], path, env)
+        self._check_generated_bytes(data, dataset.config["sizes"], path, env)
         task = Task(name, data, sizes, m.label, n_classes,
                     tuple(sorted(data_transform_names(data))), dataset)
         self._memo[key] = task
@@ -684,6 +686,24 @@ class Resolver:
         out = (ProbeRef(p.name or kind, kind, job.id, derived), jobs)
         self._memo[key] = out
         return out
+
+    def _check_generated_bytes(self, data, sizes: Mapping[str, Any], path: tuple, env) -> None:
+        """Generated data is rendered once and kept whole as uint8 (in memory while it is made,
+        then in the store): a size typed with three zeros too many is a problem now, not an
+        out-of-memory error hours into a run."""
+        if real_kind(data) is not None:
+            return
+        r = int(data.get("resolution") or 32)
+        counts = {k: int(v or 0) for k, v in sizes.items()}
+        size = sum(counts.values()) * 3 * r * r
+        if size <= MAX_GENERATED_BYTES:
+            return
+        biggest = max(counts, key=lambda k: counts[k])
+        raise self._fail(path + (f"n_{biggest}",),
+                         f"{sum(counts.values()):,} images at {r}x{r} make a "
+                         f"{size / 2 ** 30:,.0f} GiB dataset (generated data is kept whole as "
+                         f"uint8; at most {MAX_GENERATED_BYTES // 2 ** 30} GiB)",
+                         "the paper's largest pretraining set is 500,000 images", env)
 
     def _data_path_of(self, task: str) -> tuple:
         """Where a task's image folder `path` is written: inline in the task, in the [data.X]

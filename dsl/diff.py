@@ -702,6 +702,11 @@ def diff(a: Any, b: Any = None, *, store: Any = None, profile: str | None = None
                 raise DslError(f"no recorded run of spec '{new.name}' in the store at {st.root}; "
                                "give two versions: dsl diff A B")
             old = _from_run(runs[0], st)
+            ran = runs[0].spec_path
+            if ran and Path(ran).resolve() != Path(str(a).split("@")[0]).resolve():
+                notes.append(f"the last run of '{new.name}' read {ran}, not {a} (runs are "
+                             "matched by spec name; `dsl runs` lists them, and `dsl diff RUN_ID "
+                             "FILE` picks one)")
             if old.profile != profile or list(old.overrides) != list(overrides):
                 notes.append(f"the last run used {_options(old.profile, old.overrides)}; the "
                              f"file is planned with {_options(profile, overrides)}: give the "

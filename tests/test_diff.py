@@ -440,3 +440,16 @@ def test_a_side_must_be_one_existing_spec(tmp_path):
         diff(tmp_path / "a", a, store=store)
     with pytest.raises(DslError, match="nope.toml: no such spec file"):
         diff(tmp_path / "nope.toml", a, store=store)
+
+
+def test_one_argument_says_when_the_last_run_read_another_file(tmp_path):
+    """Runs are matched by spec name: a run of old/tiny.toml is the last run of new/tiny.toml
+    too, and the diff says which file it read."""
+    old_spec = _write(tmp_path / "old")
+    new_spec = _write(tmp_path / "new")
+    store = Store(tmp_path / "store")
+    store.record_run(plan([old_spec]).specs[0])
+    r = diff(new_spec, store=store)
+    assert any(n.startswith(f"the last run of 'tiny' read {old_spec}, not {new_spec}")
+               for n in r.notes)
+    assert not any("read" in n for n in diff(old_spec, store=store).notes)

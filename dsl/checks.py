@@ -307,9 +307,15 @@ class _Checker:
     def check_transforms_ref(self, path, value) -> None:
         """<transforms ref>: name | draw | "none" | "all" | "CHAIN[k]" | list of names/draws."""
         if isinstance(value, list):
+            seen: dict[str, int] = {}
             for k, item in enumerate(value):
                 if isinstance(item, str):
                     self.check_transform_name(path + (k,), item, in_list=True)
+                    if item in seen and not is_placeholder(item):
+                        # a set: each transform is applied once, whatever the list says
+                        self.add(path + (k,), f"'{item}' is listed twice (items {seen[item]} "
+                                 f"and {k})", "list each transform once")
+                    seen.setdefault(item, k)
         elif isinstance(value, str):
             self.check_transform_name(path, value, in_list=False)
 

@@ -50,3 +50,16 @@ def test_values_at_the_edges_of_their_meaning_are_fine(tmp_path, t, p, v):
 def test_the_docs_list_every_parameter_as_the_catalog_does():
     docs = (Path(__file__).resolve().parents[1] / "docs" / "spec-language.md").read_text()
     assert transforms_table_md() in docs
+
+
+def test_a_transform_listed_twice_is_a_problem_at_its_second_place(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[spec]\ntitle = "x"\n[task.s]\ndata = { kind = "transforms2d", objects = '
+                    '["apple", "banana"], transforms = ["rotate", "hue", "rotate"] }\n'
+                    '[train]\ntask = "s"\n')
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    (problem,) = info.value.problems
+    assert problem.path == "task.s.data.transforms[2]"
+    assert problem.message == "'rotate' is listed twice (items 0 and 2)"
+    assert problem.suggestion == "list each transform once"

@@ -179,3 +179,11 @@ def test_plan_text_names_the_profile_and_sums_each_column(specs, capsys):
     assert rows["all"] == [sum(v[k] for kind, v in rows.items() if kind != "all")
                            for k in range(4)]
     assert rows["train"] == [2, 2, 0, 2] and rows["all"][1] == rows["all"][3] > 2
+
+
+def test_one_spec_prints_its_counts_table_once(specs, capsys):
+    assert main(["plan", str(specs / "one.toml")]) == 0
+    text = capsys.readouterr().out
+    assert text.count("kind             jobs") == 1 and "total: 1 spec" in text
+    assert main(["plan", str(specs / "one.toml"), str(specs / "two.toml")]) == 0
+    assert capsys.readouterr().out.count("kind             jobs") == 3  # each spec, and total

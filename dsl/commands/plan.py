@@ -152,7 +152,8 @@ def render(summary: Summary, explain: bool = False, verbose: bool = False) -> st
         s = summary.specs[sp.name]
         out.append(f"{sp.name}  ({sp.path}): {s['cells']} cells, "
                    f"{_estimate_text(s['estimate'])}")
-        out.extend(_table(_counts(s)))
+        if len(plan.specs) > 1:  # one spec: its table is the total's, printed once below
+            out.extend(_table(_counts(s)))
         out.extend(_same_jobs_notes(sp, plan))
         if explain:
             for jid, job in sp.jobs.items():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dsl.commands._common import add_store_option, no_store
 from dsl.errors import DslError
+from dsl.profiles import options_text
 
 
 def register(sub):
@@ -54,13 +55,11 @@ def _run(args):
 
 
 def _row(r) -> dict:
-    options = ([f"--profile {r.profile}"] if r.profile else []) + \
-        [f"--set {o}" for o in r.overrides or ()]
     seconds = (r.finished - r.started) if r.finished and r.started else None
     return {"run": r.run_id, "spec": r.spec, "status": r.status or "?",
             "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started))
             if r.started else "", "seconds": seconds, "took": _duration(seconds),
-            "options": " ".join(options), "jobs": len(r.job_ids()), "file": r.spec_path or "",
+            "options": options_text(r.profile, r.overrides), "jobs": len(r.job_ids()), "file": r.spec_path or "",
             "code": r.git or ""}
 
 

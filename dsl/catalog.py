@@ -23,6 +23,23 @@ class Param:
     high: float | None = None  # the largest
     positive: bool = False  # must be > 0 (a zero sigma or scale has no meaning)
 
+    def allows(self, x: float) -> bool:
+        """Whether a number (or one end of a range) is a meaningful value."""
+        return not ((self.positive and x <= 0) or (self.low is not None and x < self.low)
+                    or (self.high is not None and x > self.high))
+
+    def allowed(self) -> str:
+        """The meaningful values in words: spec errors and the docs' table say the same."""
+        if self.type == "prob":
+            return "within [0, 1]"
+        if self.positive:
+            return "above 0" + (f" and at most {self.high:g}" if self.high is not None else "")
+        if self.low is not None and self.high is not None:
+            return f"within [{self.low:g}, {self.high:g}]"
+        if self.low is not None:
+            return f"at least {self.low:g}"
+        return f"at most {self.high:g}" if self.high is not None else "any"
+
 
 @dataclass(frozen=True)
 class TransformInfo:
@@ -79,17 +96,6 @@ TRANSFORMS: dict[str, TransformInfo] = {
     ]
 }
 
-def _allowed(p: Param) -> str:
-    if p.type == "prob":
-        return "[0, 1]"
-    if p.positive:
-        return "> 0" + (f", ≤ {p.high:g}" if p.high is not None else "")
-    if p.low is not None and p.high is not None:
-        return f"[{p.low:g}, {p.high:g}]"
-    if p.low is not None:
-        return f"≥ {p.low:g}"
-    return f"≤ {p.high:g}" if p.high is not None else "any"
-
 
 def transforms_table_md() -> str:
     """The transforms, their parameters, defaults and allowed values as a markdown table
@@ -103,7 +109,7 @@ def transforms_table_md() -> str:
             meaning = (t.doc if i == 0 else "") + ((": " if i == 0 else "") + p.doc
                                                    if p.doc else "")
             first = (f"`{t.name}`", t.category) if i == 0 else ("", "")
-            rows.append(f"| {first[0]} | {first[1]} | `{name}` | {shown} | {_allowed(p)} | "
+            rows.append(f"| {first[0]} | {first[1]} | `{name}` | {shown} | {p.allowed()} | "
                         f"{meaning} |")
     return "\n".join(rows)
 

@@ -340,19 +340,9 @@ def _param_problem(kind: str, v: Any) -> str | None:
 def _out_of_bounds(param: catalog.Param, v: Any) -> str | None:
     """A well-typed value outside what the parameter can mean (a zero blur sigma, 9 bits)."""
     values = v if isinstance(v, list) else [v]
-    if not ((param.positive and any(x <= 0 for x in values))
-            or (param.low is not None and any(x < param.low for x in values))
-            or (param.high is not None and any(x > param.high for x in values))):
+    if all(param.allows(x) for x in values):
         return None
-    if param.positive:
-        what = "above 0" + (f" and at most {param.high:g}" if param.high is not None else "")
-    elif param.low is not None and param.high is not None:
-        what = f"within [{param.low:g}, {param.high:g}]"
-    elif param.low is not None:
-        what = f"at least {param.low:g}"
-    else:
-        what = f"at most {param.high:g}"
-    return f"{'both ends ' if isinstance(v, list) else 'a value '}{what}"
+    return f"{'both ends ' if isinstance(v, list) else 'a value '}{param.allowed()}"
 
 
 def _params_schema() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dsl import catalog
 from dsl.errors import Problem, did_you_mean
 from dsl.factors import text as factor_text
 from dsl.spec import (BUILTIN_DATA, DERIVED_COLUMNS, DRAW_SORTS, FACTOR_NAME, METRICS,
-                      PLACEHOLDER_RE, TRANSFORM_WORDS, is_placeholder)
+                      PLACEHOLDER_RE, TRANSFORM_WORDS, Spec, is_placeholder)
 
 RESERVED_FACTOR_KEYS = ("zip", "exclude")
 # Names a factor may not take: they are report dimensions or metric prefixes already.
@@ -34,6 +34,12 @@ def check_document(doc) -> list[Problem]:
 
 def _table(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
+
+
+def misspelt_factors(key: str) -> bool:
+    """Whether a top-level key is a misspelling of the [factors] table (`[factor]`)."""
+    return key not in Spec.model_fields and \
+        did_you_mean(key, Spec.model_fields) == "did you mean 'factors'?"
 
 
 def _a(word: str) -> str:
@@ -64,6 +70,11 @@ class _Checker:
         # factors whose values are not a list: the field check reports them; references to
         # them are not "unknown" as well
         self.malformed = {k for k in factors if k not in RESERVED_FACTOR_KEYS} - set(self.factors)
+        # ... and so are factors declared in a misspelt [factors] table ([factor]): that table
+        # is the one mistake, reported as an unknown key that names them
+        self.malformed |= {name for key, table in self.data.items()
+                           if isinstance(table, dict) and misspelt_factors(key)
+                           for name in table}
         self.draws = {k: v for k, v in _table(self.data.get("draw")).items()
                       if isinstance(v, dict)}
         self.datasets = _table(self.data.get("data"))

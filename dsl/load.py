@@ -19,6 +19,7 @@ import tomli
 from pydantic import BaseModel, ValidationError
 
 from dsl import catalog
+from dsl.checks import check_document, misspelt_factors
 from dsl.errors import Problem, SpecError, did_you_mean
 from dsl.spec import DRAW_SORTS, Spec
 from dsl.toml_positions import KeyPath, parse_toml
@@ -305,8 +306,6 @@ def load_spec(path: str | os.PathLike, profile: str | None = None,
 
 def validate_document(doc: Document) -> Spec:
     """Field checks (pydantic) and whole-document checks, all problems in one SpecError."""
-    from dsl.checks import check_document
-
     problems: list[Problem] = []
     spec = None
     try:
@@ -315,7 +314,6 @@ def validate_document(doc: Document) -> Spec:
         problems.extend(problems_from_error(err, doc))
     checked = check_document(doc)
     problems = [p for p in problems if not _said_better(p, checked)] + checked
-    problems = _explained_by_a_misspelt_factors_table(problems, doc)
     if spec is not None and not problems:
         problems.extend(_draw_problems(spec, doc))
     if problems:
@@ -335,28 +333,6 @@ def _said_better(problem: Problem, checked: list[Problem]) -> bool:
         return False
     return any(q.path == problem.path or q.path.startswith(problem.path + ".")
                for q in checked if q.message.startswith("cannot draw"))
-
-
-def _explained_by_a_misspelt_factors_table(problems: list[Problem], doc: Document
-                                            ) -> list[Problem]:
-    """`[factor]` for `[factors]` makes every "{NAME}" below an unknown factor: one mistake.
-    Keep the misspelt table's problem, saying which factors it declares, and drop the unknown
-    factors it declares (other unknown factors are still reported)."""
-    typo = next((p for p in problems if "." not in p.path and p.path != "factors"
-                 and p.message.startswith("unknown key") and p.suggestion
-                 and "'factors'" in p.suggestion), None)
-    table = doc.data.get(typo.path) if typo else None
-    if not isinstance(table, dict):
-        return problems
-    declared = set(table)
-    explained = [p for p in problems if p.message.startswith("unknown factor '{")
-                 and p.message.split("'")[1].strip("{}") in declared]
-    if not explained:
-        return problems
-    names = ", ".join(sorted({p.message.split("'")[1] for p in explained}))
-    root = Problem(typo.file, typo.line, typo.path, typo.message,
-                   f"{typo.suggestion} It declares {names}, used below")
-    return [root if p is typo else p for p in problems if p not in explained]
 
 
 def _check_profile(profile: str | None) -> None:
@@ -549,6 +525,8 @@ def _problem(e: dict, path: KeyPath, prefix: KeyPath, root: Any, doc: Document) 
         suggestion = did_you_mean(key, choices) if choices else None
         if suggestion is None and len(e["loc"]) == 1 and key in _keys_at(root, ("spec",)):
             suggestion = f"'{key}' belongs in the [spec] table: write it under [spec]"
+        if len(e["loc"]) == 1 and isinstance(value, dict) and value and misspelt_factors(key):
+            suggestion = f"{suggestion} It declares {', '.join(map(str, value))}"
         if suggestion is None and choices:
             suggestion = "expected one of: " + ", ".join(choices)
     elif kind == "missing":

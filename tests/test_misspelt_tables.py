@@ -19,7 +19,7 @@ def test_a_misspelt_factors_table_is_one_problem_that_names_its_factors(tmp_path
         load_spec(path)
     root, other = info.value.problems
     assert (root.path, root.line, root.message) == ("factor", 6, "unknown key 'factor'")
-    assert root.suggestion == "did you mean 'factors'? It declares {n}, {tf}, used below"
+    assert root.suggestion == "did you mean 'factors'? It declares tf, n"
     # a factor the misspelt table does not declare is still its own problem
     assert (other.path, other.message.split(";")[0]) == ("train.epochs", "unknown factor '{e}'")
 

@@ -134,10 +134,10 @@ def cached(plan_: Plan, store: Any = None) -> set[JobId]:
 
 
 def resolve_task(spec_path: str | os.PathLike, task: str, seed: int = 0,
-                 profile: str | None = None, overrides: Sequence[str] = (), *,
-                 with_factors: bool = False) -> tuple:
-    """(data config, sizes) of one task of a spec, for `dsl preview`. A task that uses factors
-    is shown with the first factor combination; `with_factors` adds {"seeds": the spec's seeds,
+                 profile: str | None = None, overrides: Sequence[str] = ()
+                 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(data config, sizes, info) of one task of a spec, for `dsl preview`. A task that uses
+    factors is shown with the first factor combination; info is {"seeds": the spec's seeds,
     "factors": {factor: (value shown, number of values)}} for the factors the task uses, so the
     caption can say which."""
     from dsl.resolve import Resolver
@@ -153,9 +153,6 @@ def resolve_task(spec_path: str | os.PathLike, task: str, seed: int = 0,
     env: Mapping[str, Any] = grid[0] if grid else {}
     t = resolver.task(task, seed, env, ("task", task))
     config = t.dataset.config
-    out = dict(config["data"]), dict(config["sizes"])
-    if not with_factors:
-        return out
-    used = resolver._task_deps(task)
-    return (*out, {"seeds": resolver.seeds(), "factors": {
-        f: (env[f], len({repr(g[f]) for g in grid})) for f in env if f in used}})
+    used = resolver.task_deps(task)
+    return dict(config["data"]), dict(config["sizes"]), {"seeds": resolver.seeds(), "factors": {
+        f: (env[f], len({repr(g[f]) for g in grid})) for f in env if f in used}}

@@ -299,7 +299,7 @@ class Resolver:
             self._deps_data[name] = frozenset(out)
         return self._deps_data[name]
 
-    def _task_deps(self, name: str) -> frozenset[str]:
+    def task_deps(self, name: str) -> frozenset[str]:
         if name not in self._deps_task:
             raw = self.raw_tasks.get(name)
             out = set(fx.names_in(raw))
@@ -315,12 +315,12 @@ class Resolver:
         if possible is None:
             out: set[str] = set()
             for name in self.raw_tasks:
-                out |= self._task_deps(name)
+                out |= self.task_deps(name)
             return frozenset(out)
         out = set()
         for name in possible:
             if name in self.raw_tasks:
-                out |= self._task_deps(name)
+                out |= self.task_deps(name)
         return frozenset(out)
 
     @staticmethod
@@ -508,7 +508,7 @@ class Resolver:
         if not isinstance(name, str) or name not in self.raw_tasks:
             raise self._fail(where, f"unknown task {name!r}",
                              did_you_mean(str(name), self.raw_tasks), env)
-        key = ("task", name, seed, self._key(self._task_deps(name), env))
+        key = ("task", name, seed, self._key(self.task_deps(name), env))
         if key in self._memo:
             return self._memo[key]
         path = ("task", name)

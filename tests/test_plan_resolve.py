@@ -258,10 +258,10 @@ def test_set_overrides(tmp_path):
 
 def test_resolve_task_for_preview(tmp_path):
     path = write(tmp_path, CHAIN.replace('epochs = "{e}"', "epochs = 1"))
-    data, sizes = resolve_task(path, "src", seed=1)
+    data, sizes, _ = resolve_task(path, "src", seed=1)
     assert data["kind"] == "transforms2d" and data["transforms"] == []  # first cell: k = 0
     assert sizes == {"train": 100, "val": 10000, "test": 10000}
-    data, sizes = resolve_task(path, "src", profile="smoke")
+    data, sizes, _ = resolve_task(path, "src", profile="smoke")
     assert sizes == {"train": 100, "val": 128, "test": 128}
     with pytest.raises(DslError, match="did you mean 'src'"):
         resolve_task(path, "srcc")

@@ -107,8 +107,7 @@ def _resolve(args):
     except ImportError as err:
         raise DslError(f"the planner is not available here ({err}); use --data-config") from err
     config, sizes, info = resolve_task(args.spec, args.task, seed=args.seed,
-                                       profile=args.profile, overrides=tuple(args.overrides),
-                                       with_factors=True)
+                                       profile=args.profile, overrides=tuple(args.overrides))
     if args.seed not in info["seeds"]:
         raise DslError(f"{args.spec} has seeds {', '.join(map(str, info['seeds']))}; --seed "
                        f"{args.seed} is not one of them")

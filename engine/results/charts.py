@@ -123,8 +123,7 @@ def _key(v: Any) -> Any:
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
 
 
-def _title(title: str, notes: list[str], what: str = "mean over seeds, 95% CI"
-           ) -> alt.TitleParams:
+def _title(title: str, notes: list[str], what: str) -> alt.TitleParams:
     sub = [what] + notes
     return alt.TitleParams(title, subtitle=sub, anchor="start")
 
@@ -141,7 +140,7 @@ def _color(dims, orders, frame):
                                sort=orders["color"], legend=alt.Legend(symbolOpacity=1))}
 
 
-def _finish(layered, dims, orders, title, notes, what: str = "mean over seeds, 95% CI"):
+def _finish(layered, dims, orders, title, notes, what: str):
     """One small chart per `column` value when asked, and the title with its notes."""
     if "column" in dims:
         layered = layered.facet(column=alt.Column("column", type="ordinal",

@@ -20,7 +20,9 @@ So every side gets the same cores: the headline ratio runs each in `--procs` pro
 one per core) with one torch thread each, and the per-core ratio runs each in one process on one
 thread. The batched generator in one process with torch's intra-op threads is printed as well
 (what a single `dsl` worker gets); comparing that with one single-threaded reference process
-would credit the generator with the extra cores.
+would credit the generator with the extra cores. The batched generator runs its per-pixel ops
+through compiled kernels on a CPU (engine.data.kernels); one core also measures it with torch
+ops only (the code a GPU runs), to show what the kernels add.
 
 On a GPU only the batched generator runs (in this process): images/s for each `--chunks` size
 (images rendered at once; the default is the engine's), and with `--profile` the CUDA kernels
@@ -44,7 +46,7 @@ import torchvision.transforms.functional as TF
 from PIL import Image
 
 from dsl.catalog import OBJECT_NAMES
-from engine.data import generate
+from engine.data import generate, kernels
 from engine.data.backgrounds import procedural
 from engine.data.generation import default_chunk
 from engine.data.objects import object_bank
@@ -312,6 +314,8 @@ def main() -> None:
             # one core: one process, one thread on each side
             torch.set_num_threads(1)
             core = {"ours": rate(ours, args.n // procs), "reference": rate(ref, args.reference_n)}
+            with kernels.torch_only():
+                core["torch ops"] = rate(ours, args.n // procs)
             torch.set_num_threads(threads)
             one_process = rate(ours, args.n)
             for name, value in (("whole CPU vs reference", whole["ours"] / whole["reference"]),
@@ -323,7 +327,9 @@ def main() -> None:
                   f"({whole['ours'] / whole['reference']:.1f}x), lean PIL "
                   f"{whole['lean PIL']:,.0f} ({whole['ours'] / whole['lean PIL']:.1f}x); "
                   f"one core: {core['ours']:,.0f} vs {core['reference']:,.0f} "
-                  f"({core['ours'] / core['reference']:.1f}x); one process with {threads} "
+                  f"({core['ours'] / core['reference']:.1f}x; with torch ops only "
+                  f"{core['torch ops']:,.0f}, {core['torch ops'] / core['reference']:.1f}x); "
+                  f"one process with {threads} "
                   f"torch threads: {one_process:,.0f}")
     finally:
         pool.close()

@@ -1,12 +1,23 @@
-"""The 18 transforms: identity at neutral parameters, ranges, probabilities, alpha, independence."""
+"""The 18 transforms: identity at neutral parameters, ranges, probabilities, alpha, independence.
 
+Every test runs twice on the CPU: through the compiled kernels (engine.data.kernels) and through
+the torch ops alone, which are what a GPU runs and which CI, without one, would not test else."""
+
+import contextlib
 import math
 
 import pytest
 import torch
 
 from dsl.catalog import TRANSFORMS
+from engine.data import kernels
 from engine.data.transforms import Pipeline, fill_params
+
+
+@pytest.fixture(autouse=True, params=["kernels", "torch ops"])
+def cpu_path(request):
+    with kernels.torch_only() if request.param == "torch ops" else contextlib.nullcontext():
+        yield request.param
 
 R = 32
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from dsl.errors import DslError, did_you_mean
-from engine.data import rand, sources
+from engine.data import kernels, rand, sources
 
 
 def default_data_root() -> Path:
@@ -71,6 +71,8 @@ def root_key(config: dict, seed: int, split: str) -> int:
 
 def to_uint8(rgba: torch.Tensor) -> torch.Tensor:
     """Flatten over black (transparent = black, as erased or uncovered pixels) and quantise."""
+    if kernels.active(rgba):
+        return kernels.to_uint8(rgba)
     alpha = rgba[:, 3:] if rgba.shape[1] == 4 else torch.ones((), device=rgba.device)
     # 255 * rgb * alpha + 0.5 in one op, clamped to [0, 255] (= clamp to [0, 1] first), truncated
     half = torch.full((), 0.5, device=rgba.device, dtype=rgba.dtype)

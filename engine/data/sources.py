@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from dsl.errors import DslError
-from engine.data import rand
+from engine.data import kernels, rand
 from engine.data.transforms import Pipeline
 
 
@@ -85,7 +85,7 @@ class Transforms2D(Source):
         bank = _on_device(self._dev.setdefault("bg", {}), self.backgrounds, dev)
         which = rand.randint(_vkey(key, "background", vary), idx, bank.shape[0])
         # x is fresh (the pipeline's output, or the gather above when it is empty)
-        return _over_opaque(x, bank.index_select(0, which), 1.0 / 255.0)
+        return _over_opaque(x, bank, which, 1.0 / 255.0)
 
 
 class RandomPatterns(Source):
@@ -295,10 +295,16 @@ class Composite(Source):
         return torch.cat([rgb.clamp(0, 1), alpha.clamp(0, 1)], 1)
 
 
-def _over_opaque(top: torch.Tensor, bottom: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """Premultiplied RGBA `top` over opaque RGB `bottom` times `scale` (a uint8 bank is scaled
-    here rather than converted first), in place: `top` must be a fresh tensor. Alpha becomes 1.
-    The same pixels as `paste` on straight colour, in one blend and no unpremultiply."""
+def _over_opaque(top: torch.Tensor, bank: torch.Tensor, which: torch.Tensor | None = None,
+                 scale: float = 1.0) -> torch.Tensor:
+    """Premultiplied RGBA `top` over opaque RGB bank[which] (or `bank` itself, one per sample)
+    times `scale` (a uint8 bank is scaled here rather than converted first), in place: `top`
+    must be a fresh tensor. Alpha becomes 1. The same pixels as `paste` on straight colour, in
+    one blend and no unpremultiply."""
+    if kernels.active(top) and top.is_contiguous():  # no gathered copy of the backgrounds
+        rows = torch.arange(top.shape[0]) if which is None else which
+        return kernels.over_opaque(top, bank, rows, scale)
+    bottom = bank if which is None else bank.index_select(0, which)
     w = 1.0 - top[:, 3:]
     if scale != 1.0:
         w.mul_(scale)

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from dsl.catalog import TRANSFORMS
-from engine.data import rand
+from engine.data import kernels, rand
 
 GEOMETRIC = ("translate", "rotate", "scale", "shear", "vflip", "hflip", "elastic")
 ORDER = tuple(TRANSFORMS)
@@ -205,24 +205,26 @@ def _geometric(x, half, tfs, draw, whole_image):
     det = (a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0])[:, None, None]
     inv = torch.stack([torch.stack([a[:, 1, 1], -a[:, 0, 1]], -1),
                        torch.stack([-a[:, 1, 0], a[:, 0, 0]], -1)], -2) / (det * (r / 2.0))
+    # nearest as the paper's rotation (PIL default); bilinear otherwise, on premultiplied colour
+    mode = "nearest" if "rotate" in by_name else "bilinear"
     if "elastic" in by_name:
         pos = _base_grid(r, str(dev)).expand(b, r, r, 2)
         pos = pos + _elastic_displacement(by_name["elastic"], draw("elastic"), b, r, dev)
         grid = ((pos - t[:, None, None, :]).reshape(b, -1, 2) @ inv.transpose(1, 2)).reshape(
             b, r, r, 2)
     else:
-        grid = _affine_grid(inv, t, r)
-    # nearest as the paper's rotation (PIL default); bilinear otherwise, on premultiplied colour
-    mode = "nearest" if "rotate" in by_name else "bilinear"
+        shift = -(inv @ t[:, :, None])[:, :, 0]  # [B,2]: -(inv t)
+        if kernels.active(x):  # the grid and the sampling in one loop, never stored
+            return kernels.affine_sample(x, inv, shift, mode == "nearest")
+        grid = _affine_grid(inv, shift, r)
     return F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False)
 
 
-def _affine_grid(inv, t, r):
-    """grid[b, y, x] = (p - t) @ inv^T at pixel centre p = (x, y): the map is separable in x
+def _affine_grid(inv, shift, r):
+    """grid[b, y, x] = p @ inv^T + shift at pixel centre p = (x, y): the map is separable in x
     and y, so each grid component is one fused op over the batch (not a batched matmul)."""
     b = inv.shape[0]
     coords = _base_grid(r, str(inv.device))[0, 0, :, 0]  # pixel-centre offsets along one axis
-    shift = -(inv @ t[:, :, None])[:, :, 0]  # [B,2]: -(inv t)
     grid = torch.empty(b, r, r, 2, device=inv.device)
     for j in range(2):
         rows = torch.addcmul(shift[:, j, None, None], coords[None, :, None],
@@ -275,11 +277,15 @@ def _unpremultiply(x):
 
 
 def _gauss1d(sigma: torch.Tensor, ksize: int) -> torch.Tensor:
-    """[B, ksize] normalised Gaussian kernels, one sigma per sample."""
+    """[B, ksize] normalised Gaussian kernels, one sigma per sample.
+
+    Taps under 1e-12 are set to 0: they change no pixel, and a small sigma makes them denormal
+    floats, which x86 CPUs multiply tens of times slower (it slowed the whole blur by half)."""
     half = (ksize - 1) / 2.0
     xs = torch.arange(ksize, device=sigma.device, dtype=torch.float32) - half
     k = torch.exp(-0.5 * (xs[None, :] / sigma[:, None]) ** 2)
-    return k / k.sum(1, keepdim=True)
+    k = k / k.sum(1, keepdim=True)
+    return k.masked_fill_(k < 1e-12, 0.0)
 
 
 def _separable(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -289,6 +295,8 @@ def _separable(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     border folded in: two batched matmuls instead of two pads and two grouped convolutions
     with one group per (sample, channel), which CPUs run several times slower.
     """
+    if kernels.active(x):
+        return kernels.blur(x, k)
     b, c, h, w = x.shape
     mw = _blur_matrix(k, w)  # [b, out, in]
     mh = mw if h == w else _blur_matrix(k, h)
@@ -336,6 +344,8 @@ def _gray(rgb):
 # ---------------------------------------------------------------- photometric (RGB only)
 def _hue(x, tf, d):
     shift6 = 6.0 * d.range(_p(tf, "shift"))[:, 0]
+    if kernels.active(x) and x.is_contiguous():
+        return kernels.rotate_hue(x, shift6)
     return _on_visible(x, lambda rgb, sample: _rotate_hue(rgb, shift6[sample]),
                        lambda rgb: _rotate_hue(rgb, shift6[:, None, None], out=rgb))
 

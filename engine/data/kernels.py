@@ -19,6 +19,7 @@ import contextlib
 import functools
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -119,9 +120,12 @@ def to_uint8(rgba: torch.Tensor) -> torch.Tensor:
 @functools.cache
 def _compiled():
     """The module of loops (each compiled on its first call, then cached on disk by numba), or
-    None where numba cannot be imported: then torch does everything."""
+    None where numba cannot be imported or finds nowhere to keep its cache: then torch does
+    everything, a little slower, and says so once."""
     try:
         from engine.data import kernel_loops
-    except ImportError:  # pragma: no cover - numba is a pinned dependency
+    except (ImportError, RuntimeError) as err:  # pragma: no cover - numba is a pinned dependency
+        warnings.warn(f"compiled CPU kernels unavailable ({err}); data generation uses torch ops",
+                      RuntimeWarning, stacklevel=2)
         return None
     return kernel_loops

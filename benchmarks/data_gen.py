@@ -32,6 +32,7 @@ that take the time in one chunk.
 from __future__ import annotations
 
 import argparse
+import platform
 import contextlib
 import multiprocessing as mp
 import os
@@ -270,6 +271,30 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def cpu_header() -> str:
+    """The CPU and what the compiled kernels target on it: ratios differ between machines by
+    vector width and core, so every figure is quoted with this line."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import llvmlite.binding as llvm
+
+        feats = llvm.get_host_cpu_features()
+        widest = next((isa for isa in ("avx512f", "avx2", "avx", "sse4.2")
+                       if feats.get(isa)), "baseline")
+        target = f"numba target {llvm.get_host_cpu_name()}, widest vectors {widest}"
+    except Exception as err:  # noqa: BLE001 - numba absent: the torch ops run
+        target = f"compiled kernels unavailable ({type(err).__name__})"
+    on = "on" if os.environ.get("DSL_CPU_KERNELS", "1") != "0" else "off (DSL_CPU_KERNELS=0)"
+    return f"CPU: {model}, {os.cpu_count()} cores; kernels {on}, {target}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20000, help="images per measurement of ours")
@@ -294,6 +319,8 @@ def main() -> None:
         print(f"--device {args.device}: not available here, measuring on {device}")
     elif device.startswith("cuda"):
         print(f"GPU: {torch.cuda.get_device_name()}")
+    if device == "cpu":
+        print(cpu_header())
     batch = args.batch or (8192 if device == "cpu" else 1 << 18)
     threads = torch.get_num_threads()
     print(f"{res}x{res} images, transforms {', '.join(TFS)}; ours {args.n} images per "

@@ -172,6 +172,8 @@ def test_data_gen_benchmark_gives_each_side_the_same_cores():
                           "--batch", "128"], cwd=root, check=True, capture_output=True,
                          text=True, timeout=300).stdout
     assert "whole CPU (2 processes each)" in out and "one core:" in out
+    # the header names the CPU and the kernels' target: ratios are quoted per machine
+    assert re.search(r"^CPU: .+, \d+ cores; kernels (on|off)", out, re.M), out
     assert re.search(r"with torch ops only [\d,]+, \d+\.\dx", out), out
     for ratio in ("whole CPU vs reference", "whole CPU vs lean PIL", "one core vs reference"):
         assert re.search(rf"speed-up, {ratio}: \d+\.\dx", out), out

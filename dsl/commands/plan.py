@@ -8,6 +8,8 @@ estimate of the jobs to run. Jobs shared between specs are counted once in the t
   --explain --verbose  ... and its canonical config and inputs (what its JobId hashes)
   --json               {"specs": {name: {cells, jobs, unique, cached, to_run, estimate}},
                         "total": {same keys}, "shared": n}
+  --calibration FILE   also the measured time of the jobs to run on the machine FILE was made
+                       on (benchmarks/suite_cost.py writes it; JSON gets "projection")
 The store is read, never created: a missing store means nothing is cached.
 """
 
@@ -33,6 +35,9 @@ def register(sub):
     p.add_argument("--verbose", "-v", action="store_true",
                    help="with --explain: print each job's canonical config and inputs")
     p.add_argument("--json", action="store_true", help="machine-readable counts")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="price the jobs to run with measured seconds per job (a file written "
+                        "by benchmarks/suite_cost.py) instead of only the FLOP estimate")
     p.set_defaults(func=_run)
 
 
@@ -220,10 +225,32 @@ def _run(args) -> int:
     from dsl.commands._common import plan_from_args
     from dsl.planner import cached
 
+    cal = None
+    if getattr(args, "calibration", None):
+        from dsl import calibration
+
+        cal = calibration.load(args.calibration)  # a bad file fails before planning
     plan = plan_from_args(args)
     summary = Summary(plan, cached(plan, args.store))
+    projection = None
+    if cal is not None:
+        from dsl import calibration
+
+        projection = calibration.project(plan.jobs, cal,
+                                         [j for j in plan.jobs if j not in summary.cached])
     if args.json:
-        print(json.dumps(summary.as_json(), indent=2))
+        data = summary.as_json()
+        if projection is not None:
+            data["projection"] = {"hours": projection.total / 3600, "machine": cal.machine,
+                                  "device": cal.device, "date": cal.date,
+                                  "hours_by_kind": {k: v / 3600 for k, v in
+                                                    sorted(projection.seconds.items())},
+                                  "uncovered": projection.uncovered}
+        print(json.dumps(data, indent=2))
     else:
         print(render(summary, explain=args.explain, verbose=args.verbose))
+        if projection is not None:
+            from dsl import calibration
+
+            print(calibration.describe(projection, cal, getattr(args, "jobs", 1) or 1))
     return 0

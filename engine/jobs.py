@@ -43,7 +43,7 @@ def default_device() -> str:
 class RunContext:
     device: str = field(default_factory=default_device)
     data_root: Path = field(default_factory=lambda: Path(os.environ.get("DSL_DATA", "data")))
-    compile: bool = False
+    compile: bool | str = "auto"  # engine.compiled.mode_for decides per training
     log: Callable[[str], None] = lambda msg: None
 
 

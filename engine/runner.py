@@ -64,7 +64,8 @@ def _missing_data(source: str, data_root: Path) -> str | None:
     return missing(source, data_root)
 
 
-def _task(job: Job, plan_jobs, store: Store, *, data_root, compile: bool, verbose: bool) -> Task:
+def _task(job: Job, plan_jobs, store: Store, *, data_root, compile: bool | str,
+          verbose: bool) -> Task:
     kind = kinds_mod.KINDS[job.kind]
     inputs = {}
     for role, dep in job.inputs.items():
@@ -82,7 +83,7 @@ class _Scheduler:
 
     def __init__(self, jobs: dict[str, Job], store: Store, executor: Executor,
                  progress: Progress, summary: RunSummary, console: Console, *, data_root,
-                 compile: bool, verbose: bool):
+                 compile: bool | str, verbose: bool):
         self.jobs, self.store, self.executor = jobs, store, executor
         self.progress, self.summary, self.console = progress, summary, console
         self.opts = dict(data_root=data_root, compile=compile, verbose=verbose)
@@ -376,7 +377,7 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
         jobs: int = 1, per_gpu: int = 1, profile: str | None = None,
         overrides: Iterable[str] = (), data_root: str | os.PathLike | None = None,
         address: str | None = None, verbose: bool = False, progress: bool = True,
-        compile: bool = False, echo: bool = True, console: Console | None = None,
+        compile: bool | str = "auto", echo: bool = True, console: Console | None = None,
         executor_options: dict | None = None) -> RunSummary:
     """Run every unfinished job of the plan (or of the specs at the given paths).
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dsl.errors import DslError
+from engine import compiled
 from engine import device as dev
 from engine.data import artifact
 from engine.jobs import Input, Metric, RunContext
@@ -169,16 +170,22 @@ def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: t
     train_x, train_y = train_x.to(device), train_y.to(device)
     val_x, val_y = val_x.to(device), val_y.to(device)
     model = dev.prepare(model, device)
-    # compile=True means "reduce-overhead" (CUDA graphs): a CIFAR-size step is bound by kernel
-    # launches, and replaying graphs made ResNet-18 at batch 512 train at 78k images/s on an
-    # H200, vs 53k with the default mode and 45k eager (benchmarks/train_speed.py). A string
-    # names another torch.compile mode.
-    mode = compile if isinstance(compile, str) else "reduce-overhead"
-    net = torch.compile(model, mode=mode) if (compile and dev.is_cuda(device)) else model
 
     # Fixed-size batches: a ragged last batch would recompile a compiled model, and a batch of one
     # breaks BatchNorm. A dataset smaller than a batch is one full-dataset batch per epoch.
     batch_size = min(hp.batch_size, n)
+    # Compiling: "reduce-overhead" (CUDA graphs), since a CIFAR-size step is bound by kernel
+    # launches, and replaying graphs made ResNet-18 at batch 512 train at 78k images/s on an
+    # H200, vs 53k with the default mode and 45k eager (benchmarks/train_speed.py); "auto" does
+    # so only where it pays (engine.compiled). A worker keeps compiled graphs: a later job of
+    # the same shape trains the kept module (given this model's weights) without compiling.
+    original, net = model, model
+    mode = compiled.mode_for(compile, device, hp.epochs * n)
+    if mode is not None:
+        key = compiled.shape_key(model, device, (batch_size, *train_x.shape[1:]))
+        model, net, reused = compiled.warm(model, key, mode)
+        log(f"torch.compile mode={mode}: " + ("reused this worker's compiled graph" if reused
+                                              else "compiling (kept for later jobs)"))
     steps_per_epoch = n // batch_size
     total_steps = steps_per_epoch * hp.epochs
     optimizer = make_optimizer(hp.optimizer, model.parameters(), hp.lr, hp.weight_decay,
@@ -234,6 +241,8 @@ def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: t
         history["chosen_epoch"] = best_epoch
     else:
         history["chosen_epoch"] = hp.epochs
+    if model is not original:  # a kept compiled module trained: the caller's model gets its weights
+        original.load_state_dict(model.state_dict())
     return history
 
 

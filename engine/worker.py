@@ -40,7 +40,7 @@ class Task:
     gpu: bool = False  # the kind benefits from a GPU (placement hint)
     data_root: str | None = None
     device: str | None = None  # None: cuda when the worker sees one, else cpu
-    compile: bool = False
+    compile: bool | str = "auto"  # engine.compiled.mode_for decides per training
     verbose: bool = False
 
 

@@ -249,6 +249,13 @@ def _run(args) -> int:
         print(json.dumps(data, indent=2))
     else:
         print(render(summary, explain=args.explain, verbose=args.verbose))
+        from dsl import compile_rule
+
+        picked, trainings = compile_rule.count(
+            plan.jobs, [j for j in plan.jobs if j not in summary.cached])
+        if trainings:
+            print(f"compile: {picked} of {trainings} trainings to run would be compiled on a "
+                  f"GPU; {compile_rule.RULE}")
         if projection is not None:
             from dsl import calibration
 

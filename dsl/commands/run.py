@@ -33,9 +33,14 @@ def register(sub) -> None:
     p.add_argument("--retries", type=int, default=None, metavar="N",
                    help="re-runs of a job whose worker process or node died (default: 3 with "
                         "--executor ray, 0 locally); a job that raised is never re-run")
-    p.add_argument("--compile", action="store_true",
-                   help="torch.compile the models with CUDA graphs (GPU only; pays for itself "
-                        "in long trainings: ResNet-18 took 15-20 s to compile)")
+    p.add_argument("--compile", dest="compile", action="store_const", const=True,
+                   default="auto",
+                   help="torch.compile every training with CUDA graphs (GPU only). Default: "
+                        "only trainings of >= 2.5M images (epochs x samples) on a GPU, where it "
+                        "pays for its 15-20 s; a worker reuses what it compiled for later jobs "
+                        "of the same shape")
+    p.add_argument("--no-compile", dest="compile", action="store_const", const=False,
+                   help="never torch.compile")
     p.add_argument("--verbose", "-v", action="store_true", help="one line per job event")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no live progress display")

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait as mp_wait
 
 from engine.executors.base import Executor
@@ -84,6 +84,17 @@ def _worker_main(conn: Connection, env: dict[str, str], parent: int) -> None:
             return  # the driver is gone (killed): nobody to tell, and no traceback to print
 
 
+def warm_key(task: Task) -> str | None:
+    """What a worker that ran `task` keeps compiled (engine.compiled): the model and batch size
+    of a training that may compile; None for jobs that compile nothing."""
+    if task.kind not in ("train", "finetune") or task.compile is False:
+        return None
+    import json
+
+    return json.dumps([task.config.get("model"), task.config.get("batch_size")], sort_keys=True,
+                      default=str)
+
+
 @dataclass
 class _Slot:
     index: int
@@ -91,6 +102,7 @@ class _Slot:
     process: mp.process.BaseProcess | None = None
     conn: Connection | None = None
     task: Task | None = None
+    warm: set = field(default_factory=set)  # warm_key()s of the trainings this process ran
 
 
 class LocalExecutor(Executor):
@@ -153,7 +165,7 @@ class LocalExecutor(Executor):
                 continue
             if slot.process is None or not slot.process.is_alive():
                 self._start(slot)
-            task = self._queue.popleft()
+            task = self._take(slot)
             try:
                 slot.conn.send(task)
             except (BrokenPipeError, OSError):
@@ -161,6 +173,19 @@ class LocalExecutor(Executor):
                 self._queue.appendleft(task)
                 continue
             slot.task = task
+            key = warm_key(task)
+            if key is not None:
+                slot.warm.add(key)
+
+    def _take(self, slot: _Slot) -> Task:
+        """The next task for a free worker: the first queued one whose compiled model this
+        worker already keeps (it skips compiling), else the oldest."""
+        if slot.warm:
+            for i, task in enumerate(self._queue):
+                if warm_key(task) in slot.warm:
+                    del self._queue[i]
+                    return task
+        return self._queue.popleft()
 
     def _reset(self, slot: _Slot) -> None:
         if slot.conn is not None:
@@ -170,6 +195,7 @@ class LocalExecutor(Executor):
             if slot.process.is_alive():
                 slot.process.kill()
         slot.process = slot.conn = slot.task = None
+        slot.warm = set()  # a new process has compiled nothing
 
     def wait(self, timeout: float | None = None) -> list[Result]:
         self._dispatch()
@@ -222,6 +248,7 @@ class LocalExecutor(Executor):
             if slot.conn is not None:
                 slot.conn.close()
             slot.process = slot.conn = slot.task = None
+            slot.warm = set()
 
     def shutdown(self) -> None:
         for slot in self._slots:

@@ -18,7 +18,6 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable
 
 
 def _write(path: Path, data: dict) -> None:
@@ -76,18 +75,18 @@ def driver_file(root: str | os.PathLike, run_id: str) -> Path:
     return Path(root) / "drivers" / f"{run_id}.json"
 
 
-def note_driver(root: str | os.PathLike, run_ids: Iterable[str], argv: list[str] | None = None,
-                **extra: Any) -> None:
-    """Record this process as the driver of `run_ids`."""
+def note_driver(root: str | os.PathLike, runs: dict[str, dict[str, str]],
+                argv: list[str] | None = None) -> None:
+    """Record this process as the driver of `runs` (run id -> {job id: kind}, every job the run
+    needs, inputs included: what `dsl status` counts)."""
     import socket
 
-    log = os.environ.get("DSL_DRIVER_LOG")
-    data = {"host": socket.gethostname(), "pid": os.getpid(),
+    base = {"host": socket.gethostname(), "pid": os.getpid(),
             "slurm_job": os.environ.get("SLURM_JOB_ID"),
-            "argv": list(sys.argv if argv is None else argv), "cwd": os.getcwd(),
-            "log": log, "started": time.time(), **extra}
-    for run_id in run_ids:
-        _write(driver_file(root, run_id), data)
+            "argv": list(sys.argv[1:] if argv is None else argv), "cwd": os.getcwd(),
+            "log": os.environ.get("DSL_DRIVER_LOG"), "started": time.time()}
+    for run_id, jobs in runs.items():
+        _write(driver_file(root, run_id), {**base, "jobs": jobs})
 
 
 def driver(root: str | os.PathLike, run_id: str) -> dict | None:

@@ -407,7 +407,8 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     # Who drives these runs, for `dsl status`, `dsl cancel` and `dsl resume` (engine.runfiles).
     from engine.runfiles import note_driver
 
-    note_driver(store.root, summary.run_ids.values())
+    note_driver(store.root, {summary.run_ids[s.name]: {j: graph[j].kind for j in s.jobs
+                                                        if j in graph} for s in specs})
     bar = Progress(Console(stderr=True), live=progress and echo,
                    parallel=ex.capacity if ex else 1)
     scheduler = _Scheduler(graph, store, ex, bar, summary, console, data_root=data_root,

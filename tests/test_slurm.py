@@ -5,8 +5,10 @@ the tests are few and each covers several behaviours."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +20,35 @@ from engine.store import Store
 import fake_kinds
 
 TESTS = Path(__file__).resolve().parent
+
+# Quickstart's shape (datasets -> small_cnn training -> features -> linear probe) at a size that
+# runs in seconds.
+TINY_SPEC = """
+[spec]
+title = "Tiny quickstart"
+seeds = 1
+[draw]
+objs = { objects = 4 }
+[task.src]
+data = { kind = "transforms2d", objects = "objs", transforms = ["rotate"], resolution = 16 }
+n_train = 64
+n_val = 16
+n_test = 16
+[task.tgt]
+data = { kind = "transforms2d", objects = "objs", transforms = ["hue"], resolution = 16 }
+n_train = 64
+n_val = 16
+n_test = 16
+[train]
+task = "src"
+arch = "small_cnn"
+epochs = 1
+batch_size = 32
+[[probe]]
+kind = "linear"
+task = "tgt"
+epochs = 2
+"""
 
 
 def _unreachable() -> str | None:
@@ -109,3 +140,82 @@ def test_a_slurm_job_cancelled_under_the_run_is_submitted_again(tmp_path, on_slu
     assert summary.ok, summary.failed
     assert runfiles.slurm_job(tmp_path / "store", names["s0"])["attempt"] == 2
     assert fake_kinds.ledger_counts(tmp_path / "ledger")["s0"] == 2
+
+
+def test_a_failed_job_s_traceback_and_slurm_output_show_in_dsl_logs(tmp_path, on_slurm, capsys):
+    from dsl.cli import main
+
+    plan = fake_kinds.make_plan(None, 1, fail={"s0"})
+    s0 = fake_kinds.by_name(plan)["s0"]
+    summary = run(plan, store=tmp_path, executor=_slurm(tmp_path), progress=False, echo=False)
+    assert list(summary.failed) == [s0] and len(summary.skipped) == 2
+    capsys.readouterr()
+    assert main(["logs", s0[:14], "--store", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"job {s0} (fsource): failed" in out and "== Slurm job" in out
+    assert "Traceback" in out and "ValueError: s0 was told to fail" in out
+    assert "Starting with JobEnvironment" in out  # submitit's stdout of that Slurm job
+
+
+def test_tiny_spec_detached_on_slurm_equals_local(tmp_path, slurm):
+    """`dsl run --detach --executor slurm` returns at once; `dsl status --json` follows the run
+    to done; the jobs and metrics equal a local run's (one thread per job on both sides: BLAS
+    sums in another order would differ in the last bit)."""
+    from engine.worker import cpu_cores
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SPEC)
+    local = run(spec, store=tmp_path / "local", jobs=cpu_cores(), progress=False, echo=False)
+    assert local.ok and local.total == 5
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent), "OMP_NUM_THREADS": "1"}
+    dsl = [sys.executable, "-m", "dsl"]
+    store = ["--store", str(tmp_path / "slurm")]
+    t0 = time.time()
+    out = subprocess.run([*dsl, "run", str(spec), "--executor", "slurm", "--detach", *store],
+                         env=env, capture_output=True, text=True, timeout=60)
+    took = time.time() - t0
+    assert out.returncode == 0, out.stderr
+    assert took < 10, f"--detach took {took:.1f}s"
+    run_id = next(line.split()[1] for line in out.stdout.splitlines() if line.startswith("run "))
+    seen = []
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        st = subprocess.run([*dsl, "status", run_id, "--json", *store], env=env,
+                            capture_output=True, text=True, timeout=60)
+        assert st.returncode == 0, st.stderr
+        (state,) = json.loads(st.stdout)
+        seen.append((state["status"], state["jobs"]["done"]))
+        if state["status"] != "running":
+            break
+        time.sleep(1.0)
+    assert seen[-1] == ("done", 5) and seen[0][0] == "running", seen
+    assert state["driver"]["slurm_job"], state
+    a, b = Store(tmp_path / "local"), Store(tmp_path / "slurm")
+    assert set(b.finished(local.ran)) == set(local.ran)
+    assert a.metrics().equals(b.metrics()) and a.metrics().height > 0
+
+
+def test_bad_slurm_input_is_one_line_and_submits_nothing(tmp_path, slurm, monkeypatch, capsys):
+    from dsl.cli import main
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SPEC)
+    store = tmp_path / "store"
+    before = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout
+    cases = [(["--partition", "debgu"], "no such Slurm partition"),
+             (["--slurm-extra", "constraint"], "expected KEY=VALUE"),
+             (["--slurm-extra", "time=5"], "use --time"),
+             (["--time", "soon"], "expected a Slurm time limit")]
+    for extra, words in cases:
+        assert main(["run", str(spec), "--executor", "slurm", "--store", str(store),
+                     *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and "\n" not in err and "Traceback" not in err
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, no sinfo
+    assert main(["run", str(spec), "--executor", "slurm", "--store", str(store)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no Slurm here" in err and "\n" not in err
+    assert not store.exists()
+    after = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True,
+                           env={**os.environ, "PATH": "/usr/bin:/bin"}).stdout
+    assert after == before

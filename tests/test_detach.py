@@ -1,0 +1,98 @@
+"""Runs that outlive the shell without Slurm: `dsl run --detach` with the local executor, a driver
+killed with SIGKILL and taken over by the next run, and `dsl cancel` of a running driver."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine import runfiles
+from engine.runner import run
+from engine.store import Store
+
+import fake_kinds
+from test_slurm import TINY_SPEC
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _until(check, timeout=120.0, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_detached_local_driver_killed_with_sigkill_is_taken_over(tmp_path):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SPEC)
+    root = tmp_path / "store"
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent)}
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-m", "dsl", "run", str(spec), "--detach", "--store",
+                          str(root)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert time.time() - t0 < 10
+    run_id = next(line.split()[1] for line in out.stdout.splitlines() if line.startswith("run "))
+    driver = runfiles.driver(root, run_id)
+    assert driver["argv"][0] == "run" and Path(driver["log"]).is_file()
+    store = Store(root)
+    jobs = driver["jobs"]
+    # Kill the driver once the datasets are finished but before the run is.
+    done = _until(lambda: [j for j, r in store.jobs(jobs).items() if r.status == "done"],
+                  what="a finished job")
+    assert store.run(run_id).status == "running"
+    os.kill(driver["pid"], signal.SIGKILL)
+    _until(lambda: store.run(run_id).status == "died", 30, "the run to read as died")
+    again = run(spec, store=root, progress=False, echo=False)
+    assert again.ok and set(done) <= set(again.cached)
+    assert not set(done) & set(again.ran)
+    assert store.finished(jobs) == set(jobs)
+
+
+def test_dsl_cancel_stops_the_driver_and_releases_every_claim(tmp_path, monkeypatch, capsys):
+    from dsl.cli import main
+
+    fake_kinds.install(monkeypatch)
+    hold = tmp_path / "hold"
+    hold.write_text("")
+    ledger = tmp_path / "ledger"
+    plan = fake_kinds.make_plan(ledger, 2, hold={"c0": hold})
+    names = fake_kinds.by_name(plan)
+    root = tmp_path / "store"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys, fake_kinds; sys.exit(fake_kinds.main())",
+         str(root), str(ledger), "2", "0", f"c0={hold}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = Store(root)
+    c0 = names["c0"]
+
+    def held_and_done():
+        recs = store.jobs([c0, names["c1"]]) if store.exists() else {}
+        return len(recs) == 2 and recs[c0].status == "running" and \
+            recs[names["c1"]].status == "done"
+
+    _until(held_and_done, what="c0 held, c1 done")
+    (run_rec,) = store.runs("fake")
+    assert main(["status", run_rec.run_id[:12], "--json", "--store", str(root)]) == 0
+    (state,) = json.loads(capsys.readouterr().out)
+    assert state["status"] == "running" and state["jobs"]["running"] >= 1
+    assert main(["cancel", run_rec.run_id[:12], "--store", str(root)]) == 0
+    assert "cancelled" in capsys.readouterr().out
+    assert proc.wait(timeout=30) != 0
+    assert store.run(run_rec.run_id).status in ("interrupted", "cancelled")
+    assert not [j for j, r in store.jobs(plan.jobs).items() if r.status == "running"]
+    hold.unlink()
+    again = run(plan, store=root, progress=False, echo=False)
+    assert again.ok and names["c1"] in again.cached and c0 in again.ran
+    counts = fake_kinds.ledger_counts(ledger)
+    assert counts["c1"] == 1 and counts["s0"] == 1

@@ -219,3 +219,32 @@ def test_bad_slurm_input_is_one_line_and_submits_nothing(tmp_path, slurm, monkey
     after = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True,
                            env={**os.environ, "PATH": "/usr/bin:/bin"}).stdout
     assert after == before
+
+
+def test_a_new_driver_adopts_the_slurm_job_of_a_dead_one(tmp_path, on_slurm):
+    """The driver died with a job running in Slurm; the driver that takes the claim over waits
+    for that Slurm job instead of running the job a second time."""
+    from engine import runfiles
+    from engine.runner import _task
+
+    hold = tmp_path / "hold"
+    hold.write_text("")
+    ledger = tmp_path / "ledger"
+    plan = fake_kinds.make_plan(ledger, 1, hold={"s0": hold})
+    s0 = fake_kinds.by_name(plan)["s0"]
+    store = Store(tmp_path / "store")
+    task = _task(plan.jobs[s0], plan.jobs, store, data_root=None, compile=False, verbose=False)
+    dead = _slurm(store.root)
+    dead.submit(task)
+    assert dead.wait(timeout=0.1) == []  # submitted; then this driver "dies" (never cancels)
+    first = runfiles.slurm_job(store.root, s0)["slurm_job"]
+    taker = _slurm(store.root)
+    taker.submit(task)
+    assert taker.wait(timeout=0.1) == [] and taker.in_flight == 1
+    hold.unlink()
+    results = fake_kinds.drain(taker, 1, timeout=60)
+    assert results[s0].ok and results[s0].metrics
+    assert runfiles.slurm_job(store.root, s0)["slurm_job"] == first  # nothing submitted again
+    assert fake_kinds.ledger_counts(ledger) == {"s0": 1}
+    taker.submit(task)  # asked again (a rerun): the saved result, no Slurm job at all
+    assert [r.job_id for r in taker.wait(timeout=5)] == [s0]

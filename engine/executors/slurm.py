@@ -12,6 +12,10 @@ Grouping, decided each time the runner hands over its ready jobs:
   job array (one `sbatch`, one scheduler entry).
 At most `--max-submitted` jobs are in Slurm's queue at a time.
 
+Takeover: a job whose claim this driver took over from a dead one (node failure, time limit,
+SIGKILL) may still be running, or have finished, in the Slurm job that driver submitted. Its result
+is used (or waited for) instead of running the job again.
+
 Failures: a job that raised comes back as a failed Result (it fails alone, as locally). A Slurm job
 that ended without a result (scancel, preemption, time limit, node failure) is submitted again, up
 to `--retries` times per job; jobs of a pack that had finished before it was stopped keep their
@@ -86,6 +90,8 @@ class SlurmExecutor(Executor):
         self._attempts: dict[str, int] = defaultdict(int)
         self._ready: list[Result] = []
         self._checked_at = 0.0
+        self._adopted: dict[str, tuple[str, Task]] = {}  # job id -> (Slurm job, task)
+        self._adopted_checked_at = 0.0
 
     # -- the Executor interface --------------------------------------------------------------
 
@@ -95,7 +101,8 @@ class SlurmExecutor(Executor):
 
     @property
     def in_flight(self) -> int:
-        return len(self._queue) + sum(len(u.tasks) for u in self._units) + len(self._ready)
+        return (len(self._queue) + sum(len(u.tasks) for u in self._units) + len(self._ready)
+                + len(self._adopted))
 
     def describe(self) -> str:
         o = self.options
@@ -113,7 +120,7 @@ class SlurmExecutor(Executor):
         deadline = None if timeout is None else time.time() + timeout
         while True:
             self._collect()
-            if self._ready or not self._units:
+            if self._ready or not (self._units or self._adopted):
                 out, self._ready = self._ready, []
                 return out
             if deadline is not None and time.time() >= deadline:
@@ -127,6 +134,7 @@ class SlurmExecutor(Executor):
         self._units.clear()
         self._queue.clear()
         self._ready.clear()
+        self._adopted.clear()  # not ours to cancel: a later driver may adopt them again
 
     def shutdown(self) -> None:
         self.cancel()  # nothing is left in flight after a finished run; a bug's leftovers go
@@ -179,7 +187,8 @@ class SlurmExecutor(Executor):
     def _flush(self) -> None:
         if not self._queue:
             return
-        tasks, self._queue = self._queue, []
+        tasks = [t for t in self._queue if not self._adopt(t)]
+        self._queue = []
         arrays: dict[tuple, list[_Unit]] = defaultdict(list)
         for unit in self._units_of(tasks):
             arrays[unit.key].append(unit)
@@ -233,6 +242,7 @@ class SlurmExecutor(Executor):
         for unit in finished:
             self._units.remove(unit)
             self._settle(unit)
+        self._collect_adopted()
 
     def _settle(self, unit: _Unit) -> None:
         job = unit.job
@@ -272,6 +282,76 @@ class SlurmExecutor(Executor):
         if again:
             self._submit_array([_Unit(again, unit.key, unit.gpus, unit.cpus)])
 
+    # -- jobs an earlier driver submitted ------------------------------------------------------
+
+    def _saved(self, job_id: str) -> Result | None:
+        """The result an earlier attempt saved, if it finished and its artifact is whole."""
+        path = self.done_dir / f"{job_id}.pkl"
+        try:
+            result = pickle.loads(path.read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            return None
+        if result.ok and _artifact_problem(self.root, job_id) is None:
+            return result
+        return None
+
+    def _adopt(self, task: Task) -> bool:
+        """Use the Slurm job an earlier driver submitted for `task`, if it finished or still
+        runs; False when the job has to be submitted."""
+        note = runfiles.slurm_job(self.root, task.job_id)
+        if note is None:
+            return False
+        saved = self._saved(task.job_id)
+        if saved is not None:
+            self._ready.append(saved)
+            return True
+        if note["slurm_job"] in _alive([note["slurm_job"]]):
+            self._adopted[task.job_id] = (note["slurm_job"], task)
+            self._attempts[task.job_id] = int(note.get("attempt", 1))
+            return True
+        return False
+
+    def _collect_adopted(self) -> None:
+        if not self._adopted:
+            return
+        for job_id in list(self._adopted):
+            saved = self._saved(job_id)
+            if saved is not None:
+                del self._adopted[job_id]
+                self._ready.append(saved)
+        if not self._adopted or time.time() - self._adopted_checked_at < STATE_EVERY_S:
+            return
+        self._adopted_checked_at = time.time()
+        alive = _alive([sj for sj, _ in self._adopted.values()])
+        for job_id, (slurm_job, task) in list(self._adopted.items()):
+            if slurm_job not in alive and self._saved(job_id) is None:
+                del self._adopted[job_id]  # it ended without a result: run the job ourselves
+                self._queue.append(task)
+        self._flush()
+
     def slurm_ids(self) -> list[str]:
         """Slurm job ids in flight (for status lines and tests)."""
         return [u.job.job_id for u in self._units if u.job is not None]
+
+
+def _artifact_problem(root: Path, job_id: str) -> str | None:
+    from engine.paths import ArtifactPaths
+
+    return ArtifactPaths(root).problem(job_id)
+
+
+def _alive(slurm_jobs: list[str]) -> set[str]:
+    """The Slurm jobs among `slurm_jobs` still pending or running (squeue forgets ended ones)."""
+    if not slurm_jobs:
+        return set()
+    try:
+        out = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-j", ",".join(slurm_jobs)],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return set(slurm_jobs)  # cannot tell: keep waiting rather than run a job twice
+    if out.returncode != 0:
+        # squeue refuses the whole list when one id is unknown (ended and purged): ask singly
+        if len(slurm_jobs) == 1:
+            return set()
+        return set().union(*(_alive([j]) for j in slurm_jobs))
+    return {line.strip() for line in out.stdout.splitlines() if line.strip()} & set(slurm_jobs)

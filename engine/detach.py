@@ -34,6 +34,8 @@ def detach(argv: list[str], store_root: Path, *, slurm: bool, slurm_opts=None,
     log.parent.mkdir(parents=True, exist_ok=True)
     cmd = driver_command(argv, store_root)
     env = {**os.environ, "DSL_DRIVER_LOG": str(log)}
+    if slurm:
+        env[runfiles.DETACHED] = "slurm"
     started = time.time()
     if slurm:
         slurm_job = _sbatch(cmd, log, env, slurm_opts, driver_time)

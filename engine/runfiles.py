@@ -71,6 +71,9 @@ def slurm_job(root: str | os.PathLike, job_id: str) -> dict | None:
 
 # -- drivers ---------------------------------------------------------------------------------------
 
+DETACHED = "DSL_DETACHED"  # set to "slurm" in the environment of a driver `--detach` submitted
+
+
 def driver_file(root: str | os.PathLike, run_id: str) -> Path:
     return Path(root) / "drivers" / f"{run_id}.json"
 
@@ -82,7 +85,10 @@ def note_driver(root: str | os.PathLike, runs: dict[str, dict[str, str]],
     import socket
 
     base = {"host": socket.gethostname(), "pid": os.getpid(),
-            "slurm_job": os.environ.get("SLURM_JOB_ID"),
+            # only a driver `--detach` submitted is its Slurm job: `dsl cancel` scancels that, and
+            # must not cancel an allocation someone runs `dsl run` inside
+            "slurm_job": os.environ.get("SLURM_JOB_ID") if os.environ.get(DETACHED) == "slurm"
+            else None,
             "argv": list(sys.argv[1:] if argv is None else argv), "cwd": os.getcwd(),
             "log": os.environ.get("DSL_DRIVER_LOG"), "started": time.time()}
     for run_id, jobs in runs.items():

@@ -23,8 +23,10 @@ def register(sub) -> None:
     p.add_argument("targets", nargs="*", metavar="RUN|SPEC",
                    help="run ids (a unique prefix is enough) or spec names/files")
     p.add_argument("--json", action="store_true", help="one JSON list of runs")
-    p.add_argument("--watch", nargs="?", type=float, const=5.0, default=None, metavar="SECONDS",
-                   help="refresh every SECONDS (default 5) until the runs end; Ctrl-C stops")
+    p.add_argument("--watch", action="store_true",
+                   help="refresh until the runs end (Ctrl-C stops watching, not the run)")
+    p.add_argument("--every", type=float, default=5.0, metavar="SECONDS",
+                   help="seconds between refreshes with --watch (default 5)")
     add_store_option(p)
     p.set_defaults(func=_run)
 
@@ -74,4 +76,4 @@ def _run(args) -> int:
         if not args.watch or all(s["status"] != "running" for s in states):
             return 0
         args.targets = args.targets or [s["run"] for s in states]  # follow these runs to the end
-        time.sleep(args.watch)
+        time.sleep(max(args.every, 0.5))

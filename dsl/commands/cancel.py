@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from dsl.commands._common import add_store_option, no_store
-from dsl.errors import DslError
+from dsl.commands._common import add_store_option, existing_store
 
 
 def register(sub) -> None:
@@ -24,11 +23,8 @@ def register(sub) -> None:
 
 def _run(args) -> int:
     from engine.run_control import cancel
-    from engine.store import Store, resolve_root
 
-    store = Store(resolve_root(args.store))
-    if not store.exists():
-        raise DslError(no_store(store.root))
+    store = existing_store(args)
     run = store.run(args.run)
     if run.status != "running":
         print(f"run {run.run_id} is not running ({run.status}); nothing to cancel")

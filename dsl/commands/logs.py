@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dsl.commands._common import add_store_option, no_store
+from dsl.commands._common import add_store_option, existing_store
 from dsl.errors import DslError
 
 TAIL_LINES = 200  # of each Slurm output file: a long training log is mostly progress lines
@@ -60,11 +60,8 @@ def _file(path: Path, whole: bool) -> str:
 
 def _run(args) -> int:
     from engine import runfiles
-    from engine.store import Store, resolve_root
 
-    store = Store(resolve_root(args.store))
-    if not store.exists():
-        raise DslError(no_store(store.root))
+    store = existing_store(args)
     rec = find_job(store, args.job)
     where = f" on {rec.host}" if rec.host else ""
     print(f"job {rec.job_id} ({rec.kind}): {rec.status}{where}")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from dsl.commands._common import add_store_option, no_store
-from dsl.errors import DslError
+from dsl.commands._common import add_store_option, existing_store
 
 
 def register(sub) -> None:
@@ -25,11 +24,8 @@ def register(sub) -> None:
 def _run(args) -> int:
     from dsl.cli import main
     from engine.run_control import resume_argv
-    from engine.store import Store, resolve_root
 
-    store = Store(resolve_root(args.store))
-    if not store.exists():
-        raise DslError(no_store(store.root))
+    store = existing_store(args)
     argv = resume_argv(store, store.run(args.run))
     if args.detach and "--detach" not in argv:
         argv.append("--detach")

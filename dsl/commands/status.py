@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from dsl.commands._common import add_store_option, no_store
+from dsl.commands._common import add_store_option, existing_store
 from dsl.errors import DslError
 
 
@@ -56,11 +56,8 @@ def select_runs(store, targets: list[str]):
 
 def _run(args) -> int:
     from engine.run_status import render, status
-    from engine.store import Store, resolve_root
 
-    store = Store(resolve_root(args.store))
-    if not store.exists():
-        raise DslError(no_store(store.root))
+    store = existing_store(args)
     while True:
         runs = select_runs(store, args.targets)
         if not runs:

@@ -86,6 +86,11 @@ def test_dsl_cancel_stops_the_driver_and_releases_every_claim(tmp_path, monkeypa
     assert main(["status", run_rec.run_id[:12], "--json", "--store", str(root)]) == 0
     (state,) = json.loads(capsys.readouterr().out)
     assert state["status"] == "running" and state["jobs"]["running"] >= 1
+    assert state["by_kind"]["fcombine"]["running"] == 1 and state["jobs"]["done"] >= 3
+    assert state["driver"]["alive"] is True and state["running"][0]["job"] == c0
+    assert main(["status", "fake", "--store", str(root)]) == 0  # by spec name, for people
+    text = capsys.readouterr().out
+    assert f"run {run_rec.run_id}  fake  running" in text and "fcombine" in text
     assert main(["cancel", run_rec.run_id[:12], "--store", str(root)]) == 0
     assert "cancelled" in capsys.readouterr().out
     assert proc.wait(timeout=30) != 0

@@ -80,3 +80,37 @@ def test_the_eta_needs_a_measured_duration_for_every_kind_left():
     counts = {"train": Counter(done=2, running=2, queued=2), "linear": Counter(queued=4)}
     assert _eta(counts, {"train": [10.0, 20.0]}, 2) is None
     assert _eta(counts, {"train": [10.0, 20.0], "linear": [1.0]}, 2) == (4 * 15.0 + 4 * 1.0) / 2
+
+
+def test_a_job_gone_from_the_queue_without_a_result_is_submitted_again(tmp_path, monkeypatch):
+    """Without accounting submitit never sees a cancelled job end: squeue's silence, twice, is
+    taken as the end, and the job goes back to Slurm (or fails once its retries are spent)."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import engine.executors.slurm as slurm
+
+    ex = _executor(tmp_path, CPU_ONLY, retries=1)
+    monkeypatch.setattr(slurm, "_alive", lambda ids: set())
+    again = []
+    monkeypatch.setattr(ex, "_submit_array", lambda units: again.extend(units))
+    task = _task("train", 1, "small_cnn")
+    job = SimpleNamespace(job_id="4242", paths=SimpleNamespace(result_pickle=Path(tmp_path / "x")),
+                          done=lambda force_check=False: False)
+    ex._units.append(slurm._Unit([task], ("train", None, 0, 1), 0, 1, job=job))
+    ex._attempts[task.job_id] = 1
+
+    def check():
+        ex._gone_checked_at = 0.0
+        ex._check_gone()
+
+    check()
+    assert ex._units and not again  # missing once: maybe just finishing
+    check()
+    assert not ex._units and [u.tasks for u in again] == [[task]]
+    ex._attempts[task.job_id] = 2
+    ex._units.append(slurm._Unit([task], ("train", None, 0, 1), 0, 1, job=job))
+    check()
+    check()
+    (failed,) = ex._ready
+    assert not failed.ok and "gone from the queue" in failed.error and "1 time" not in failed.error

@@ -42,6 +42,7 @@ from engine.resources import ResourcePolicy, arch_of
 from engine.worker import Result, Task, apply_env, execute, worker_env
 
 STATE_EVERY_S = 2.0  # how often `sacct` is asked about jobs without a result yet
+GONE_EVERY_S = 15.0  # how often `squeue` is asked whether they still exist (see `_check_gone`)
 
 
 def run_unit(tasks: list[Task], done_dir: str, threads: int) -> list[Result]:
@@ -92,6 +93,8 @@ class SlurmExecutor(Executor):
         self._checked_at = 0.0
         self._adopted: dict[str, tuple[str, Task]] = {}  # job id -> (Slurm job, task)
         self._adopted_checked_at = 0.0
+        self._gone_checked_at = time.time()
+        self._missing: set[int] = set()  # units squeue did not list at the last check
 
     # -- the Executor interface --------------------------------------------------------------
 
@@ -242,7 +245,27 @@ class SlurmExecutor(Executor):
         for unit in finished:
             self._units.remove(unit)
             self._settle(unit)
+        self._check_gone()
         self._collect_adopted()
+
+    def _check_gone(self) -> None:
+        """Without Slurm accounting submitit never learns that a job ended without a result (its
+        state stays UNKNOWN): a job squeue no longer lists and that left no result, at two checks
+        GONE_EVERY_S apart, has ended that way."""
+        now = time.time()
+        if not self._units or now - self._gone_checked_at < GONE_EVERY_S:
+            return
+        self._gone_checked_at = now
+        alive = _alive([u.job.job_id for u in self._units])
+        for unit in list(self._units):
+            if unit.job.job_id in alive or unit.job.paths.result_pickle.exists():
+                self._missing.discard(id(unit))
+            elif id(unit) in self._missing:
+                self._missing.discard(id(unit))
+                self._units.remove(unit)
+                self._resubmit(unit, "(gone from the queue)")
+            else:
+                self._missing.add(id(unit))
 
     def _settle(self, unit: _Unit) -> None:
         job = unit.job
@@ -253,9 +276,12 @@ class SlurmExecutor(Executor):
             # are failed Results): the same code fails the same way, so no retry.
             now = time.time()
             last = (str(err).strip().splitlines() or [""])[-1]
-            self._ready += [Result(t.job_id, False, (), 0.0, "", f"slurm job {job.job_id} "
-                                   f"failed outside the job: {last}", now, now)
-                            for t in unit.tasks]
+            for task in unit.tasks:
+                saved = self.done_dir / f"{task.job_id}.pkl"  # finished before the break
+                self._ready.append(pickle.loads(saved.read_bytes()) if saved.is_file() else
+                                   Result(task.job_id, False, (), 0.0, "", f"slurm job "
+                                          f"{job.job_id} failed outside the job: {last}", now,
+                                          now))
             return
         except self._submitit.core.utils.UncompletedJobError:
             self._resubmit(unit, job.state)

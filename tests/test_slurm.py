@@ -218,7 +218,7 @@ def test_bad_slurm_input_is_one_line_and_submits_nothing(tmp_path, slurm, monkey
     assert not store.exists()
     after = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True,
                            env={**os.environ, "PATH": "/usr/bin:/bin"}).stdout
-    assert after == before
+    assert set(after.split()) <= set(before.split())  # earlier tests' jobs may have ended
 
 
 def test_a_new_driver_adopts_the_slurm_job_of_a_dead_one(tmp_path, on_slurm):

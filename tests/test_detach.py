@@ -101,3 +101,28 @@ def test_dsl_cancel_stops_the_driver_and_releases_every_claim(tmp_path, monkeypa
     assert again.ok and names["c1"] in again.cached and c0 in again.ran
     counts = fake_kinds.ledger_counts(ledger)
     assert counts["c1"] == 1 and counts["s0"] == 1
+
+
+def logs_then_fails(config, inputs, out_dir, ctx):
+    ctx.log("loaded 128 images")
+    raise RuntimeError("diverged at step 7")
+
+
+def test_a_failed_job_keeps_its_log_for_dsl_logs(tmp_path, monkeypatch, capsys):
+    import engine.kinds
+    from dsl.cli import main
+    from engine.kinds import Kind
+
+    monkeypatch.setitem(engine.kinds.KINDS, "fsource",
+                        Kind("fsource", "1", f"{__name__}:logs_then_fails", False, "fails"))
+    plan = fake_kinds.make_plan(None, 1)
+    s0 = fake_kinds.by_name(plan)["s0"]
+    summary = run(plan, store=tmp_path, progress=False, echo=False)
+    assert list(summary.failed) == [s0]
+    assert not list((tmp_path / "tmp").glob(f"{s0}*"))  # the staging folder is gone...
+    assert runfiles.kept_log(tmp_path, s0).is_file()  # ...its log is not
+    assert main(["logs", s0[:12], "--store", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "loaded 128 images" in out and "RuntimeError: diverged at step 7" in out
+    assert main(["logs", "fcombine-", "--store", str(tmp_path)]) == 2  # c0 and total, skipped
+    assert "is ambiguous" in capsys.readouterr().err

@@ -248,3 +248,46 @@ def test_a_new_driver_adopts_the_slurm_job_of_a_dead_one(tmp_path, on_slurm):
     assert fake_kinds.ledger_counts(ledger) == {"s0": 1}
     taker.submit(task)  # asked again (a rerun): the saved result, no Slurm job at all
     assert [r.job_id for r in taker.wait(timeout=5)] == [s0]
+
+
+def test_dsl_cancel_scancels_a_detached_driver_and_a_rerun_finishes(tmp_path, slurm, monkeypatch,
+                                                                   capsys):
+    """A driver running as a Slurm job (as `--detach` submits it): `dsl cancel` scancels it, the
+    driver gives every claim back before Slurm kills it, and a rerun finishes the work."""
+    import shlex
+
+    from dsl.cli import main
+    from engine import runfiles
+
+    fake_kinds.install(monkeypatch)
+    hold, ledger, root = tmp_path / "hold", tmp_path / "ledger", tmp_path / "store"
+    hold.write_text("")
+    plan = fake_kinds.make_plan(ledger, 2, hold={"c0": hold})
+    names = fake_kinds.by_name(plan)
+    driver = [sys.executable, "-c", "import sys, fake_kinds; sys.exit(fake_kinds.main())",
+              str(root), str(ledger), "2", "0", f"c0={hold}"]
+    env = {**os.environ, runfiles.DETACHED: "slurm",
+           "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
+    out = subprocess.run(["sbatch", "--parsable", "--output", str(tmp_path / "driver.log"),
+                          "--wrap", "exec " + shlex.join(driver)],
+                         env=env, capture_output=True, text=True, check=True)
+    slurm_job = out.stdout.strip()
+    store = Store(root)
+    deadline = time.time() + 120
+    while True:
+        recs = store.jobs([names["c0"], names["c1"]]) if store.exists() else {}
+        if len(recs) == 2 and recs[names["c0"]].status == "running" and \
+                recs[names["c1"]].status == "done":
+            break
+        assert time.time() < deadline, "the driver never got c0 running"
+        time.sleep(0.3)
+    (rec,) = store.runs("fake")
+    assert runfiles.driver(root, rec.run_id)["slurm_job"] == slurm_job
+    assert main(["cancel", rec.run_id, "--store", str(root)]) == 0
+    assert "cancelled" in capsys.readouterr().out
+    assert store.run(rec.run_id).status == "interrupted"  # the driver recorded it itself
+    assert not [j for j, r in store.jobs(plan.jobs).items() if r.status == "running"]
+    hold.unlink()
+    again = run(plan, store=root, progress=False, echo=False)
+    assert again.ok and names["c0"] in again.ran and names["c1"] in again.cached
+    assert fake_kinds.ledger_counts(ledger)["c1"] == 1

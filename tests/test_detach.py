@@ -126,3 +126,20 @@ def test_a_failed_job_keeps_its_log_for_dsl_logs(tmp_path, monkeypatch, capsys):
     assert "loaded 128 images" in out and "RuntimeError: diverged at step 7" in out
     assert main(["logs", "fcombine-", "--store", str(tmp_path)]) == 2  # c0 and total, skipped
     assert "is ambiguous" in capsys.readouterr().err
+
+
+def test_the_detached_driver_gets_the_same_options_back():
+    from dsl.cli import build_parser
+    from engine.detach import argv_of
+
+    line = ["run", "specs/a.toml", "specs/b", "--profile", "smoke", "--set", "train.epochs=2",
+            "--set", "seeds=1", "--jobs", "3", "--executor", "slurm", "--partition", "gpu",
+            "--slurm-extra", "constraint=a100", "--time", "4:00:00", "--verbose", "--detach",
+            "--store", "/shared/s", "--no-progress", "--data", "/data"]
+    args = build_parser().parse_args(line)
+    again = argv_of(args.run_parser, args, drop={"detach", "store", "progress"})
+    assert "--detach" not in again and "--store" not in again
+    back = build_parser().parse_args(again + ["--detach", "--store", "/shared/s",
+                                              "--no-progress"])
+    assert {k: v for k, v in vars(back).items() if k != "run_parser"} == \
+        {k: v for k, v in vars(args).items() if k != "run_parser"}

@@ -189,6 +189,8 @@ def test_tiny_spec_detached_on_slurm_equals_local(tmp_path, slurm):
             break
         time.sleep(1.0)
     assert seen[-1] == ("done", 5) and seen[0][0] == "running", seen
+    assert any(0 < done < 5 for _, done in seen), seen  # seen part-way, not only before/after
+    assert [done for _, done in seen] == sorted(done for _, done in seen)
     assert state["driver"]["slurm_job"], state
     a, b = Store(tmp_path / "local"), Store(tmp_path / "slurm")
     assert set(b.finished(local.ran)) == set(local.ran)

@@ -132,8 +132,8 @@ def argv_of(parser, args, drop: set[str]) -> list[str]:
             continue
         flag = action.option_strings[-1] if action.option_strings[-1].startswith("--") \
             else action.option_strings[0]
-        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
-            if value != action.default:
+        if isinstance(action, argparse._StoreConstAction):  # flags, e.g. --compile/--no-compile
+            if value == action.const and value != action.default:
                 out.append(flag)
         elif isinstance(action, argparse._AppendAction):
             for item in value or ():

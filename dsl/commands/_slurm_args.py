@@ -10,7 +10,8 @@ def add_slurm_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--partition", default=None, help="Slurm partition (default: the cluster's)")
     g.add_argument("--time", default=None, metavar="LIMIT",
                    help="time limit of each Slurm job, e.g. 90 (minutes) or 4:00:00 (default 60 "
-                        "minutes); a job that hits it is submitted again up to --retries")
+                        "minutes); a Slurm job cancelled, preempted or timed out is submitted "
+                        "again up to --retries times (default 3)")
     g.add_argument("--gpus-per-job", type=int, default=None, metavar="N",
                    help="GPUs of each GPU job (default: 1; 0 on a cluster without GPUs)")
     g.add_argument("--cpus-per-job", type=int, default=None, metavar="N",
@@ -20,6 +21,8 @@ def add_slurm_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--slurm-extra", action="append", default=[], metavar="KEY=VALUE",
                    help="any other sbatch option without its dashes, e.g. constraint=a100; "
                         "repeatable")
+    # --retries (the common option) also counts Slurm jobs cancelled, preempted or timed out
+    # under the run; its default is 3 with --executor slurm.
     g.add_argument("--max-submitted", type=int, default=None, metavar="N",
                    help="at most N jobs in Slurm's queue at once (default 64)")
     g.add_argument("--pack", type=int, default=None, metavar="N",

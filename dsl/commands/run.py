@@ -32,9 +32,8 @@ def register(sub) -> None:
                         "train:resnet50=gpu:1,cpu:4 or linear=cpu:2; repeatable, the most "
                         "specific rule wins (default: engine/resources.py, scaled by --per-gpu)")
     p.add_argument("--retries", type=int, default=None, metavar="N",
-                   help="re-runs of a job whose worker process or node died, or whose Slurm job "
-                        "was cancelled, preempted or timed out (default: 3 with --executor ray or "
-                        "slurm, 0 locally); a job that raised is never re-run")
+                   help="re-runs of a job whose worker process or node died (default: 3 with "
+                        "--executor ray, 0 locally); a job that raised is never re-run")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the models with CUDA graphs (GPU only; pays for itself "
                         "in long trainings: ResNet-18 took 15-20 s to compile)")

@@ -94,7 +94,7 @@ class SlurmExecutor(Executor):
         self._adopted: dict[str, tuple[str, Task]] = {}  # job id -> (Slurm job, task)
         self._adopted_checked_at = 0.0
         self._gone_checked_at = time.time()
-        self._missing: set[int] = set()  # units squeue did not list at the last check
+        self._missing: set[str] = set()  # Slurm jobs squeue did not list at the last check
 
     # -- the Executor interface --------------------------------------------------------------
 
@@ -258,14 +258,15 @@ class SlurmExecutor(Executor):
         self._gone_checked_at = now
         alive = _alive([u.job.job_id for u in self._units])
         for unit in list(self._units):
-            if unit.job.job_id in alive or unit.job.paths.result_pickle.exists():
-                self._missing.discard(id(unit))
-            elif id(unit) in self._missing:
-                self._missing.discard(id(unit))
+            slurm_job = unit.job.job_id
+            if slurm_job in alive or unit.job.paths.result_pickle.exists():
+                self._missing.discard(slurm_job)
+            elif slurm_job in self._missing:
+                self._missing.discard(slurm_job)
                 self._units.remove(unit)
                 self._resubmit(unit, "(gone from the queue)")
             else:
-                self._missing.add(id(unit))
+                self._missing.add(slurm_job)
 
     def _settle(self, unit: _Unit) -> None:
         job = unit.job

@@ -24,7 +24,8 @@ def add_slurm_options(parser: argparse.ArgumentParser) -> None:
     # --retries (the common option) also counts Slurm jobs cancelled, preempted or timed out
     # under the run; its default is 3 with --executor slurm.
     g.add_argument("--max-submitted", type=int, default=None, metavar="N",
-                   help="at most N jobs in Slurm's queue at once (default 64)")
+                   help="at most N jobs submitted at a time (default 64; packs and job arrays "
+                        "make Slurm's queue shorter still)")
     g.add_argument("--pack", type=int, default=None, metavar="N",
                    help="dataset, linear and sensitivity jobs run up to N in sequence per Slurm "
                         "job (default 8; 1: one Slurm job each)")
@@ -34,7 +35,7 @@ def add_slurm_options(parser: argparse.ArgumentParser) -> None:
                         "CPU Slurm job) and return at once; watch it with `dsl status`")
     d.add_argument("--driver-time", default=None, metavar="LIMIT",
                    help="time limit of the detached driver's Slurm job (default: the "
-                        "partition's); a driver that runs out is taken over by `dsl resume`")
+                        "partition's); `dsl resume RUN` continues a driver that ran out")
 
 
 def slurm_options(args: argparse.Namespace):

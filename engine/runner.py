@@ -401,10 +401,15 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     needed = bool(set(graph) - store.finished(graph))
     ex = executor if isinstance(executor, Executor) else make_executor(
         executor, jobs=jobs, per_gpu=per_gpu, address=address,
-        **(executor_options or {})) if needed else None
+        **{"store_root": store.root, **(executor_options or {})}) if needed else None
     for spec in specs:
         summary.run_ids[spec.name] = store.record_run(spec, plan.profile or profile,
                                                      plan.overrides or tuple(overrides))
+    # Who drives these runs, for `dsl status`, `dsl cancel` and `dsl resume` (engine.runfiles).
+    from engine.runfiles import note_driver
+
+    note_driver(store.root, {summary.run_ids[s.name]: {j: graph[j].kind for j in s.jobs
+                                                        if j in graph} for s in specs})
     bar = Progress(Console(stderr=True), live=progress and echo,
                    parallel=ex.capacity if ex else 1)
     scheduler = _Scheduler(graph, store, ex, bar, summary, console, data_root=data_root,

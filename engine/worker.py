@@ -128,6 +128,9 @@ def execute(task: Task) -> Result:
         if isinstance(exc, KeyboardInterrupt):
             raise
         finished = time.time()
+        from engine.runfiles import keep_failed_log  # `dsl logs JOB` shows it after the failure
+
+        keep_failed_log(task.store_root, task.job_id, staging)
         return Result(task.job_id, False, (), finished - started, host,
                       "".join(traceback.format_exception(exc)), started, finished)
     finally:

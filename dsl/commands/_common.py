@@ -49,3 +49,14 @@ def note_missing_store(args: argparse.Namespace) -> None:
 def no_store(root) -> str:
     return (f"no store at {root}: nothing has run with it yet (the store is --store, else "
             "$DSL_STORE, else .dsl/ in this folder)")
+
+
+def existing_store(args: argparse.Namespace):
+    """The Store of --store / $DSL_STORE / .dsl, or a one-line DslError when there is none."""
+    from dsl.errors import DslError
+    from engine.store import Store, resolve_root
+
+    store = Store(resolve_root(args.store))
+    if not store.exists():
+        raise DslError(no_store(store.root))
+    return store

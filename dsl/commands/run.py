@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from dsl.commands._common import add_plan_options
+from dsl.commands._slurm_args import add_slurm_options, slurm_flags_used, slurm_options
 
 
 def register(sub) -> None:
@@ -22,8 +23,8 @@ def register(sub) -> None:
                    help="worker processes (local executor; default 1)")
     p.add_argument("--per-gpu", type=int, default=1, metavar="K",
                    help="jobs sharing each GPU at once (default 1)")
-    p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="where jobs run: worker processes here, or a Ray cluster")
+    p.add_argument("--executor", choices=("local", "ray", "slurm"), default="local",
+                   help="where jobs run: worker processes here, a Ray cluster, or Slurm jobs")
     p.add_argument("--address", default=None,
                    help="Ray cluster address (e.g. 'auto' inside a Slurm allocation)")
     p.add_argument("--resources", action="append", default=[], metavar="KIND[:ARCH]=gpu:F,cpu:N",
@@ -44,7 +45,8 @@ def register(sub) -> None:
     p.add_argument("--verbose", "-v", action="store_true", help="one line per job event")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no live progress display")
-    p.set_defaults(func=_run)
+    add_slurm_options(p)
+    p.set_defaults(func=_run, run_parser=p)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -56,10 +58,28 @@ def _run(args: argparse.Namespace) -> int:
     ResourcePolicy.from_options(args.resources, per_gpu=max(args.per_gpu, 1))
     if args.retries is not None and args.retries < 0:
         raise DslError(f"--retries must be 0 or more, not {args.retries}")
+    # -- Slurm and --detach (dsl/commands/_slurm_args.py, engine/detach.py) -----------------
+    slurm = None
+    if args.executor == "slurm":
+        slurm = slurm_options(args)
+        from engine.executors.slurm_options import check_partition, probe_cluster
+
+        check_partition(probe_cluster(), slurm.partition)  # before planning: nothing submitted
+    elif slurm_flags_used(args):
+        raise DslError(f"{', '.join(slurm_flags_used(args))}: only for --executor slurm; add it "
+                       "or drop them")
+    if args.detach:
+        from engine.detach import argv_of, detach
+        from engine.store import resolve_root
+
+        argv = argv_of(args.run_parser, args, drop={"detach", "driver_time", "store", "progress"})
+        return detach(argv, resolve_root(args.store), slurm=slurm is not None,
+                      slurm_opts=slurm, driver_time=args.driver_time)
+    # ------------------------------------------------------------------------------------------
     summary = run(args.paths, store=args.store, executor=args.executor, jobs=args.jobs,
                   per_gpu=args.per_gpu, profile=args.profile, overrides=tuple(args.overrides),
                   data_root=args.data_root, address=args.address, verbose=args.verbose,
                   progress=args.progress, compile=args.compile,
                   executor_options={"resources": tuple(args.resources),
-                                    "retries": args.retries})
+                                    "retries": args.retries, "slurm": slurm})
     return 0 if summary.ok else 1

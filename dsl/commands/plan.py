@@ -19,6 +19,7 @@ from collections import Counter
 from typing import Any, Iterable
 
 from dsl.commands._common import add_plan_options
+from dsl.commands._selectors import add_selector_options
 
 KIND_ORDER = ("dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy")
 
@@ -28,6 +29,7 @@ def register(sub):
                                     "compute", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_plan_options(p)
+    add_selector_options(p)
     p.add_argument("--explain", action="store_true",
                    help="list every job: new, reused (by which spec and cell) or cached")
     p.add_argument("--verbose", "-v", action="store_true",
@@ -218,12 +220,17 @@ def _local_data(plan) -> list[str]:
 
 def _run(args) -> int:
     from dsl.commands._common import plan_from_args
+    from dsl.commands._stale import provenance_view
     from dsl.planner import cached
 
     plan = plan_from_args(args)
-    summary = Summary(plan, cached(plan, args.store))
+    done = cached(plan, args.store)
+    extra = provenance_view(args, plan, done)  # stale jobs, --only, --rerun (dsl/commands/_stale)
+    plan = extra.plan
+    summary = Summary(plan, done & set(plan.jobs))
     if args.json:
-        print(json.dumps(summary.as_json(), indent=2))
+        print(json.dumps({**summary.as_json(), **extra.as_json()}, indent=2))
     else:
-        print(render(summary, explain=args.explain, verbose=args.verbose))
+        print("\n".join([render(summary, explain=args.explain, verbose=args.verbose),
+                         *extra.lines]))
     return 0

@@ -1,8 +1,9 @@
 """`--rerun failed|stale|KIND|JOBID`: which jobs of a plan to compute again, and what comes along.
 
 A selected job runs again even when it is finished; every job of the plan that reads it, directly
-or not, runs again too (its input changes), and the inputs they need run first if they are not
-finished. Nothing else of the plan runs. The old artifact and metrics of a finished job stay in
+or not, runs again too when it holds a result (its input changes) or was skipped waiting for it,
+and the inputs they need run first if they are not finished. Nothing else of the plan runs: jobs
+never tried stay for a plain `dsl run`. The old artifact and metrics of a finished job stay in
 the store, readable, until the new ones replace them (engine.store.claim with force).
 """
 
@@ -78,9 +79,32 @@ def select(plan: Any, store: Any, selectors: Sequence[str]) -> Selection | None:
             found = set(matches)
         counts[item] = len(found)
         selected |= found
-    force = {j for j in provenance.downstream(jobs, selected) if j in finished}
+    if statuses is None:
+        statuses = {j: r.status for j, r in store.jobs(list(jobs)).items()}
+    # What reads a selected job comes along when it holds a result that would rest on the old
+    # artifact (finished) or was skipped waiting for it; jobs never tried stay out.
+    along = _readers(jobs, selected, finished, statuses)
+    force = {j for j in selected | along if j in finished}
     return Selection(frozenset(selected), frozenset(force),
-                     frozenset(_with_inputs(jobs, selected | force)), counts, staleness)
+                     frozenset(_with_inputs(jobs, selected | along)), counts, staleness)
+
+
+def _readers(jobs: Mapping[str, Any], roots: set[str], finished: set[str],
+             statuses: Mapping[str, str]) -> set[str]:
+    """Jobs reading `roots`, transitively, through jobs that are finished or were skipped."""
+    readers: dict[str, list[str]] = {}
+    for jid, job in jobs.items():
+        for dep in job.inputs.values():
+            readers.setdefault(str(dep), []).append(str(jid))
+    out: set[str] = set()
+    stack = [r for root in roots for r in readers.get(root, ())]
+    while stack:
+        jid = stack.pop()
+        if jid in out or jid in roots or not (jid in finished or statuses.get(jid) == "skipped"):
+            continue
+        out.add(jid)
+        stack.extend(readers.get(jid, ()))
+    return out
 
 
 def _with_inputs(jobs: Mapping[str, Any], ids: set[str]) -> set[str]:

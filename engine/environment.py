@@ -159,12 +159,19 @@ def job_environment() -> dict[str, Any]:
         cudnn = torch.backends.cudnn.version()
     except Exception:  # noqa: BLE001 - a build without cuDNN
         cudnn = None
-    out["cudnn"] = str(cudnn) if cudnn else _cudnn_from_packages()
+    out["cudnn"] = _cudnn_text(cudnn) if cudnn else _cudnn_from_packages()
     out["gpu"] = out["gpu_driver"] = None
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         out["gpu"] = torch.cuda.get_device_name(torch.cuda.current_device())
         out["gpu_driver"] = _gpu_driver()
     return out
+
+
+def _cudnn_text(version: int) -> str:
+    """torch's cuDNN number as a version: 92400 -> 9.24.0 (cuDNN 9), 8902 -> 8.9.2 (before)."""
+    if version >= 10000:
+        return f"{version // 10000}.{version % 10000 // 100}.{version % 100}"
+    return f"{version // 1000}.{version % 1000 // 100}.{version % 100}"
 
 
 @functools.lru_cache(maxsize=1)

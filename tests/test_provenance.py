@@ -280,3 +280,62 @@ def test_runs_and_jobs_record_their_environment(tmp_path, kinds_in_files):
     rec = recs[fake_kinds.by_name(plan)["s0"]]
     assert rec.environment["hostname"] and rec.environment["python"]
     assert rec.fingerprint and "prov_src.py" in rec.files
+
+
+# -- results views: tables, report, diff, dsl show ---------------------------------------------
+
+def test_tables_report_and_diff_flag_numbers_resting_on_stale_jobs(tmp_path, monkeypatch):
+    from dsl.diff import diff
+    from engine.results.report import report
+    from engine.results.tables import render, table
+
+    spec, store, p = _tiny_store(tmp_path)
+    run_id = store.record_run(p.specs[0])
+    provenance.record_run(store, run_id, {"python": "3.11.7", "torch": "2.14.1",
+                                          "gpu": "NVIDIA H100", "git_dirty": True})
+    store.finish_run(run_id, "done")
+    [clean, _] = table(spec, store=store)
+    assert not clean.stale and "†" not in render([clean], "md")
+    root = copy_project(tmp_path / "code")
+    monkeypatch.setattr(fingerprint, "_DEFAULT", Fingerprinter(root))
+    append(root / "engine/train.py", "\nEPS = 1e-9\n")  # every number rests on a train job
+    [t1, t2] = table(spec, store=store)
+    assert t1.stale == {(r, c) for r in t1.row_levels for c in t1.column_levels}
+    assert all(t1.text(r, c).endswith(" †") for r, c in t1.stale)
+    assert any("train: 4 job(s), engine/train.py changed" in n and "--rerun stale" in n
+               for n in t1.notes)
+    md = render([t1], "md")
+    assert "†" in md and "engine/train.py changed" in md
+    [page] = report(spec, tmp_path / "out", store=store)
+    text = page.read_text()
+    assert "Stale results" in text and "class='stale-mark'" in text
+    assert "engine/train.py" in text and "--rerun" in text
+    assert "NVIDIA H100" in text and "<th>uncommitted changes</th><td>yes</td>" in text
+    d = diff(str(spec), store=store)
+    assert set(d.results["stale"].drop_nulls().to_list()) == {"A and B"}
+    assert any("engine/train.py changed" in n for n in d.notes)
+
+
+def test_show_prints_a_job_with_its_code_environment_and_log(tmp_path, kinds_in_files, capsys):
+    from dsl.cli import main
+
+    folder, _ = kinds_in_files
+    plan = fake_kinds.make_plan(None, 1)
+    names = fake_kinds.by_name(plan)
+    store = Store(tmp_path / "store")
+    run(plan, store=store, progress=False, echo=False)
+    jid = names["c0"]
+    assert main(["show", jid[:14], "--store", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{jid}  (fcombine, version 1): done")
+    assert '"add": 10.0' in out and f"a: {names['s0']} (done)" in out
+    assert "value = 11" in out and "(today's)" in out
+    assert "  Python: " in out and "  host: " in out
+    assert f"log: {store.paths.artifact(jid) / 'log.txt'}" in out
+    (folder / "prov_comb.py").write_text("from fake_kinds import combine\nVERSION = 2\n")
+    fingerprint._DEFAULT = Fingerprinter()
+    assert main(["show", jid, "--store", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert "code: STALE" in out and "changed: prov_comb.py" in out
+    assert main(["show", "fcombine-zzz", "--store", str(store.root)]) == 2
+    assert "error: no job 'fcombine-zzz' in the store" in capsys.readouterr().err

@@ -50,7 +50,8 @@ def code_snapshot(kinds: Iterable[str]) -> dict[str, fp_mod.CodeFingerprint]:
     """Today's fingerprint of each kind (taken when a run starts: the code its workers load)."""
     from engine.kinds import KINDS
 
-    return {k: fp_mod.default().of_impl(KINDS[k].impl) for k in sorted(set(kinds))}
+    return {k: fp_mod.default().of_impl(KINDS[k].impl) for k in sorted(set(kinds))
+            if k in KINDS}  # a kind not registered here cannot run here either
 
 
 def _put_env(con: sqlite3.Connection, env: Mapping[str, Any] | None) -> str | None:

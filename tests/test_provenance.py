@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 import sys
 from pathlib import Path
 
@@ -339,3 +340,31 @@ def test_show_prints_a_job_with_its_code_environment_and_log(tmp_path, kinds_in_
     assert "code: STALE" in out and "changed: prov_comb.py" in out
     assert main(["show", "fcombine-zzz", "--store", str(store.root)]) == 2
     assert "error: no job 'fcombine-zzz' in the store" in capsys.readouterr().err
+
+
+def test_a_rerun_keeps_the_old_result_readable_until_the_new_one_is_published(tmp_path,
+                                                                              kinds_in_files):
+    import threading
+
+    hold = tmp_path / "hold"
+    plan = fake_kinds.make_plan(None, 1, hold={"s0": hold})
+    names = fake_kinds.by_name(plan)
+    store = Store(tmp_path / "store")
+    assert run(plan, store=store, progress=False, echo=False).ok  # no hold file: no wait
+    hold.touch()
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (run(plan, store=store, progress=False, echo=False,
+                                                  rerun=[names["s0"]]), done.set()))
+    thread.start()
+    try:
+        deadline = time.time() + 60
+        while store.job(names["s0"]).status != "running" and time.time() < deadline:
+            time.sleep(0.05)
+        assert store.job(names["s0"]).status == "running"
+        # While it runs again, the old artifact and metrics are still there to read.
+        assert (store.paths.artifact(names["s0"]) / "value.json").is_file()
+        assert not store.metrics([names["s0"]]).is_empty()
+    finally:
+        hold.unlink()
+        thread.join(60)
+    assert done.is_set() and store.finished(plan.jobs) == set(plan.jobs)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
 from dsl.errors import DslError, did_you_mean
-from dsl.graph import Cell, Plan, SpecPlan
+from dsl.graph import Cell, Plan, SpecPlan, with_inputs
 
 
 def value_text(value: Any) -> str:
@@ -107,14 +107,7 @@ def _keep(cell: Cell, wanted: dict[str, list[str]]) -> bool:
 
 def _needed(sp: SpecPlan, cells: Sequence[Cell]) -> dict:
     """The spec's jobs the cells need (with their inputs), in the spec's dependency order."""
-    seen: set[str] = set()
-    stack = [j for c in cells for j in [c.train, *(p.job for p in c.probes)]]
-    while stack:
-        jid = stack.pop()
-        if jid in seen or jid not in sp.jobs:
-            continue
-        seen.add(jid)
-        stack.extend(sp.jobs[jid].inputs.values())
+    seen = with_inputs(sp.jobs, [j for c in cells for j in [c.train, *(p.job for p in c.probes)]])
     return {jid: job for jid, job in sp.jobs.items() if jid in seen}
 
 

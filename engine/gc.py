@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from engine.provenance import with_recorded_inputs
+
 DAY_S = 86400.0
 BATCH = 200
 
@@ -56,18 +58,6 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
-def _with_inputs(store: Any, ids: Iterable[str], known: dict) -> set[str]:
-    """`ids` and everything they read, through the inputs the store recorded."""
-    out: set[str] = set()
-    frontier = set(ids)
-    while frontier:
-        out |= frontier
-        missing = [j for j in frontier if j not in known]
-        known.update(store.jobs(missing))
-        frontier = {d for j in frontier if j in known for d in known[j].inputs.values()} - out
-    return out
-
-
 def _planned(paths: Sequence[str], store: Any, profiles: Iterable[str | None],
              overrides: Sequence[str], data_root: Any) -> tuple[set[str], int]:
     from dsl.planner import plan
@@ -87,7 +77,7 @@ def _live(store: Any, records: dict) -> set[str]:
     held = {j for j, r in records.items() if r.status == "running" and
             not store.abandoned(r.owner, r.heartbeat)}
     named = {j for r in store.runs() if r.status == "running" for j in r.job_ids()}
-    return held | _with_inputs(store, named, records)
+    return held | with_recorded_inputs(store, named, records)
 
 
 def collect(store: Any, paths: Sequence[str], *, profile: str | None = None,
@@ -107,7 +97,7 @@ def collect(store: Any, paths: Sequence[str], *, profile: str | None = None,
     planned, out.specs = _planned(paths, store, out.profiles, overrides, data_root)
     recent = {j for r in runs if (r.started or 0) >= now - keep_runs_days * DAY_S
               for j in r.job_ids()}
-    recent = _with_inputs(store, recent, records)
+    recent = with_recorded_inputs(store, recent, records)
     live = _live(store, records)
     keep = planned | recent | live
     out.kept = Counter({"planned by the specs": len(planned & set(records)),

@@ -151,6 +151,20 @@ def stale(store: Any, kinds_of: Mapping[str, str], finished: Iterable[str] | Non
                      dict(unrecorded))
 
 
+def with_recorded_inputs(store: Any, ids: Iterable[str], known: dict | None = None) -> set[str]:
+    """`ids` and every job they read, through the inputs the store recorded; `known` (job id ->
+    JobRecord) is used and filled as a cache."""
+    known = {} if known is None else known
+    out: set[str] = set()
+    frontier = {str(j) for j in ids}
+    while frontier:
+        out |= frontier
+        known.update(store.jobs([j for j in frontier if j not in known]))
+        frontier = {str(d) for j in frontier if j in known
+                    for d in known[j].inputs.values()} - out
+    return out
+
+
 def downstream(jobs_graph: Mapping[str, Any], roots: Iterable[str]) -> set[str]:
     """`roots` and every job of the graph that reads one of them, directly or not (a result
     resting on a rerun artifact changes with it)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from dsl.errors import DslError, did_you_mean
+from dsl.graph import with_inputs
 from engine import provenance
 
 WORDS = ("failed", "stale")
@@ -86,7 +87,7 @@ def select(plan: Any, store: Any, selectors: Sequence[str]) -> Selection | None:
     along = _readers(jobs, selected, finished, statuses)
     force = {j for j in selected | along if j in finished}
     return Selection(frozenset(selected), frozenset(force),
-                     frozenset(_with_inputs(jobs, selected | along)), counts, staleness)
+                     frozenset(with_inputs(jobs, selected | along)), counts, staleness)
 
 
 def _readers(jobs: Mapping[str, Any], roots: set[str], finished: set[str],
@@ -104,18 +105,6 @@ def _readers(jobs: Mapping[str, Any], roots: set[str], finished: set[str],
             continue
         out.add(jid)
         stack.extend(readers.get(jid, ()))
-    return out
-
-
-def _with_inputs(jobs: Mapping[str, Any], ids: set[str]) -> set[str]:
-    out: set[str] = set()
-    stack = list(ids)
-    while stack:
-        jid = stack.pop()
-        if jid in out or jid not in jobs:
-            continue
-        out.add(jid)
-        stack.extend(str(d) for d in jobs[jid].inputs.values())
     return out
 
 

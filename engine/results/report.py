@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from dsl.graph import with_inputs
 from dsl.profiles import options_text
 from engine.results.charts import Chart, spec_charts, to_png
 from engine.results.provenance_html import environment_html, stale_html
@@ -61,17 +62,8 @@ def _time(t: float | None) -> str:
 def plan_counts(spec_plan: Any, finished: set[str], statuses: Mapping[str, str]) -> dict:
     """Jobs of the spec: unique, shared (a cell reuses a job another cell made), cached
     (finished in the store), failed; per kind too."""
-    refs = 0
-    for cell in spec_plan.cells:
-        seen: set[str] = set()
-        stack = [cell.train] + [p.job for p in cell.probes]
-        while stack:
-            jid = stack.pop()
-            if jid in seen or jid not in spec_plan.jobs:
-                continue
-            seen.add(jid)
-            stack.extend(spec_plan.jobs[jid].inputs.values())
-        refs += len(seen)
+    refs = sum(len(with_inputs(spec_plan.jobs, [cell.train] + [p.job for p in cell.probes]))
+               for cell in spec_plan.cells)
     unique = list(spec_plan.jobs)
     kinds = Counter(spec_plan.jobs[j].kind for j in unique)
     return {

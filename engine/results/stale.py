@@ -40,11 +40,7 @@ def stale_view(store: Any, job_ids: Iterable[str]) -> StaleView:
     if store is None or not store.exists():
         return StaleView()
     records: dict = {}
-    frontier = {str(j) for j in job_ids}
-    while frontier:
-        records.update(store.jobs(frontier))
-        frontier = {str(d) for j in frontier if j in records
-                    for d in records[j].inputs.values()} - set(records)
+    provenance.with_recorded_inputs(store, job_ids, records)
     done = store.finished(records)
     staleness = provenance.stale(store, {j: records[j].kind for j in done})
     if not staleness:

@@ -35,13 +35,15 @@ class GcPlan:
 
     delete: dict[str, int] = field(default_factory=dict)  # job id -> bytes of its artifact
     orphans: dict[str, int] = field(default_factory=dict)  # artifact folders without a row
+    debris: dict[str, int] = field(default_factory=dict)  # leftovers under tmp/ -> bytes
     kept: Counter = field(default_factory=Counter)  # reason -> jobs
     profiles: list[str | None] = field(default_factory=list)  # the profiles planned
     specs: int = 0
 
     @property
     def bytes(self) -> int:
-        return sum(self.delete.values()) + sum(self.orphans.values())
+        return sum(self.delete.values()) + sum(self.orphans.values()) + \
+            sum(self.debris.values())
 
     def by_kind(self) -> Counter:
         return Counter(jid.rsplit("-", 1)[0] for jid in [*self.delete, *self.orphans])
@@ -112,6 +114,29 @@ def collect(store: Any, paths: Sequence[str], *, profile: str | None = None,
             for folder in sorted(kind_dir.iterdir()) if kind_dir.is_dir() else ():
                 if folder.name not in records and folder.name not in keep:
                     out.orphans[folder.name] = folder_bytes(folder)
+    out.debris = _debris(store, records)
+    return out
+
+
+def _moved_out(name: str) -> bool:
+    """A tmp/ entry that `ArtifactPaths.withdraw` renamed out of place: nobody reads it."""
+    tail = name.partition(".")[2]
+    return any(tail.startswith(w + "-") for w in ("damaged", "replaced", "gc"))
+
+
+def _in_use(store: Any, rec: Any) -> bool:
+    return rec is not None and rec.status == "running" and \
+        not store.abandoned(rec.owner, rec.heartbeat)
+
+
+def _debris(store: Any, records: dict) -> dict[str, int]:
+    """Leftovers under tmp/: folders already moved out of place (their removal was cut short)
+    and staging folders of jobs nobody is running any more (a killed worker's)."""
+    out: dict[str, int] = {}
+    tmp = store.paths.tmp
+    for entry in sorted(tmp.iterdir()) if tmp.is_dir() else ():
+        if _moved_out(entry.name) or not _in_use(store, records.get(entry.name.partition(".")[0])):
+            out[entry.name] = folder_bytes(entry) if entry.is_dir() else entry.stat().st_size
     return out
 
 
@@ -130,8 +155,26 @@ def delete(store: Any, gc_plan: GcPlan) -> tuple[int, int]:
         if not store.jobs([jid]):  # still no row: nobody published it meanwhile
             store.paths.withdraw(jid, "gc")
             freed += size
+    freed += _remove_debris(store, gc_plan.debris)
     _drop_unused_provenance(store)
     return removed, freed
+
+
+def _remove_debris(store: Any, debris: dict[str, int]) -> int:
+    import shutil
+
+    freed = 0
+    for name, size in debris.items():
+        jid = name.partition(".")[0]
+        if not _moved_out(name) and _in_use(store, store.jobs([jid]).get(jid)):
+            continue  # a staging folder whose job a live driver took up since
+        path = store.paths.tmp / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        freed += size
+    return freed
 
 
 def _remove_rows(store: Any, ids: list[str]) -> list[str]:

@@ -117,3 +117,21 @@ def test_an_interrupted_gc_leaves_folders_without_rows_that_the_next_one_removes
     assert set(again.orphans) == gone and not again.delete
     gc.delete(store, again)
     assert not any(store.paths.artifact(j).exists() for j in gone)
+
+
+def test_gc_removes_leftovers_under_tmp_but_not_a_live_jobs_staging(tmp_path):
+    specs, a, store, pa, pb = _filled(tmp_path)
+    jobs = sorted(pb.jobs)
+    live, dead = pb.jobs[jobs[0]], jobs[1]
+    assert store.claim(live, force=True)  # this process: a live driver
+    staging = store.paths.staging(live.id)
+    (staging / "part.bin").write_bytes(b"y" * 10)
+    killed = store.paths.tmp / f"{dead}.999999"
+    killed.mkdir()
+    (killed / "part.bin").write_bytes(b"z" * 100)
+    cut_short = store.paths.tmp / f"{dead}.gc-0123abcd"
+    cut_short.mkdir()
+    found = gc.collect(store, [str(specs)])
+    assert set(found.debris) == {killed.name, cut_short.name} and found.bytes == 100
+    gc.delete(store, found)
+    assert staging.is_dir() and not killed.exists() and not cut_short.exists()

@@ -368,3 +368,24 @@ def test_a_rerun_keeps_the_old_result_readable_until_the_new_one_is_published(tm
         hold.unlink()
         thread.join(60)
     assert done.is_set() and store.finished(plan.jobs) == set(plan.jobs)
+
+
+def test_a_job_on_a_gpu_records_the_gpu_driver_cuda_and_cudnn_torch_used(monkeypatch):
+    """The GPU branch, without a GPU: a stand-in torch module as a job would have loaded it."""
+    from types import SimpleNamespace
+
+    from engine import environment
+
+    cuda = SimpleNamespace(is_available=lambda: True, is_initialized=lambda: True,
+                           current_device=lambda: 0, get_device_name=lambda i: "NVIDIA H100")
+    fake = SimpleNamespace(version=SimpleNamespace(cuda="12.8"), cuda=cuda,
+                           backends=SimpleNamespace(cudnn=SimpleNamespace(version=lambda: 91002)))
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    monkeypatch.setattr(environment, "gpus", lambda: [{"name": "NVIDIA H100",
+                                                       "driver": "570.86.15"}])
+    environment._gpu_driver.cache_clear()
+    env = environment.job_environment()
+    environment._gpu_driver.cache_clear()
+    assert (env["gpu"], env["gpu_driver"], env["cuda"], env["cudnn"]) == \
+        ("NVIDIA H100", "570.86.15", "12.8", "9.10.2")
+    assert ("GPU", "NVIDIA H100") in environment.describe(env)

@@ -58,11 +58,14 @@ def _run(args) -> int:
     print(f"{verb} {n:,} job(s) ({kinds}): {size_text(found.bytes)}")
     if found.orphans:
         print(f"  of which {len(found.orphans)} artifact folder(s) without a record")
+    if found.debris:
+        print(f"{'would remove' if dry else 'removing'} {len(found.debris)} leftover(s) of "
+              f"killed workers and cut-short removals under {store.paths.tmp}")
     if args.verbose:
         for jid, size in sorted({**found.delete, **found.orphans}.items()):
             print(f"    {jid}  {size_text(size)}")
     if dry:
-        if n:
+        if n or found.debris:
             print("dry run: nothing deleted (run with --no-dry-run, or in a terminal, to delete)")
         return 0
     removed, freed = delete(store, found)

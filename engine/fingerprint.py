@@ -27,6 +27,10 @@ from typing import Iterable, Mapping
 
 # The packages whose code is followed; everything else (torch, numpy) is the environment's part.
 PACKAGES = ("dsl", "engine")
+# Modules a job imports on a path it never takes while running: only planning and drivers use
+# them (engine.data.local_files asks the store for recorded fingerprints when planning). Their
+# edits are frequent and change no result, so they are not followed.
+DRIVER_ONLY = frozenset({"engine.store", "engine.runner", "engine.executors"})
 # The folder holding the `dsl` and `engine` packages.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _LAZY_EXPORT = re.compile(r"^((?:dsl|engine)(?:\.\w+)+):(\w+)$")
@@ -136,7 +140,7 @@ class Fingerprinter:
         package = (module or "").split(".")
         if path.name != "__init__.py":
             package = package[:-1]
-        for node in ast.walk(tree):
+        for node in _runtime_nodes(tree):
             if isinstance(node, ast.Import):
                 yield from (alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
@@ -155,7 +159,8 @@ class Fingerprinter:
         """The files that importing (or reading) a dotted name runs: every package on the way
         and the module itself, or the module a package's lazy export names."""
         parts = name.split(".")
-        if parts[0] not in PACKAGES:
+        if parts[0] not in PACKAGES or any(".".join(parts[:i]) in DRIVER_ONLY
+                                           for i in range(1, len(parts) + 1)):
             return []
         out: list[Path] = []
         for i in range(1, len(parts) + 1):
@@ -242,3 +247,17 @@ def _lazy_exports(tree: ast.AST) -> dict[str, str]:
             if m:
                 out[m.group(2)] = m.group(1)
     return out
+
+
+def _runtime_nodes(tree: ast.AST) -> Iterable[ast.AST]:
+    """Every node but those under `if TYPE_CHECKING:` (imports for type checkers never run)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _dotted(child.test) in ("TYPE_CHECKING",
+                                                                       "typing.TYPE_CHECKING"):
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)

@@ -75,16 +75,17 @@ class ProvenanceView:
         return out
 
 
-def provenance_view(args: Any, plan: Any, cached: set) -> ProvenanceView:
+def provenance_view(args: Any, plan: Any) -> ProvenanceView:
+    """The plan as --only restricts it, with the lines on stale jobs and --rerun to print."""
     from dsl.only import restrict
+    from dsl.planner import cached
     from engine.provenance import stale
     from engine.rerun import select
     from engine.store import Store, resolve_root
 
     plan = restrict(plan, args.only)
-    root = resolve_root(args.store)
-    store = Store(root)
-    done = {j for j in cached if j in plan.jobs}
+    store = Store(resolve_root(args.store))
+    done = cached(plan, store) if store.exists() else set()
     staleness = stale(store, {j: plan.jobs[j].kind for j in done}) if store.exists() else None
     selection = select(plan, store, args.rerun)
     return ProvenanceView(plan, staleness, selection,

@@ -224,13 +224,13 @@ def _run(args) -> int:
     from dsl.planner import cached
 
     plan = plan_from_args(args)
-    done = cached(plan, args.store)
-    extra = provenance_view(args, plan, done)  # stale jobs, --only, --rerun (dsl/commands/_stale)
+    extra = provenance_view(args, plan)  # --only, --rerun and stale cached jobs (_stale.py)
     plan = extra.plan
-    summary = Summary(plan, done & set(plan.jobs))
+    summary = Summary(plan, cached(plan, args.store))
     if args.json:
         print(json.dumps({**summary.as_json(), **extra.as_json()}, indent=2))
     else:
-        print("\n".join([render(summary, explain=args.explain, verbose=args.verbose),
-                         *extra.lines]))
+        print(render(summary, explain=args.explain, verbose=args.verbose))
+        for line in extra.lines:
+            print(line)
     return 0

@@ -45,9 +45,17 @@ class CodeFingerprint:
     files: Mapping[str, str]
 
     def changed(self, recorded: Mapping[str, str]) -> list[str]:
-        """Files whose hash differs from `recorded`, or that one side lacks, sorted."""
-        names = set(self.files) | set(recorded)
-        return sorted(n for n in names if self.files.get(n) != recorded.get(n))
+        """Files whose hash differs from `recorded`, sorted; a file only one side has is
+        marked "(newly read)" or "(no longer read)": the kind's imports changed."""
+        out = []
+        for name in sorted(set(self.files) | set(recorded)):
+            if name not in recorded:
+                out.append(f"{name} (newly read)")
+            elif name not in self.files:
+                out.append(f"{name} (no longer read)")
+            elif self.files[name] != recorded[name]:
+                out.append(name)
+        return out
 
 
 def source_hash(text: str) -> str:

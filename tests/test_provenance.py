@@ -393,3 +393,11 @@ def test_a_job_on_a_gpu_records_the_gpu_driver_cuda_and_cudnn_torch_used(monkeyp
     assert (env["gpu"], env["gpu_driver"], env["cuda"], env["cudnn"]) == \
         ("NVIDIA H100", "570.86.15", "12.8", "9.10.2")
     assert ("GPU", "NVIDIA H100") in environment.describe(env)
+
+
+def test_a_kind_that_reads_other_files_says_which_are_new_or_no_longer_read():
+    from engine.fingerprint import CodeFingerprint
+
+    now = CodeFingerprint("n", {"a.py": "1", "b.py": "2", "new.py": "3"})
+    assert now.changed({"a.py": "1", "b.py": "9", "old.py": "4"}) == [
+        "b.py", "new.py (newly read)", "old.py (no longer read)"]

@@ -23,9 +23,9 @@ def rerun_command(args: Any, selector: str = "stale") -> str:
     return shlex.join(parts + ["--rerun", selector])
 
 
-def stale_lines(staleness: Any, args: Any) -> list[str]:
+def stale_lines(staleness: Any, args: Any, plan: Any = None, done: set = frozenset()) -> list[str]:
     """Per kind: how many cached results other code made, and which files changed."""
-    from engine.provenance import files_text
+    from engine.provenance import downstream, files_text
 
     out = []
     if staleness:
@@ -36,7 +36,10 @@ def stale_lines(staleness: Any, args: Any) -> list[str]:
             out.append(f"  {kind}: {n:,} cached result{'s' if n != 1 else ''} "
                        f"{'was' if n == 1 else 'were'} made by other code: "
                        f"{files_text(files)} changed")
-        out.append(f"  rerun them (and what reads them): {rerun_command(args)}")
+        total = len(downstream(plan.jobs, staleness.jobs) & set(done)) if plan else 0
+        along = f" ({total:,} cached jobs with what reads them)" if total > len(staleness.jobs) \
+            else ""
+        out.append(f"  rerun them{along}: {rerun_command(args)}")
     unknown = sum(staleness.unrecorded.values()) if staleness is not None else 0
     if unknown:
         out.append(f"note: {unknown:,} cached job(s) finished before code fingerprints were "
@@ -89,4 +92,5 @@ def provenance_view(args: Any, plan: Any) -> ProvenanceView:
     staleness = stale(store, {j: plan.jobs[j].kind for j in done}) if store.exists() else None
     selection = select(plan, store, args.rerun)
     return ProvenanceView(plan, staleness, selection,
-                          stale_lines(staleness, args) + selection_lines(selection, plan, done))
+                          stale_lines(staleness, args, plan, done) +
+                          selection_lines(selection, plan, done))

@@ -401,3 +401,25 @@ def test_a_kind_that_reads_other_files_says_which_are_new_or_no_longer_read():
     now = CodeFingerprint("n", {"a.py": "1", "b.py": "2", "new.py": "3"})
     assert now.changed({"a.py": "1", "b.py": "9", "old.py": "4"}) == [
         "b.py", "new.py (newly read)", "old.py (no longer read)"]
+
+
+def test_only_on_a_real_spec_keeps_the_matching_cells_and_the_jobs_they_need(tmp_path, capsys):
+    import json
+
+    from dsl.cli import main
+    from dsl.only import restrict
+    from dsl.planner import plan
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(SPEC)
+    p = plan([spec])
+    hue = restrict(p, ["tf=hue,seed=1"])
+    [sp] = hue.specs
+    assert [(c.seed, c.factors["tf"]) for c in sp.cells] == [(1, "hue")]
+    assert set(hue.jobs) < set(p.jobs) and set(sp.jobs) == set(hue.jobs)
+    assert {p.jobs[j].kind for j in hue.jobs} == {"dataset", "train", "features", "linear"}
+    either = restrict(p, ["tf=hue", "tf=rotate", "seed=0"])
+    assert len(either.specs[0].cells) == 2
+    assert main(["plan", str(spec), "--store", str(tmp_path / "none"), "--only", "tf=hue",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["cells"] == 2

@@ -586,7 +586,7 @@ class DiffResult:
                 out.append(f"| {_md(r['cell'])} | {_value(r)} | {fmt_number(r['mean_a'])} | "
                            f"{fmt_number(r['mean_b'])} | {fmt_number(r['delta'])} | {ci} | "
                            f"{r['n_a']}/{r['n_b']} | {'yes' if r['paired'] else 'no'} | "
-                           f"{r['status']} |")
+                           f"{r['status']}{' †' if r.get('stale') else ''} |")
             if shown.height > max_rows:
                 out.append(f"\n... {shown.height - max_rows} more rows (--format csv has all)")
             uneven = shown.filter(pl.col("n_a") != pl.col("n_b")).height
@@ -723,6 +723,11 @@ def diff(a: Any, b: Any = None, *, store: Any = None, profile: str | None = None
     ids_a = {j for c in old.cells for j in _roles(c).values()}
     ids_b = {j for c in new.cells for j in _roles(c).values()}
     metrics = st.metrics(ids_a | ids_b)
-    return DiffResult(old, new, spec_diff(old, new), plan_diff(old, new),
-                      results_diff(old, new, metrics.filter(pl.col("job_id").is_in(list(ids_a))),
-                                   metrics.filter(pl.col("job_id").is_in(list(ids_b)))), notes)
+    result = DiffResult(old, new, spec_diff(old, new), plan_diff(old, new),
+                        results_diff(old, new, metrics.filter(pl.col("job_id").is_in(list(ids_a))),
+                                     metrics.filter(pl.col("job_id").is_in(list(ids_b)))), notes)
+    # Values resting on jobs made by other code than today's: a `stale` column and a note.
+    from engine.results.stale import mark_diff, stale_view
+
+    mark_diff(result, stale_view(st, ids_a | ids_b))
+    return result

@@ -8,7 +8,7 @@ and says which jobs hold its results, so tables are built by joining cells with 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from dsl.identity import JobId, job_id
 
@@ -131,3 +131,17 @@ class Plan:
 
         for jid in self.jobs:
             yield from visit(jid)
+
+
+def with_inputs(jobs: Mapping[JobId, Job], roots: Iterable[str]) -> set[str]:
+    """`roots` and every job of `jobs` they read, directly or not (roots outside `jobs` are
+    left out: their inputs are not known here)."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        jid = stack.pop()
+        if jid in seen or jid not in jobs:
+            continue
+        seen.add(jid)
+        stack.extend(jobs[jid].inputs.values())
+    return seen

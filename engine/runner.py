@@ -25,6 +25,10 @@ from rich.console import Console
 from dsl.errors import DslError
 from dsl.graph import Job, Plan, SpecPlan
 from engine import kinds as kinds_mod
+from dsl.only import restrict
+from engine import provenance
+from engine.environment import run_environment
+from engine.rerun import select as select_rerun
 from engine.executors import make as make_executor
 from engine.executors.base import Executor
 from engine.progress import Progress
@@ -101,9 +105,11 @@ class _Scheduler:
         self.elsewhere: set[str] = set()  # claimed by another live driver
         self.claimed: set[str] = set()  # claimed by us, possibly not submitted yet
         self.verified: set[str] = set()  # finished inputs whose artifacts were checked whole
+        self.rerun: set[str] = set()  # finished jobs to compute again (--rerun; engine.rerun)
+        self.code = provenance.code_snapshot(j.kind for j in jobs.values())  # recorded per job
 
     def run(self) -> None:
-        self.done = self.store.finished(self.jobs)
+        self.done = self.store.finished(self.jobs) - self.rerun
         self.summary.cached = [j for j in self.jobs if j in self.done]
         self.pending = [j for j in self.jobs if j not in self.done]
         self.progress.start(Counter(j.kind for j in self.jobs.values()),
@@ -159,7 +165,7 @@ class _Scheduler:
             self.pending.remove(jid)
             job = self.jobs[jid]
             self.claimed.add(jid)  # before the claim: a signal may land right after it
-            if self.store.claim(job, self.owner):
+            if self.store.claim(job, self.owner, force=jid in self.rerun):
                 task = _task(job, self.jobs, self.store, **self.opts)
                 self.executor.submit(task)
                 self.running[jid] = time.time()
@@ -233,6 +239,8 @@ class _Scheduler:
         job = self.jobs[jid]
         if result.ok:
             self.store.complete(jid, result.metric_objects(), result.seconds, result.host)
+            provenance.record_job(self.store, jid, self.code.get(job.kind),
+                                  result.extra.get("environment"))
             self.done.add(jid)
             self.summary.ran.append(jid)
             self.progress.job_finished(jid, job.kind, result.seconds, True)
@@ -378,8 +386,12 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
         overrides: Iterable[str] = (), data_root: str | os.PathLike | None = None,
         address: str | None = None, verbose: bool = False, progress: bool = True,
         compile: bool | str = "auto", echo: bool = True, console: Console | None = None,
-        executor_options: dict | None = None) -> RunSummary:
+        executor_options: dict | None = None, rerun: Sequence[str] = (),
+        only: Sequence[str] = ()) -> RunSummary:
     """Run every unfinished job of the plan (or of the specs at the given paths).
+
+    `only` restricts the plan to matching cells (dsl.only); `rerun` runs exactly the selected
+    jobs and what reads them, finished or not, instead of every unfinished one (engine.rerun).
 
     Returns a RunSummary; prints missing-data skips, each spec's report tables and a summary
     unless `echo` is false. Raises KeyboardInterrupt after a clean stop on Ctrl-C.
@@ -389,22 +401,29 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     console = console or Console(highlight=False, log_path=False)
     store = store if isinstance(store, Store) else Store(resolve_root(store))
     data_root = Path(data_root or os.environ.get("DSL_DATA", "data"))
-    plan = _plan(plan_or_paths, store, profile, overrides, data_root)
+    plan = restrict(_plan(plan_or_paths, store, profile, overrides, data_root), only)
+    selection = select_rerun(plan, store, rerun)
     summary = RunSummary()
     specs = _runnable(plan, data_root, store, summary, console, echo)
     _changed_data(plan, store, summary, console, echo)
     wanted = {jid for s in specs for jid in s.jobs}
+    if selection is not None:
+        wanted &= selection.wanted
+        if echo:
+            console.print(selection.describe(), highlight=False)
     # Keep the plan's dependency order; only jobs of specs that can run.
     graph = {job.id: job for job in plan.topological() if job.id in wanted}
     summary.total = len(graph)
     # No executor (no Ray start-up) when everything is already finished.
-    needed = bool(set(graph) - store.finished(graph))
+    force = set(selection.force & set(graph)) if selection is not None else set()
+    needed = bool(set(graph) - store.finished(graph)) or bool(force)
     ex = executor if isinstance(executor, Executor) else make_executor(
         executor, jobs=jobs, per_gpu=per_gpu, address=address,
         **{"store_root": store.root, **(executor_options or {})}) if needed else None
     for spec in specs:
         summary.run_ids[spec.name] = store.record_run(spec, plan.profile or profile,
                                                      plan.overrides or tuple(overrides))
+        provenance.record_run(store, summary.run_ids[spec.name], run_environment())
     # Who drives these runs, for `dsl status`, `dsl cancel` and `dsl resume` (engine.runfiles).
     from engine.runfiles import note_driver
 
@@ -414,6 +433,8 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
                    parallel=ex.capacity if ex else 1)
     scheduler = _Scheduler(graph, store, ex, bar, summary, console, data_root=data_root,
                            compile=compile, verbose=verbose) if ex else None
+    if scheduler is not None:
+        scheduler.rerun = force
     try:
         with _TermAsInterrupt():
             if scheduler is not None:

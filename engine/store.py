@@ -54,6 +54,21 @@ CREATE TABLE IF NOT EXISTS metrics (
 );
 """
 
+# -- provenance (engine/provenance.py, docs/provenance.md) --------------------------------------
+# What each finished job ran with: its kind's code fingerprint (the per-file hashes are kept once
+# per fingerprint) and its worker's environment; the driver's environment per run. Tables only, so
+# a store made before them gets them on its first write; reads treat them missing as "not
+# recorded".
+_SCHEMA += """
+CREATE TABLE IF NOT EXISTS code_snapshots (fingerprint TEXT PRIMARY KEY, files TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS environments (env_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS job_provenance (
+    job_id TEXT PRIMARY KEY, fingerprint TEXT, env_id TEXT, recorded REAL
+);
+CREATE TABLE IF NOT EXISTS run_environments (run_id TEXT PRIMARY KEY, env_id TEXT NOT NULL);
+"""
+# -- end of provenance ---------------------------------------------------------------------------
+
 # Columns added after the first release: (table, column, type). A store made before them gets them
 # (ALTER TABLE) when it is first opened for writing; reads of an old store treat them as NULL.
 _ADDED_COLUMNS = (("runs", "owner", "TEXT"), ("runs", "heartbeat", "REAL"))
@@ -428,11 +443,13 @@ class Store:
             frontier = {i for rec in records.values() for i in rec.inputs.values()} - seen
         return None
 
-    def claim(self, job: "Job", owner: str | None = None) -> bool:
+    def claim(self, job: "Job", owner: str | None = None, force: bool = False) -> bool:
         """Mark `job` running for `owner`; False if it is done or held by a live other owner.
 
         A failed, skipped or pending job is claimable (a rerun retries it). A running job is taken
-        over when its owner is `owner` itself or has abandoned it (see `abandoned`).
+        over when its owner is `owner` itself or has abandoned it (see `abandoned`). `force`
+        claims a done job too (`--rerun`): its artifact and metrics stay until the new ones
+        replace them.
         """
         owner = owner or owner_id()
         now = time.time()
@@ -440,7 +457,8 @@ class Store:
             row = con.execute("SELECT status, owner, heartbeat FROM jobs WHERE job_id=?",
                               (str(job.id),)).fetchone()
             if row is not None:
-                if row["status"] == "done" and self.paths.artifact(job.id).is_dir():
+                if row["status"] == "done" and self.paths.artifact(job.id).is_dir() and \
+                        not force:
                     return False
                 if row["status"] == "running" and row["owner"] != owner and \
                         not self.abandoned(row["owner"], row["heartbeat"], now):

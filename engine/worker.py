@@ -123,7 +123,11 @@ def execute(task: Task) -> Result:
         paths.publish(staging, task.job_id)
         staging = None
         finished = time.time()
-        return Result(task.job_id, True, metrics, finished - started, host, None, started, finished)
+        # What the job ran with (versions, the GPU or CPU it used), recorded beside its result.
+        from engine.environment import job_environment
+
+        return Result(task.job_id, True, metrics, finished - started, host, None, started, finished,
+                      {"environment": job_environment()})
     except BaseException as exc:  # noqa: BLE001 - a job's failure is data for the driver
         if isinstance(exc, KeyboardInterrupt):
             raise

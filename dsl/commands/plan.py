@@ -21,6 +21,7 @@ from collections import Counter
 from typing import Any, Iterable
 
 from dsl.commands._common import add_plan_options
+from dsl.commands._selectors import add_selector_options
 
 KIND_ORDER = ("dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy")
 
@@ -30,6 +31,7 @@ def register(sub):
                                     "compute", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_plan_options(p)
+    add_selector_options(p)
     p.add_argument("--explain", action="store_true",
                    help="list every job: new, reused (by which spec and cell) or cached")
     p.add_argument("--verbose", "-v", action="store_true",
@@ -223,6 +225,7 @@ def _local_data(plan) -> list[str]:
 
 def _run(args) -> int:
     from dsl.commands._common import plan_from_args
+    from dsl.commands._stale import provenance_view
     from dsl.planner import cached
 
     cal = None
@@ -231,6 +234,8 @@ def _run(args) -> int:
 
         cal = calibration.load(args.calibration)  # a bad file fails before planning
     plan = plan_from_args(args)
+    extra = provenance_view(args, plan)  # --only, --rerun and stale cached jobs (_stale.py)
+    plan = extra.plan
     summary = Summary(plan, cached(plan, args.store))
     projection = None
     if cal is not None:
@@ -239,7 +244,7 @@ def _run(args) -> int:
         projection = calibration.project(plan.jobs, cal,
                                          [j for j in plan.jobs if j not in summary.cached])
     if args.json:
-        data = summary.as_json()
+        data = {**summary.as_json(), **extra.as_json()}
         if projection is not None:
             data["projection"] = {"hours": projection.total / 3600, "machine": cal.machine,
                                   "device": cal.device, "date": cal.date,
@@ -249,6 +254,8 @@ def _run(args) -> int:
         print(json.dumps(data, indent=2))
     else:
         print(render(summary, explain=args.explain, verbose=args.verbose))
+        for line in extra.lines:
+            print(line)
         from dsl import compile_rule
 
         picked, trainings = compile_rule.count(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from dsl.commands._common import add_plan_options
+from dsl.commands._selectors import add_selector_options
 from dsl.commands._slurm_args import add_slurm_options, slurm_flags_used, slurm_options
 
 
@@ -19,6 +20,7 @@ def register(sub) -> None:
         description="Run every job of the specs that is not finished in the store yet, "
                     "in dependency order, then print each spec's report tables.")
     add_plan_options(p)
+    add_selector_options(p)
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="worker processes (local executor; default 1)")
     p.add_argument("--per-gpu", type=int, default=1, metavar="K",
@@ -81,5 +83,6 @@ def _run(args: argparse.Namespace) -> int:
                   data_root=args.data_root, address=args.address, verbose=args.verbose,
                   progress=args.progress, compile=args.compile,
                   executor_options={"resources": tuple(args.resources),
-                                    "retries": args.retries, "slurm": slurm})
+                                    "retries": args.retries, "slurm": slurm},
+                  rerun=tuple(args.rerun), only=tuple(args.only))
     return 0 if summary.ok else 1

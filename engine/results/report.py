@@ -17,8 +17,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from dsl.graph import with_inputs
 from dsl.profiles import options_text
 from engine.results.charts import Chart, spec_charts, to_png
+from engine.results.provenance_html import environment_html, stale_html
+from engine.results.stale import STALE_MARK, mark_tables, stale_view
 from engine.results.tables import (Table, cell_text, open_store, options_note, spec_inputs,
                                    spec_plans)
 
@@ -30,6 +33,7 @@ table { border-collapse: collapse; margin: .6em 0 1em; }
 th, td { border: 1px solid #ddd; padding: .3em .6em; } td { text-align: right; }
 th { background: #f5f5f5; } td.row { text-align: left; font-weight: 600; background: #fafafa; }
 td.missing a { color: #b00; } td.partial a { color: #a60; } td a { color: inherit; }
+td.stale { background: #fff4e0; } .stale-mark { color: #a60; font-weight: 600; }
 td a { text-decoration: none; } td a:hover { text-decoration: underline; }
 pre { background: #f7f7f7; padding: .8em; overflow-x: auto; font-size: 12px; }
 .kv td { text-align: left; } .note { color: #a60; } img.chart { max-width: 100%; }
@@ -58,17 +62,8 @@ def _time(t: float | None) -> str:
 def plan_counts(spec_plan: Any, finished: set[str], statuses: Mapping[str, str]) -> dict:
     """Jobs of the spec: unique, shared (a cell reuses a job another cell made), cached
     (finished in the store), failed; per kind too."""
-    refs = 0
-    for cell in spec_plan.cells:
-        seen: set[str] = set()
-        stack = [cell.train] + [p.job for p in cell.probes]
-        while stack:
-            jid = stack.pop()
-            if jid in seen or jid not in spec_plan.jobs:
-                continue
-            seen.add(jid)
-            stack.extend(spec_plan.jobs[jid].inputs.values())
-        refs += len(seen)
+    refs = sum(len(with_inputs(spec_plan.jobs, [cell.train] + [p.job for p in cell.probes]))
+               for cell in spec_plan.cells)
     unique = list(spec_plan.jobs)
     kinds = Counter(spec_plan.jobs[j].kind for j in unique)
     return {
@@ -91,7 +86,10 @@ def provenance(spec_plan: Any, store: Any) -> dict:
 
     runs = store.runs(spec_plan.name) if store is not None else []
     git = next((r.git for r in runs if r.git), None) or git_revision(Path(__file__).parent)
+    from engine.results.provenance_html import environments
+
     return {
+        "environments": environments(store, runs, spec_plan.jobs) if store is not None else {},
         "spec": spec_plan.name, "path": spec_plan.path, "spec_hash": spec_plan.hash,
         "git": git, "identity": IDENTITY_SCHEME,
         "engine_versions": {k: v.version for k, v in KINDS.items()},
@@ -123,8 +121,12 @@ def _table_html(t: Table, k: int, artifact: Any, statuses: Mapping[str, str]) ->
             cls = "missing" if agg["mean"] is None else "partial" if agg["missing"] else ""
             ci = "" if agg["ci_low"] is None else \
                 f"95% CI [{agg['ci_low']:.4f}, {agg['ci_high']:.4f}], n={agg['n']}"
-            tds.append(f"<td class='{cls}' title='{_e(ci)}'><a href='#{anchor}'>"
-                       f"{_e(cell_text(agg))}</a></td>")
+            mark = ""
+            if (r, c) in t.stale:  # rests on jobs made by other code (engine.results.stale)
+                cls += " stale"
+                mark = f" <span class='stale-mark'>{STALE_MARK}</span>"
+            tds.append(f"<td class='{cls.strip()}' title='{_e(ci)}'><a href='#{anchor}'>"
+                       f"{_e(cell_text(agg))}</a>{mark}</td>")
             items = "".join(_job_li(jid, artifact, statuses) for jid in agg["jobs"])
             jobs_list.append(f"<li id='{anchor}'><b>{_e(r)} / {_e(c)}</b>: "
                              f"{len(agg['jobs'])} job(s)<ul>{items}</ul></li>")
@@ -194,6 +196,8 @@ def render_page(spec_plan: Any, tables: Sequence[Table], charts: Sequence[Chart]
 <tr><th>engine versions</th><td>{_e(versions)}</td></tr>
 <tr><th>job identity</th><td>{_e(prov['identity'])}</td></tr>
 <tr><th>store</th><td>{_e(prov['store'])}</td></tr></table>
+{stale_html(prov.get('stale'), spec_plan.path)}
+{environment_html(prov.get('environments') or {})}
 <h3>Runs of this spec</h3>
 {('<table><tr><th>run</th><th>started</th><th>finished</th><th>status</th><th>git</th>'
   '<th>profile</th><th>--set</th><th>same spec</th></tr>' + runs + '</table>')
@@ -217,12 +221,15 @@ def spec_page(spec_plan: Any, store: Any, profile: str | None = None,
     note = options_note(spec_plan, store, statuses)
     for t in tables if note else ():
         t.notes.append(note)
+    stale = stale_view(store, statuses)
+    mark_tables(tables, stale, spec_plan.path)
     charts = spec_charts(spec_plan, store)
     all_status = {jid: rec.status for jid, rec in store.jobs(list(spec_plan.jobs)).items()}
     finished = store.finished(spec_plan.jobs)
     return render_page(spec_plan, tables, charts, plan_counts(spec_plan, finished, all_status),
                        {**provenance(spec_plan, store), "profile": profile,
-                        "overrides": list(overrides)}, {**all_status, **statuses},
+                        "overrides": list(overrides), "stale": stale},
+                       {**all_status, **statuses},
                        store.paths.artifact)
 
 

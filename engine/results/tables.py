@@ -20,6 +20,7 @@ import polars as pl
 from dsl.errors import DslError
 from dsl.profiles import options_text
 from engine.results.aggregate import aggregate
+from engine.results.stale import STALE_MARK, mark_tables, stale_view
 from engine.results.frame import (apply_filter, cell_dicts, job_statuses, levels, pooled_note,
                                   select, slots)
 
@@ -42,6 +43,7 @@ class Table:
     column_levels: list[Any]
     report_index: int = 0
     notes: list[str] = field(default_factory=list)
+    stale: set = field(default_factory=set)  # (row, column) resting on stale jobs (results.stale)
 
     def cell(self, row: Any, column: Any) -> dict | None:
         """The aggregate at one position, or None when no cell was planned there."""
@@ -49,7 +51,8 @@ class Table:
         return hit.row(0, named=True) if hit.height else None
 
     def text(self, row: Any, column: Any) -> str:
-        return cell_text(self.cell(row, column))
+        mark = f" {STALE_MARK}" if (row, column) in self.stale else ""
+        return cell_text(self.cell(row, column)) + mark
 
     def display(self) -> pl.DataFrame:
         """The grid as text ("mean ± std"), rows dim first: what terminal and md print."""
@@ -222,6 +225,7 @@ def spec_tables(spec_plan: Any, store: Any) -> list[Table]:
     note = options_note(spec_plan, store, statuses)
     for t in tables if note else ():
         t.notes.append(note)
+    mark_tables(tables, stale_view(store, statuses), spec_plan.path)
     return tables
 
 
@@ -311,7 +315,8 @@ def to_json(tables: Sequence[Table]) -> dict[str, Any]:
                               **{k: agg[k] for k in ("mean", "std", "n", "ci_low", "ci_high",
                                                       "seeds", "expected", "missing",
                                                       "why_missing")},
-                              "jobs": list(agg["jobs"]), "text": cell_text(agg)})
+                              "jobs": list(agg["jobs"]), "text": cell_text(agg),
+                              "stale": (r, c) in t.stale})
         out.append({"spec": t.spec, "title": t.title, "rows": t.rows, "columns": t.columns,
                     "value": t.value, "filter": dict(t.filter), "row_levels": t.row_levels,
                     "column_levels": t.column_levels if t.columns else [], "cells": cells,

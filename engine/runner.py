@@ -51,10 +51,17 @@ class RunSummary:
     recomputed: dict[str, str] = field(default_factory=dict)  # job id -> what was damaged
     seconds: float = 0.0
     interrupted: bool = False
+    declined: bool = False  # the `confirm` callback said no to the cost: nothing started
+
+    @property
+    def all_lacked_data(self) -> bool:
+        """Every spec asked for was skipped for missing data: nothing was run or shown."""
+        return bool(self.skipped_specs) and not self.run_ids
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped and not self.interrupted
+        return not (self.failed or self.skipped or self.interrupted or self.declined
+                    or self.all_lacked_data)
 
 
 def _missing_data(source: str, data_root: Path) -> str | None:
@@ -377,12 +384,14 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
         overrides: Iterable[str] = (), data_root: str | os.PathLike | None = None,
         address: str | None = None, verbose: bool = False, progress: bool = True,
         compile: bool = False, echo: bool = True, console: Console | None = None,
-        executor_options: dict | None = None) -> RunSummary:
+        executor_options: dict | None = None, confirm=None) -> RunSummary:
     """Run every unfinished job of the plan (or of the specs at the given paths).
 
     Returns a RunSummary; prints missing-data skips, each spec's report tables and a summary
     unless `echo` is false. Raises KeyboardInterrupt after a clean stop on Ctrl-C.
     `executor_options` go to `engine.executors.make` (e.g. `resources`, `retries`).
+    Before anything starts, the cost of the jobs to run is printed (engine.cost) and passed to
+    `confirm` (when given); if it returns false nothing runs and the summary is `declined`.
     """
     t0 = time.time()
     console = console or Console(highlight=False, log_path=False)
@@ -397,7 +406,18 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     graph = {job.id: job for job in plan.topological() if job.id in wanted}
     summary.total = len(graph)
     # No executor (no Ray start-up) when everything is already finished.
-    needed = bool(set(graph) - store.finished(graph))
+    to_run = set(graph) - store.finished(graph)
+    needed = bool(to_run)
+    if needed and (echo or confirm is not None):
+        from engine.cost import cost
+
+        price = cost(to_run, plan.jobs)
+        if echo:
+            console.print(price.line(here=not isinstance(executor, Executor)
+                                     and executor == "local"), highlight=False)
+        if confirm is not None and not confirm(price):
+            summary.declined = True
+            return summary
     ex = executor if isinstance(executor, Executor) else make_executor(
         executor, jobs=jobs, per_gpu=per_gpu, address=address,
         **(executor_options or {})) if needed else None
@@ -405,7 +425,7 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
         summary.run_ids[spec.name] = store.record_run(spec, plan.profile or profile,
                                                      plan.overrides or tuple(overrides))
     bar = Progress(Console(stderr=True), live=progress and echo,
-                   parallel=ex.capacity if ex else 1)
+                   parallel=ex.capacity if ex else 1, lines=not verbose)
     scheduler = _Scheduler(graph, store, ex, bar, summary, console, data_root=data_root,
                            compile=compile, verbose=verbose) if ex else None
     try:

@@ -306,7 +306,9 @@ def test_the_summary_line_counts_every_outcome():
                          "failed f: ValueError: boom", "skipped 2 job(s): input f failed"]
     assert not s.ok
     assert not RunSummary(skipped={"g": "input f failed"}).ok
-    assert RunSummary(skipped_specs={"x": "missing"}).ok and RunSummary(ran=["a"]).ok
+    assert not RunSummary(skipped_specs={"x": "missing"}).ok  # every spec lacked its data
+    assert RunSummary(skipped_specs={"x": "missing"}, run_ids={"a": "r"}).ok
+    assert RunSummary(ran=["a"]).ok
 
 
 def test_a_failure_does_not_mark_skipped_what_already_finished_downstream(tmp_path, monkeypatch):

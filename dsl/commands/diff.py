@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from dsl.commands._common import add_data_option, add_store_option
+from dsl.commands._last_run import default_options, explicit, given, note, spec_name
 from dsl.errors import DslError
 
 
@@ -26,7 +27,9 @@ def register(sub):
     p.add_argument("--format", "-f", choices=("md", "json", "csv"), default="md")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.add_argument("--chart", metavar="FILE", help="also draw the deltas (.png, .svg or .html)")
-    p.add_argument("--profile", default=None, help="plan both spec files under this profile")
+    p.add_argument("--profile", default=None,
+                   help="plan both spec files under this profile (default: the options of the "
+                        "spec's last run; 'none' for full size)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="PATH=VALUE", help="override a field on both sides")
     add_store_option(p)
@@ -39,8 +42,9 @@ def _run(args):
 
     if args.chart and Path(args.chart).suffix not in (".png", ".svg", ".html"):
         raise DslError(f"--chart {args.chart}: use a .png, .svg or .html name")
-    result = diff(args.a, args.b, store=args.store, profile=args.profile,
-                  overrides=tuple(args.overrides), data_root=args.data_root)
+    profile, overrides = given(args) if explicit(args) else _last_options(args)
+    result = diff(args.a, args.b, store=args.store, profile=profile, overrides=overrides,
+                  data_root=args.data_root)
     if args.format == "json":
         text = json.dumps(result.to_json(), indent=2, default=str) + "\n"
     elif args.format == "csv":
@@ -54,6 +58,24 @@ def _run(args):
     if args.chart:
         _save_chart(result.chart(), Path(args.chart))
     return 0
+
+
+def _last_options(args) -> tuple[str | None, tuple[str, ...]]:
+    """The options of the last run of the spec a spec-file side names (the first such side),
+    said in one line; none without such a run."""
+    from engine.store import Store, resolve_root
+
+    store = Store(resolve_root(args.store))
+    for side in (args.a, args.b):
+        path = Path(str(side).split("@")[0]) if side else None
+        if path is None or not path.is_file():
+            continue
+        name = spec_name(path)
+        profile, overrides, run = default_options(store, name)
+        if run is not None and (profile or overrides):
+            print(note([name], [run], profile, overrides), file=sys.stderr)
+        return profile, overrides
+    return None, ()
 
 
 def _save_chart(chart, path: Path) -> None:

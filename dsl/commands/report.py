@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 
 from dsl.commands._common import add_plan_options, note_missing_store
+from dsl.commands._last_run import read_plans
 
 
 def register(sub):
     p = sub.add_parser("report", help="write one self-contained HTML page per spec",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_plan_options(p)
+    add_plan_options(p, read=True)
     p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write into")
     p.set_defaults(func=_run)
 
@@ -24,7 +25,6 @@ def _run(args):
     from engine.results.report import report
 
     note_missing_store(args)
-    for path in report(args.paths, args.output, store=args.store, profile=args.profile,
-                       overrides=tuple(args.overrides), data_root=args.data_root):
+    for path in report(read_plans(args), args.output, store=args.store):
         print(path)
     return 0

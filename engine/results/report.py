@@ -226,6 +226,16 @@ def spec_page(spec_plan: Any, store: Any, profile: str | None = None,
                        store.paths.artifact)
 
 
+def _options_by_spec(source: Any, profile: str | None, overrides: Sequence[str]) -> dict:
+    """spec name -> (profile, overrides) its page names: a Plan's own (each of a list of Plans
+    may have its own), else those given."""
+    from dsl.graph import Plan
+
+    plans = [source] if isinstance(source, Plan) else \
+        [p for p in source if isinstance(p, Plan)] if isinstance(source, (list, tuple)) else []
+    return {sp.name: (p.profile, tuple(p.overrides)) for p in plans for sp in p.specs}
+
+
 def report(paths_or_plan: Any, out_dir: str | os.PathLike, *, store: Any = None,
            profile: str | None = None, overrides: Sequence[str] = (),
            data_root: Any = None) -> list[Path]:
@@ -235,9 +245,11 @@ def report(paths_or_plan: Any, out_dir: str | os.PathLike, *, store: Any = None,
     out.mkdir(parents=True, exist_ok=True)
     written = []
     plans = spec_plans(paths_or_plan, profile, overrides, st, data_root)
+    made_with = _options_by_spec(paths_or_plan, profile, overrides)
     for sp in plans:
         path = out / f"{sp.name}.html"
-        path.write_text(spec_page(sp, st, profile, overrides), encoding="utf-8")
+        path.write_text(spec_page(sp, st, *made_with.get(sp.name, (profile, overrides))),
+                        encoding="utf-8")
         written.append(path)
     if len(plans) > 1:
         items = "".join(f"<li><a href='{_e(p.name)}'>{_e(sp.title)}</a> ({_e(sp.name)})</li>"

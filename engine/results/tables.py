@@ -180,14 +180,17 @@ def open_store(store: Any):
 
 def spec_plans(source: Any, profile: str | None = None, overrides: Sequence[str] = (),
                store: Any = None, data_root: Any = None) -> list:
-    """SpecPlans of a SpecPlan, a Plan, or spec paths (planned here, against `store` and
-    `data_root`: see dsl.planner.plan)."""
+    """SpecPlans of a SpecPlan, a Plan, a list of those, or spec paths (planned here, against
+    `store` and `data_root`: see dsl.planner.plan)."""
     from dsl.graph import Plan, SpecPlan
 
     if isinstance(source, SpecPlan):
         return [source]
     if isinstance(source, Plan):
         return list(source.specs)
+    if isinstance(source, (list, tuple)) and source and all(
+            isinstance(s, (Plan, SpecPlan)) for s in source):
+        return [sp for s in source for sp in spec_plans(s)]
     from dsl.planner import plan
 
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)

@@ -1,0 +1,71 @@
+"""What `dsl run` is about to cost, said before anything starts.
+
+The jobs to run by kind, and the compute estimate of dsl.estimate in the units of this machine:
+GPU-hours where there are GPUs, CPU-hours on its cores where there are none (a laptop running a
+full-size spec by mistake should find out in the first second, not after an hour).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from dsl.estimate import ASSUMED_CPU_GFLOPS_PER_CORE, ASSUMED_TFLOPS, estimate
+
+KIND_ORDER = ("dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy")
+
+
+@dataclass(frozen=True)
+class Cost:
+    by_kind: Mapping[str, int]  # jobs to run per kind
+    gpu_hours: float  # at ASSUMED_TFLOPS per GPU
+    cpu_hours: float  # on `cores` cores at ASSUMED_CPU_GFLOPS_PER_CORE each
+    gpus: int  # GPUs this machine's workers would use (0: CPU only)
+    cores: int
+
+    @property
+    def jobs(self) -> int:
+        return sum(self.by_kind.values())
+
+    @property
+    def hours_here(self) -> float:
+        """The estimate on this machine: GPU-hours over its GPUs, else CPU-hours."""
+        return self.gpu_hours / self.gpus if self.gpus else self.cpu_hours
+
+    def line(self, here: bool = True) -> str:
+        """One line; `here` false (a cluster runs the jobs) leaves out this machine's hours."""
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(
+            self.by_kind.items(), key=lambda kv: (KIND_ORDER.index(kv[0])
+                                                  if kv[0] in KIND_ORDER else 99, kv[0])))
+        where = (f"{_hours(self.hours_here)} on this machine's {self.gpus} GPU(s)" if self.gpus
+                else f"{_hours(self.cpu_hours)} on this machine's {self.cores} CPU core(s), "
+                     "no GPU")
+        gpu = f"estimated {self.gpu_hours:.3g} GPU-hours at {ASSUMED_TFLOPS:.0f} TFLOP/s"
+        if not here:
+            return f"to run: {self.jobs} jobs ({kinds}); {gpu} (an order of magnitude)"
+        return (f"to run: {self.jobs} jobs ({kinds}); {gpu}, {where} (at "
+                f"{ASSUMED_CPU_GFLOPS_PER_CORE:.0f} GFLOP/s a core; an order of magnitude, data "
+                "generation not counted)")
+
+
+def _hours(h: float) -> str:
+    if h < 1 / 60:
+        return "under a minute"
+    if h < 1:
+        return f"~{h * 60:.0f} minutes"
+    return f"~{h:.3g} hours"
+
+
+def cost(to_run: Iterable[str], jobs: Mapping, *, gpus: int | None = None,
+         cores: int | None = None) -> Cost:
+    """The cost of running `to_run` (ids in `jobs`, which holds their inputs too) here."""
+    from engine.executors.local import visible_gpus
+    from engine.worker import cpu_cores
+
+    ids = list(to_run)
+    est = estimate(jobs, ids)
+    gpus = len(visible_gpus()) if gpus is None else gpus
+    cores = cpu_cores() if cores is None else cores
+    return Cost(dict(Counter(jobs[j].kind for j in ids)), est.gpu_hours, est.cpu_hours(cores),
+                gpus, cores)

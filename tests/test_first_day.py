@@ -1,0 +1,220 @@
+"""What a newcomer meets on a first day: a run that cannot run says so and exits non-zero, a run
+says what it will cost before it starts (and asks before a long CPU-only one), a piped run is not
+silent, `dsl data` gives the CIFAR stand-in, and read commands find the results of the last run
+without repeating its options."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+import fake_kinds
+from dsl.cli import main
+from engine.store import Store
+
+sys.path.insert(0, str(Path(__file__).parent))
+from results_fake import complete_plan  # noqa: E402
+from test_results_tables import SPEC  # noqa: E402
+
+@pytest.fixture(autouse=True)
+def _fake_kinds(monkeypatch):
+    fake_kinds.install(monkeypatch)
+
+
+CIFAR_SPEC = """
+[spec]
+title = "Tiny CIFAR"
+seeds = 1
+[task.c]
+data = "cifar10"
+n_train = 40
+n_val = 10
+n_test = 10
+[train]
+task = "c"
+arch = "small_cnn"
+epochs = 1
+[[probe]]
+kind = "linear"
+task = "c"
+epochs = 1
+"""
+
+
+def test_a_run_whose_every_spec_lacks_its_data_fails_and_names_the_stand_in(tmp_path, capsys):
+    spec = tmp_path / "tinycifar.toml"
+    spec.write_text(CIFAR_SPEC)
+    empty = tmp_path / "nodata"
+    code = main(["run", str(spec), "--store", str(tmp_path / "store"), "--data", str(empty),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "nothing ran" in err and "cifar10 not found" in err
+    assert str(empty.resolve()) in err  # where to put it
+    assert f"dsl data fixtures {empty}" in err  # a real command for the stand-in
+    assert "Traceback" not in err
+
+
+def test_a_run_of_several_specs_where_one_lacks_data_still_succeeds(tmp_path, monkeypatch):
+    import dataclasses
+
+    import engine.runner
+    from dsl.graph import Plan
+    from engine.runner import run
+
+    a = fake_kinds.make_plan(None, 1, name="a").specs[0]
+    b = dataclasses.replace(fake_kinds.make_plan(None, 1, name="b").specs[0],
+                            requires=frozenset({"cifar10"}))
+    monkeypatch.setattr(engine.runner, "_missing_data", lambda name, root: f"{name} missing")
+    both = run(Plan(specs=(a, b), jobs={**a.jobs, **b.jobs}), store=tmp_path / "s",
+               progress=False, echo=False)
+    assert both.ok and not both.all_lacked_data
+    only_b = run(Plan(specs=(b,), jobs=dict(b.jobs)), store=tmp_path / "s2", progress=False,
+                 echo=False)
+    assert only_b.all_lacked_data and not only_b.ok
+
+
+def test_dsl_data_fixtures_then_check_finds_the_stand_in(tmp_path, capsys):
+    root = tmp_path / "data"
+    assert main(["data", "check", "--data", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("missing") == 2 and "dsl data fixtures DIR" in out
+    assert main(["data", "fixtures", str(root), "--n-train", "50", "--n-test", "20"]) == 0
+    assert "stand-ins" in capsys.readouterr().out
+    assert (root / "cifar-10-batches-py" / "data_batch_1").is_file()
+    assert main(["data", "check", "--data", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ok ") == 2 and "sha256:" in out
+    spec = tmp_path / "tinycifar.toml"
+    spec.write_text(CIFAR_SPEC)
+    assert main(["data", "check", str(spec), "--data", str(root)]) == 0
+    assert capsys.readouterr().out.startswith("ok       cifar10 under")
+
+
+def test_the_cost_is_said_before_a_run_and_a_refusal_runs_nothing(tmp_path):
+    from engine.runner import run
+
+    plan = fake_kinds.make_plan(tmp_path / "ledger", 2)
+    store = Store(tmp_path / "store")
+    seen = []
+    buf = io.StringIO()
+    summary = run(plan, store=store, progress=False, console=Console(file=buf, width=300),
+                  confirm=lambda cost: seen.append(cost) or False)
+    assert summary.declined and not summary.ok and not summary.ran
+    assert store.runs() == [] and not (tmp_path / "ledger").exists()  # nothing started
+    [cost] = seen
+    assert cost.jobs == len(plan.jobs)
+    assert cost.by_kind == dict(Counter(j.kind for j in plan.jobs.values()))
+    assert buf.getvalue().startswith(f"to run: {len(plan.jobs)} jobs (")
+    again = run(plan, store=store, progress=False, echo=False, confirm=lambda cost: True)
+    assert again.ok and len(again.ran) == len(plan.jobs)
+    # nothing left to run: nothing to ask
+    asked = []
+    assert run(plan, store=store, progress=False, echo=False,
+               confirm=lambda c: asked.append(c) or True).ok and asked == []
+
+
+def test_the_cost_line_counts_cpu_hours_where_there_is_no_gpu():
+    from dsl.estimate import ASSUMED_CPU_GFLOPS_PER_CORE
+    from dsl.planner import plan
+    from engine.cost import cost
+
+    p = plan(["specs/quickstart.toml"])
+    c = cost(list(p.jobs), p.jobs, gpus=0, cores=2)
+    flop = c.gpu_hours * 3600 * 100e12
+    assert c.cpu_hours == pytest.approx(flop / (2 * ASSUMED_CPU_GFLOPS_PER_CORE * 1e9) / 3600)
+    assert "2 CPU core(s), no GPU" in c.line() and c.hours_here == c.cpu_hours
+    on_gpu = cost(list(p.jobs), p.jobs, gpus=4, cores=2)
+    assert on_gpu.hours_here == pytest.approx(on_gpu.gpu_hours / 4) and "4 GPU(s)" in on_gpu.line()
+    assert "this machine" not in c.line(here=False)
+
+
+def test_asking_happens_only_on_a_terminal_for_long_cpu_runs(monkeypatch, capsys):
+    from dsl.commands.run import _ask
+    from engine.cost import Cost
+
+    long_cpu = Cost({"train": 3}, gpu_hours=0.5, cpu_hours=5.0, gpus=0, cores=2)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))  # not a terminal: never asks
+    assert _ask(long_cpu)
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Tty())
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    assert not _ask(long_cpu)
+    assert "nothing started" in capsys.readouterr().err
+    monkeypatch.setattr("builtins.input", lambda prompt: "y")
+    assert _ask(long_cpu)
+    monkeypatch.setattr("builtins.input", lambda prompt: pytest.fail("asked"))
+    assert _ask(Cost({"train": 3}, 0.5, 0.5, 0, 2))  # under an hour
+    assert _ask(Cost({"train": 3}, 50.0, 500.0, 1, 2))  # a GPU machine
+
+
+def test_without_a_terminal_a_run_prints_a_line_per_finished_job(tmp_path, capsys):
+    from engine.runner import run
+
+    plan = fake_kinds.make_plan(None, 2)
+    summary = run(plan, store=tmp_path / "store", progress=True, echo=True)
+    assert summary.ok
+    err = capsys.readouterr().err  # captured: not a terminal
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    n = len(plan.jobs)
+    assert len(lines) == n and lines[-1].startswith(f"[{n}/{n}] ")
+    assert all(" done in " in line for line in lines)
+    run(fake_kinds.make_plan(None, 3), store=tmp_path / "s2", progress=False, echo=True)
+    assert "[1/" not in capsys.readouterr().err  # --no-progress: quiet
+
+
+def _smoke_run(tmp_path):
+    from dsl.planner import plan
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(SPEC)
+    store = Store(tmp_path / "store")
+    p = plan([spec], profile="smoke", overrides=("spec.seeds=1",))
+    complete_plan(store, p, value=lambda job, m, s: 0.8 if job.kind == "linear" else 0.3)
+    store.finish_run(store.record_run(p.specs[0], "smoke", ["spec.seeds=1"]), "done")
+    return spec, store
+
+
+def test_read_commands_default_to_the_options_of_the_last_run(tmp_path, capsys):
+    spec, store = _smoke_run(tmp_path)
+    assert main(["table", str(spec), "--store", str(store.root), "-f", "md"]) == 0
+    out, err = capsys.readouterr()
+    assert "| rotate | 0.800 |" in out and "missing" not in out
+    assert "options of the last run of tiny" in err and "--profile smoke" in err
+    assert len(err.strip().splitlines()) == 1  # said in one line
+
+    # an explicit flag wins: full size finds nothing, and no defaulting is announced
+    assert main(["table", str(spec), "--store", str(store.root), "-f", "md",
+                 "--profile", "none"]) == 0
+    out, err = capsys.readouterr()
+    assert "missing" in out and "options of the last run" not in err
+
+    assert main(["chart", str(spec), "--store", str(store.root), "-o", str(tmp_path / "c"),
+                 "-f", "json"]) == 0
+    assert "options of the last run of tiny" in capsys.readouterr().err
+
+    assert main(["report", str(spec), "--store", str(store.root), "-o", str(tmp_path / "r")]) == 0
+    page = (tmp_path / "r" / "tiny.html").read_text()
+    assert "planned with --profile smoke --set spec.seeds=1" in page
+    assert "none of these jobs" not in page
+
+    assert main(["diff", str(spec), "--store", str(store.root)]) == 0
+    out, err = capsys.readouterr()
+    assert "options of the last run of tiny" in err
+    assert "the last run used" not in out  # like with like: no options mismatch
+
+
+def test_read_defaults_without_runs_change_nothing(tmp_path, capsys):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(SPEC)
+    assert main(["table", str(spec), "--store", str(tmp_path / "nostore"), "-f", "md"]) == 0
+    assert "options of the last run" not in capsys.readouterr().err

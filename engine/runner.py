@@ -487,7 +487,7 @@ def _print_tables(specs: list[SpecPlan], store: Store, console: Console) -> None
 
 def print_summary(summary: RunSummary, console: Console) -> None:
     s = summary
-    parts = [f"{len(s.ran)} ran", f"{len(s.cached)} already done"]
+    parts = [f"{len(s.ran)} ran", f"{len(s.cached)} cached"]  # the words of dsl.counts
     if s.elsewhere:
         parts.append(f"{len(s.elsewhere)} done by another run")
     if s.failed:

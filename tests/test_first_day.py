@@ -206,6 +206,7 @@ def test_read_commands_default_to_the_options_of_the_last_run(tmp_path, capsys):
     page = (tmp_path / "r" / "tiny.html").read_text()
     assert "planned with --profile smoke --set spec.seeds=1" in page
     assert "none of these jobs" not in page
+    assert "what the counts mean" in page and "(so shared &lt;= jobs)" in page
 
     assert main(["diff", str(spec), "--store", str(store.root)]) == 0
     out, err = capsys.readouterr()
@@ -218,3 +219,29 @@ def test_read_defaults_without_runs_change_nothing(tmp_path, capsys):
     spec.write_text(SPEC)
     assert main(["table", str(spec), "--store", str(tmp_path / "nostore"), "-f", "md"]) == 0
     assert "options of the last run" not in capsys.readouterr().err
+
+
+def test_a_run_and_its_row_in_dsl_runs_count_the_same_jobs(tmp_path, capsys):
+    """One definition of "jobs": `dsl runs` counts every job of the spec (datasets and features
+    too), as `dsl run` and `dsl plan` do, not only those its cells name."""
+    import json
+
+    from dsl.planner import plan
+
+    spec, store = _smoke_run(tmp_path)
+    planned = plan([spec], profile="smoke", overrides=("spec.seeds=1",)).specs[0]
+    assert main(["runs", "--store", str(store.root), "-f", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    named = {c.train for c in planned.cells} | {p.job for c in planned.cells for p in c.probes}
+    assert row["jobs"] == len(planned.jobs) > len(named)
+
+
+def test_every_count_word_is_defined_in_help_and_report(capsys):
+    from dsl.counts import WORDS
+
+    for command in ("plan", "runs", "run", "report"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert " ".join(WORDS["jobs"].split()) in out, command
+    assert WORDS["shared"].endswith("(so shared <= jobs)")

@@ -300,7 +300,7 @@ def test_the_summary_line_counts_every_outcome():
     buf = io.StringIO()
     print_summary(s, Console(file=buf, width=200, highlight=False))
     lines = buf.getvalue().splitlines()
-    assert lines[0] == ("9 jobs: 2 ran, 1 already done, 2 done by another run, 1 failed, "
+    assert lines[0] == ("9 jobs: 2 ran, 1 cached, 2 done by another run, 1 failed, "
                         "2 skipped after a failure, 1 spec(s) skipped for missing data in 1.2s")
     assert lines[1:] == ["ran again a: its artifact was damaged (a.npy is missing)",
                          "failed f: ValueError: boom", "skipped 2 job(s): input f failed"]

@@ -10,6 +10,9 @@ line: a DslError's message, else `Class: message`; the store keeps the whole tra
 cost was declined, 2 when nothing could run because every spec lacks its local data (each named,
 with where to put it and the command for a stand-in), 130 on Ctrl-C (finished jobs are kept; run
 again to continue).
+
+The summary line ("N jobs: N ran, N cached ...") counts:
+{glossary}
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import argparse
 import sys
 
 from dsl.commands._common import add_plan_options
+from dsl.counts import glossary
+
+__doc__ = __doc__.replace("{glossary}", glossary(("jobs", "ran", "cached", "failed")))
 
 ASK_ABOVE_HOURS = 1.0  # on a CPU-only machine, a run estimated longer asks first (on a terminal)
 

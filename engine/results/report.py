@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from dsl.counts import WORDS
 from dsl.profiles import options_text
 from engine.results.charts import Chart, spec_charts, to_png
 from engine.results.tables import (Table, cell_text, open_store, options_note, spec_inputs,
@@ -56,9 +57,9 @@ def _time(t: float | None) -> str:
 
 
 def plan_counts(spec_plan: Any, finished: set[str], statuses: Mapping[str, str]) -> dict:
-    """Jobs of the spec: unique, shared (a cell reuses a job another cell made), cached
-    (finished in the store), failed; per kind too."""
-    refs = 0
+    """The spec's counts in the words of dsl.counts: cells, jobs, uses, shared, cached,
+    failed; per kind too."""
+    uses: Counter = Counter()  # job -> cells that need it
     for cell in spec_plan.cells:
         seen: set[str] = set()
         stack = [cell.train] + [p.job for p in cell.probes]
@@ -68,13 +69,14 @@ def plan_counts(spec_plan: Any, finished: set[str], statuses: Mapping[str, str])
                 continue
             seen.add(jid)
             stack.extend(spec_plan.jobs[jid].inputs.values())
-        refs += len(seen)
+        uses.update(seen)
     unique = list(spec_plan.jobs)
     kinds = Counter(spec_plan.jobs[j].kind for j in unique)
     return {
         "cells": len(spec_plan.cells),
         "jobs": len(unique),
-        "shared": refs - len(unique),
+        "uses": sum(uses.values()),
+        "shared": sum(1 for n in uses.values() if n > 1),
         "cached": sum(1 for j in unique if j in finished),
         "failed": sum(1 for j in unique if statuses.get(j) == "failed"),
         "by_kind": {k: {"jobs": n, "cached": sum(1 for j in unique if j in finished and
@@ -151,6 +153,9 @@ def _chart_html(c: Chart) -> str:
             f"src='data:image/png;base64,{png}'>{notes}")
 
 
+_COUNTED = ("cells", "jobs", "uses", "shared", "cached", "failed")  # the page's plan counts
+
+
 def _planned_with(prov: Mapping[str, Any]) -> str:
     words = options_text(prov.get("profile"), prov.get("overrides"))
     return f"planned with {words}" if words else "full size (no --profile or --set)"
@@ -180,9 +185,10 @@ def render_page(spec_plan: Any, tables: Sequence[Table], charts: Sequence[Chart]
 <p class='sub'>spec <b>{_e(spec_plan.name)}</b> · {_e(spec_plan.path)} ·
 {_e(_planned_with(prov))} · generated {_e(_time(_dt.datetime.now().timestamp()))}</p>
 <h2>Plan</h2>
-<table class='kv'><tr><th>cells</th><th>jobs</th><th>shared</th><th>cached</th><th>failed</th>
-</tr><tr><td>{counts['cells']}</td><td>{counts['jobs']}</td><td>{counts['shared']}</td>
-<td>{counts['cached']}</td><td>{counts['failed']}</td></tr></table>
+<table class='kv'><tr>{''.join(f"<th title='{_e(WORDS[w])}'>{w}</th>" for w in _COUNTED)}
+</tr><tr>{''.join(f"<td>{counts[w]}</td>" for w in _COUNTED)}</tr></table>
+<details><summary>what the counts mean</summary><table class='kv'>{''.join(
+    f"<tr><th>{w}</th><td>{_e(WORDS[w])}</td></tr>" for w in _COUNTED)}</table></details>
 <details><summary>by kind</summary><table class='kv'><tr><th>kind</th><th>jobs</th>
 <th>cached</th></tr>{kinds}</table></details>
 <h2>Results</h2>

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from typing import Iterable
 
+# The order job kinds are listed in wherever counts or changes are shown by kind: the pipeline's.
+KIND_ORDER = ("dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy")
+
+
+def kind_rank(kind: str) -> tuple[int, str]:
+    """Sort key: KIND_ORDER's place, unknown kinds after it by name."""
+    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+
+
 WORDS: dict[str, str] = {
     "cells": "the (seed x factor levels) combinations of a spec; one row of results each",
     "jobs": "distinct jobs (dataset, train, features and probe jobs), each counted once however "

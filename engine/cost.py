@@ -11,9 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from dsl.counts import kind_rank
 from dsl.estimate import ASSUMED_CPU_GFLOPS_PER_CORE, ASSUMED_TFLOPS, estimate
-
-KIND_ORDER = ("dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy")
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,7 @@ class Cost:
 
     def line(self, here: bool = True) -> str:
         """One line; `here` false (a cluster runs the jobs) leaves out this machine's hours."""
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(
-            self.by_kind.items(), key=lambda kv: (KIND_ORDER.index(kv[0])
-                                                  if kv[0] in KIND_ORDER else 99, kv[0])))
+        kinds = ", ".join(f"{self.by_kind[k]} {k}" for k in sorted(self.by_kind, key=kind_rank))
         where = (f"{_hours(self.hours_here)} on this machine's {self.gpus} GPU(s)" if self.gpus
                 else f"{_hours(self.cpu_hours)} on this machine's {self.cores} CPU core(s), "
                      "no GPU")

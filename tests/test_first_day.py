@@ -245,3 +245,101 @@ def test_every_count_word_is_defined_in_help_and_report(capsys):
         out = " ".join(capsys.readouterr().out.split())
         assert " ".join(WORDS["jobs"].split()) in out, command
     assert WORDS["shared"].endswith("(so shared <= jobs)")
+
+
+def test_numeric_levels_are_shown_in_numeric_order_others_in_plan_order():
+    """relevance_availability zips (rho, a) rows: a's levels first appear as 1.0, 0.0, 0.2."""
+    import polars as pl
+
+    from engine.results.tables import build_tables
+
+    pairs = [(0.0, 1.0), (0.5, 1.0), (0.0, 0.0), (0.0, 0.2)]
+    cells, rows = [], []
+    for i, (rho, a) in enumerate(pairs):
+        job = f"sens-{i}"
+        cells.append({"seed": 0, "factors": {"sweep": "ab"[i % 2], "rho": rho, "a": a},
+                      "train": f"train-{i}", "derived": {},
+                      "probes": [{"name": "s", "kind": "sensitivity", "job": job,
+                                  "derived": {}}]})
+        rows.append((job, "sensitivity", None, 0.1 * i))
+    metrics = pl.DataFrame(rows, schema={"job_id": pl.String, "name": pl.String,
+                                         "split": pl.String, "value": pl.Float64}, orient="row")
+    report = {"table": {"rows": "rho", "columns": "a", "value": "s.sensitivity"}}
+    [t] = build_tables(cells, [report], metrics)
+    assert t.column_levels == [0.0, 0.2, 1.0] and t.row_levels == [0.0, 0.5]
+    [by_sweep] = build_tables(cells, [{"table": {"rows": "sweep", "value": "s.sensitivity"}}],
+                              metrics)
+    assert by_sweep.row_levels == ["a", "b"]  # words keep the plan's order
+
+
+def test_dsl_table_is_one_polars_frame_with_the_titles_and_plans_print_short(tmp_path):
+    import polars as pl
+
+    import dsl
+
+    spec, store = _smoke_run(tmp_path)
+    frame = dsl.table(spec, store=store, profile="smoke", overrides=["spec.seeds=1"])
+    assert isinstance(frame, pl.DataFrame)
+    assert set(frame["table"]) == {"Accuracy", "linear.accuracy by transform_relation"}
+    acc = frame.filter(pl.col("table") == "Accuracy")
+    assert acc.height == 2 and acc["mean"].to_list() == [0.8, 0.8]  # rotate, hue x linear
+    p = dsl.plan(spec, profile="smoke")
+    assert len(repr(p)) < 300 and repr(p).startswith("<Plan of 1 spec (tiny): 2 cells, ")
+    assert "--profile smoke" in repr(p) and len(repr(p.specs[0])) < 300
+
+
+def test_diff_orders_why_jobs_changed_by_pipeline_and_shows_unset_values(tmp_path):
+    from dsl.diff import diff
+
+    a = tmp_path / "a" / "tiny.toml"
+    b = tmp_path / "b" / "tiny.toml"
+    a.parent.mkdir()
+    b.parent.mkdir()
+    a.write_text(SPEC)
+    # the probe's new n_train is unset in A; the target data's change is found through the
+    # probes' inputs, after the probes' own fields: shown first all the same (pipeline order)
+    tgt = 'transforms = ["rotate"], resolution = 16 }\nn_train = 64'
+    assert tgt in SPEC
+    b.write_text(SPEC.replace(tgt, tgt.replace("64", "48")).replace(
+        'kind = "linear"\n', 'kind = "linear"\nn_train = 32\n'))
+    d = diff(a, b, store=tmp_path / "store")
+    reasons = d.plan.reasons()
+    kinds = reasons["kind"].to_list()
+    order = ["dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy"]
+    assert kinds == sorted(kinds, key=order.index) and kinds[0] == "dataset"
+    assert "linear" in kinds
+    text = d.to_markdown()
+    why = text.split("Why jobs changed")[1].split("## Results")[0]
+    assert "| linear | `n_train` | (unset) | 32 |" in why
+    rows = [line for line in why.splitlines() if line.startswith("| ") and "`" in line]
+    assert [r.split("|")[1].strip() for r in rows] == kinds
+
+
+def test_chart_of_a_table_only_spec_draws_its_tables(tmp_path, capsys):
+    spec, store = _smoke_run(tmp_path)  # SPEC has two table reports and no chart
+    out = tmp_path / "charts"
+    assert main(["chart", str(spec), "--store", str(store.root), "-o", str(out),
+                 "-f", "json"]) == 0
+    captured = capsys.readouterr()
+    assert "no chart reports" not in captured.err
+    written = sorted(p.name for p in out.iterdir())
+    assert len(written) == 2 and written[0].startswith("tiny-01-accuracy")
+    import json
+
+    vega = json.dumps(json.loads((out / written[0]).read_text()))
+    assert '"type": "bar"' in vega and "drawn from the spec's table report" in vega
+
+
+def test_report_index_says_per_spec_results_last_run_options_and_status(tmp_path, capsys):
+    spec, store = _smoke_run(tmp_path)
+    (tmp_path / "other.toml").write_text(SPEC.replace('title = "Tiny"', 'title = "Other"'))
+    out = tmp_path / "reports"
+    assert main(["report", str(tmp_path), "--store", str(store.root), "-o", str(out)]) == 0
+    index = (out / "index.html").read_text()
+    rows = index.split("<tr>")[2:]
+    other, tiny = sorted(rows)  # "Other" < "Tiny"
+    assert "Tiny" in tiny and "<td>all</td>" in tiny and "done" in tiny
+    assert tiny.count("--profile smoke --set spec.seeds=1") == 2  # shown with, and its run's
+    assert store.runs("tiny")[0].run_id in tiny
+    # at full size only its datasets (too small for the smoke caps to change) are in the store
+    assert "<td>2 of 16 jobs</td>" in other and "never run" in other and "full size" in other

@@ -22,12 +22,11 @@ from collections import Counter
 from typing import Any, Iterable
 
 from dsl.commands._common import add_plan_options
-from dsl.counts import glossary
+from dsl.counts import glossary, kind_rank
 
 __doc__ = __doc__.replace("{glossary}", glossary(("cells", "uses", "jobs", "shared", "cached",
                                                   "to run")))
 
-KIND_ORDER = ("dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy")
 
 
 def register(sub):
@@ -45,11 +44,7 @@ def register(sub):
 
 def _by_kind(kinds: Iterable[str]) -> dict[str, int]:
     counts = Counter(kinds)
-    return {k: counts[k] for k in sorted(counts, key=_kind_rank)}
-
-
-def _kind_rank(kind: str) -> tuple:
-    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+    return {k: counts[k] for k in sorted(counts, key=kind_rank)}
 
 
 def cell_label(cell) -> str:
@@ -81,7 +76,7 @@ class Summary:
             to_run = [j for j in unique if j not in cached]
             self.specs[sp.name] = {
                 "cells": len(sp.cells),
-                "uses": {k: refs[k] for k in sorted(refs, key=_kind_rank)},
+                "uses": {k: refs[k] for k in sorted(refs, key=kind_rank)},
                 "jobs": _by_kind(sp.jobs[j].kind for j in unique),
                 "shared": _by_kind(sp.jobs[j].kind for j in unique
                                    if self.spec_uses[sp.name, j] > 1),
@@ -95,7 +90,7 @@ class Summary:
             uses.update(s["uses"])
         self.total = {
             "cells": sum(s["cells"] for s in self.specs.values()),
-            "uses": {k: uses[k] for k in sorted(uses, key=_kind_rank)},
+            "uses": {k: uses[k] for k in sorted(uses, key=kind_rank)},
             "jobs": _by_kind(j.kind for j in plan.jobs.values()),
             "shared": _by_kind(j.kind for j in plan.jobs.values() if self.uses[j.id] > 1),
             "cached": _by_kind(plan.jobs[j].kind for j in plan.jobs if j in cached),
@@ -128,7 +123,7 @@ class Summary:
 
 
 def _table(rows: dict[str, dict[str, int]], indent: str = "  ") -> list[str]:
-    kinds = sorted({k for r in rows.values() for k in r}, key=_kind_rank)
+    kinds = sorted({k for r in rows.values() for k in r}, key=kind_rank)
     cols = list(rows)
     lines = [indent + f"{'kind':<12}" + "".join(f"{c:>9}" for c in cols)]
     for kind in kinds:

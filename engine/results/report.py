@@ -245,7 +245,10 @@ def _options_by_spec(source: Any, profile: str | None, overrides: Sequence[str])
 def report(paths_or_plan: Any, out_dir: str | os.PathLike, *, store: Any = None,
            profile: str | None = None, overrides: Sequence[str] = (),
            data_root: Any = None) -> list[Path]:
-    """Write <out_dir>/<spec>.html for every spec (and index.html when there are several)."""
+    """Write <out_dir>/<spec>.html for every spec (and index.html when there are several).
+
+    `paths_or_plan`: spec paths, a Plan, or a list of Plans (each page then names its own
+    Plan's --profile and --set, as `dsl report` plans each spec with its last run's options)."""
     st = open_store(store)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -258,11 +261,30 @@ def report(paths_or_plan: Any, out_dir: str | os.PathLike, *, store: Any = None,
                         encoding="utf-8")
         written.append(path)
     if len(plans) > 1:
-        items = "".join(f"<li><a href='{_e(p.name)}'>{_e(sp.title)}</a> ({_e(sp.name)})</li>"
-                        for p, sp in zip(written, plans))
+        rows = "".join(_index_row(p.name, sp, st, *made_with.get(sp.name, (profile, overrides)))
+                       for p, sp in zip(written, plans))
         index = out / "index.html"
         index.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>Reports"
-                         f"</title><style>{_CSS}</style></head><body><h1>Reports</h1><ul>{items}"
-                         "</ul></body></html>\n", encoding="utf-8")
+                         f"</title><style>{_CSS}</style></head><body><h1>Reports</h1>"
+                         "<table class='kv'><tr><th>spec</th><th>results</th><th>shown with"
+                         "</th><th>last run</th><th>its options</th><th>its status</th></tr>"
+                         f"{rows}</table></body></html>\n", encoding="utf-8")
         written.append(index)
     return written
+
+
+def _index_row(page: str, spec_plan: Any, store: Any, profile: str | None,
+               overrides: Sequence[str]) -> str:
+    """One spec in the index: whether the store has its results (under the options the page
+    shows), and its last recorded run: when, with which options, how it ended."""
+    done = len(store.finished(spec_plan.jobs))
+    total = len(spec_plan.jobs)
+    results = "none yet" if not done else "all" if done == total else f"{done} of {total} jobs"
+    shown = options_text(profile, overrides) or "full size"
+    last = next(iter(store.runs(spec_plan.name)), None)
+    run = (f"<code>{_e(last.run_id)}</code> {_e(_time(last.started))}", _e(
+        options_text(last.profile, last.overrides) or "full size"), _e(last.status or "?")) \
+        if last is not None else ("never run", "-", "-")
+    return (f"<tr><td><a href='{_e(page)}'>{_e(spec_plan.title)}</a> ({_e(spec_plan.name)})</td>"
+            f"<td>{_e(results)}</td><td>{_e(shown)}</td><td>{run[0]}</td><td>{run[1]}</td>"
+            f"<td>{run[2]}</td></tr>")

@@ -242,6 +242,15 @@ def table(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = No
     return out
 
 
+def table_frame(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = None,
+                overrides: Sequence[str] = (), data_root: Any = None) -> pl.DataFrame:
+    """`dsl.table`: every [[report]] table of the specs as one polars DataFrame, one row per
+    table cell (its spec and table title in the `spec` and `table` columns; the columns of
+    docs/results.md's long form). `table()` gives the Table objects themselves."""
+    return long_frame(table(spec_path_or_plan, store=store, profile=profile,
+                            overrides=overrides, data_root=data_root))
+
+
 def print_spec_tables(spec_plan: Any, store: Any, console: Any = None) -> None:
     """Print a spec's tables after `dsl run` (the runner calls this)."""
     from rich.console import Console

@@ -38,7 +38,7 @@ class Cost:
         where = (f"{_hours(self.hours_here)} on this machine's {self.gpus} GPU(s)" if self.gpus
                 else f"{_hours(self.cpu_hours)} on this machine's {self.cores} CPU core(s), "
                      "no GPU")
-        gpu = f"estimated {self.gpu_hours:.3g} GPU-hours at {ASSUMED_TFLOPS:.0f} TFLOP/s"
+        gpu = f"estimated {_hours(self.gpu_hours, 'GPU-')} at {ASSUMED_TFLOPS:.0f} TFLOP/s"
         if not here:
             return f"to run: {self.jobs} jobs ({kinds}); {gpu} (an order of magnitude)"
         return (f"to run: {self.jobs} jobs ({kinds}); {gpu}, {where} (at "
@@ -46,12 +46,13 @@ class Cost:
                 "generation not counted)")
 
 
-def _hours(h: float) -> str:
+def _hours(h: float, unit: str = "") -> str:
+    """'~3.61 hours', '~12 minutes', 'under a minute' (unit 'GPU-': 'under a GPU-minute')."""
     if h < 1 / 60:
-        return "under a minute"
+        return f"under a {unit}minute"
     if h < 1:
-        return f"~{h * 60:.0f} minutes"
-    return f"~{h:.3g} hours"
+        return f"~{h * 60:.0f} {unit}minutes"
+    return f"~{h:.3g} {unit}hours" if h < 100 else f"~{h:,.0f} {unit}hours"
 
 
 def cost(to_run: Iterable[str], jobs: Mapping, *, gpus: int | None = None,

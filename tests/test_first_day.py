@@ -343,3 +343,24 @@ def test_report_index_says_per_spec_results_last_run_options_and_status(tmp_path
     assert store.runs("tiny")[0].run_id in tiny
     # at full size only its datasets (too small for the smoke caps to change) are in the store
     assert "<td>2 of 16 jobs</td>" in other and "never run" in other and "full size" in other
+
+
+def test_read_plans_keep_the_order_the_specs_were_given(tmp_path, capsys):
+    """a and c ran under smoke, b never ran: planned in two groups, shown a, b, c."""
+    import argparse
+
+    from dsl.commands._last_run import read_plans
+    from dsl.planner import plan
+
+    store = Store(tmp_path / "store")
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.toml").write_text(SPEC)
+    for name in ("a", "c"):
+        p = plan([tmp_path / f"{name}.toml"], profile="smoke")
+        store.finish_run(store.record_run(p.specs[0], "smoke"), "done")
+    args = argparse.Namespace(paths=[str(tmp_path)], profile=None, overrides=[],
+                              store=str(store.root), data_root=None)
+    plans = read_plans(args)
+    assert [(p.specs[0].name, p.profile) for p in plans] == [("a", "smoke"), ("b", None),
+                                                            ("c", "smoke")]
+    assert "the last runs of a (" in capsys.readouterr().err

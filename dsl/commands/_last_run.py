@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -66,8 +67,9 @@ def note(names: Sequence[str], runs: Sequence[Any], profile, overrides) -> str:
 
 
 def read_plans(args) -> list:
-    """The Plans a read command shows: one per group of specs sharing their default options
-    (in the order the specs were given), or one with the options given."""
+    """The Plans a read command shows: one with the options given, else one per spec (in the
+    order the specs were given), each planned with its last run's options (specs that share
+    options are planned together)."""
     from dsl.planner import plan, spec_files
     from engine.store import Store, resolve_root
 
@@ -76,15 +78,17 @@ def read_plans(args) -> list:
         profile, overrides = given(args)
         return [plan(args.paths, profile=profile, overrides=overrides, **common)]
     store = Store(resolve_root(args.store))
+    files = spec_files(args.paths)
     groups: dict[tuple, list] = {}
-    for path in spec_files(args.paths):
+    for path in files:
         profile, overrides, run = default_options(store, spec_name(path))
         groups.setdefault((profile, overrides), []).append((path, run))
-    plans = []
+    by_path: dict[str, Any] = {}
     for (profile, overrides), members in groups.items():
         if profile or overrides:
             print(note([spec_name(p) for p, _ in members], [r for _, r in members], profile,
                        overrides), file=sys.stderr)
-        plans.append(plan([str(p) for p, _ in members], profile=profile, overrides=overrides,
-                          **common))
-    return plans
+        made = plan([str(p) for p, _ in members], profile=profile, overrides=overrides, **common)
+        by_path.update({sp.path: replace(made, specs=(sp,)) for sp in made.specs})
+    order = {str(p): i for i, p in enumerate(files)}
+    return sorted(by_path.values(), key=lambda one: order.get(one.specs[0].path, len(order)))

@@ -33,17 +33,22 @@ class Cost:
         return self.gpu_hours / self.gpus if self.gpus else self.cpu_hours
 
     def line(self, here: bool = True) -> str:
-        """One line; `here` false (a cluster runs the jobs) leaves out this machine's hours."""
+        """One line; `here` false (a cluster runs the jobs) leaves out this machine's hours.
+        The assumptions behind the figures are in ASSUMPTIONS (`dsl run --help`)."""
         kinds = ", ".join(f"{self.by_kind[k]} {k}" for k in sorted(self.by_kind, key=kind_rank))
-        where = (f"{_hours(self.hours_here)} on this machine's {self.gpus} GPU(s)" if self.gpus
-                else f"{_hours(self.cpu_hours)} on this machine's {self.cores} CPU core(s), "
-                     "no GPU")
-        gpu = f"estimated {_hours(self.gpu_hours, 'GPU-')} at {ASSUMED_TFLOPS:.0f} TFLOP/s"
+        gpu = _hours(self.gpu_hours, "GPU-")
         if not here:
-            return f"to run: {self.jobs} jobs ({kinds}); {gpu} (an order of magnitude)"
-        return (f"to run: {self.jobs} jobs ({kinds}); {gpu}, {where} (at "
-                f"{ASSUMED_CPU_GFLOPS_PER_CORE:.0f} GFLOP/s a core; an order of magnitude, data "
-                "generation not counted)")
+            return f"to run: {self.jobs} jobs ({kinds}); estimated {gpu}"
+        if self.gpus:
+            return (f"to run: {self.jobs} jobs ({kinds}); estimated {gpu}, "
+                    f"{_hours(self.hours_here)} on this machine's {self.gpus} GPU(s)")
+        cores = f"{self.cores} CPU core{'s' if self.cores != 1 else ''}"
+        return (f"to run: {self.jobs} jobs ({kinds}); estimated {_hours(self.cpu_hours)} on "
+                f"this machine's {cores} (no GPU; {gpu} on one)")
+
+
+ASSUMPTIONS = (f"FLOPs at {ASSUMED_TFLOPS:.0f} TFLOP/s per GPU, {ASSUMED_CPU_GFLOPS_PER_CORE:.0f} "
+               "GFLOP/s per CPU core (dsl/estimate.py; data generation not counted)")
 
 
 def _hours(h: float, unit: str = "") -> str:

@@ -128,10 +128,14 @@ def test_the_cost_line_counts_cpu_hours_where_there_is_no_gpu():
     c = cost(list(p.jobs), p.jobs, gpus=0, cores=2)
     flop = c.gpu_hours * 3600 * 100e12
     assert c.cpu_hours == pytest.approx(flop / (2 * ASSUMED_CPU_GFLOPS_PER_CORE * 1e9) / 3600)
-    assert "2 CPU core(s), no GPU" in c.line() and c.hours_here == c.cpu_hours
+    assert "on this machine's 2 CPU cores (no GPU;" in c.line() and c.hours_here == c.cpu_hours
     on_gpu = cost(list(p.jobs), p.jobs, gpus=4, cores=2)
-    assert on_gpu.hours_here == pytest.approx(on_gpu.gpu_hours / 4) and "4 GPU(s)" in on_gpu.line()
+    assert on_gpu.hours_here == pytest.approx(on_gpu.gpu_hours / 4)
+    assert "on this machine's 4 GPU(s)" in on_gpu.line()
     assert "this machine" not in c.line(here=False)
+    big = plan(["specs/adversarial_invariance.toml"])  # the paper's scale: 430 jobs, ~3.6 GPU-h
+    line = cost(list(big.jobs), big.jobs, gpus=0, cores=2).line()
+    assert line.startswith("to run: 430 jobs (30 dataset, 40 train, ") and "~3.61 GPU-hours" in line
 
 
 def test_asking_happens_only_on_a_terminal_for_long_cpu_runs(monkeypatch, capsys):

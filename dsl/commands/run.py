@@ -1,9 +1,12 @@
 """`dsl run SPEC_OR_DIR...`: run every unfinished job of the specs, then print their tables.
 
-Before anything starts it prints what the run will cost (jobs to run by kind; estimated GPU-hours,
-and hours on this machine). On a terminal, a run estimated at more than an hour on a machine
-without a GPU asks first (--yes does not ask); without a terminal (a batch job, CI) it never asks
-and goes on, so the cost line is the record of what was started.
+Before anything starts it prints what the run will cost: the jobs to run by kind, and the
+hours on this machine and GPU-hours, an order of magnitude estimated from
+  {assumptions}.
+On a terminal, a run estimated at more than an hour on a machine without a GPU asks first (--yes
+does not ask); without a terminal (a batch job, CI) it never asks and goes on, so the cost line
+is the record of what was started. Without a terminal, one line per finished job takes the place
+of the live display.
 
 Exit status: 0 when every job finished, 1 when any job failed (each named with its error in one
 line: a DslError's message, else `Class: message`; the store keeps the whole traceback) or the
@@ -22,8 +25,10 @@ import sys
 
 from dsl.commands._common import add_plan_options
 from dsl.counts import glossary
+from engine.cost import ASSUMPTIONS
 
-__doc__ = __doc__.replace("{glossary}", glossary(("jobs", "ran", "cached", "failed")))
+__doc__ = __doc__.replace("{glossary}", glossary(("jobs", "ran", "cached", "failed"))).replace(
+    "{assumptions}", ASSUMPTIONS)
 
 ASK_ABOVE_HOURS = 1.0  # on a CPU-only machine, a run estimated longer asks first (on a terminal)
 

@@ -217,6 +217,12 @@ def test_read_commands_default_to_the_options_of_the_last_run(tmp_path, capsys):
     assert "options of the last run of tiny" in err
     assert "the last run used" not in out  # like with like: no options mismatch
 
+    run_id = store.runs("tiny")[0].run_id
+    assert main(["diff", run_id[:12], str(spec), "--store", str(store.root)]) == 0
+    out, err = capsys.readouterr()
+    assert f"options of run {run_id}: --profile smoke" in err
+    assert "(profile)" not in out and "No field differs." in out
+
 
 def test_read_defaults_without_runs_change_nothing(tmp_path, capsys):
     spec = tmp_path / "tiny.toml"

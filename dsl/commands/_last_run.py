@@ -19,6 +19,8 @@ from dsl.profiles import options_text
 
 NONE = "none"  # `--profile none`: explicitly no profile, whatever the last run used
 
+CHOOSE = "(give --profile or --set to choose; --profile none for full size)"
+
 PROFILE_HELP = ("a named profile that shrinks every spec (e.g. smoke); default: the options of "
                 "each spec's last run; 'none' for full size")
 
@@ -62,8 +64,7 @@ def note(names: Sequence[str], runs: Sequence[Any], profile, overrides) -> str:
     """The one line that says which options were taken from which runs."""
     ids = ", ".join(f"{n} ({r.run_id})" for n, r in zip(names, runs))
     which = "the last run of" if len(names) == 1 else "the last runs of"
-    return (f"note: options of {which} {ids}: {options_text(profile, overrides)} "
-            "(give --profile or --set to choose; --profile none for full size)")
+    return f"note: options of {which} {ids}: {options_text(profile, overrides)} {CHOOSE}"
 
 
 def read_plans(args) -> list:

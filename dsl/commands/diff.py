@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 from dsl.commands._common import add_data_option, add_store_option
-from dsl.commands._last_run import default_options, explicit, given, note, spec_name
+from dsl.commands._last_run import CHOOSE, default_options, explicit, given, note, spec_name
 from dsl.errors import DslError
+from dsl.profiles import options_text
 
 
 def register(sub):
@@ -61,21 +62,30 @@ def _run(args):
 
 
 def _last_options(args) -> tuple[str | None, tuple[str, ...]]:
-    """The options of the last run of the spec a spec-file side names (the first such side),
-    said in one line; none without such a run."""
+    """The options to plan spec-file sides with: those of a run given as the other side, else
+    those of the last run of the spec a file side names; said in one line. None without."""
     from engine.store import Store, resolve_root
 
     store = Store(resolve_root(args.store))
+    files = [Path(str(s).split("@")[0]) for s in (args.a, args.b) if s]
+    files = [f for f in files if f.is_file()]
+    if not files or not store.exists():
+        return None, ()
     for side in (args.a, args.b):
-        path = Path(str(side).split("@")[0]) if side else None
-        if path is None or not path.is_file():
-            continue
-        name = spec_name(path)
-        profile, overrides, run = default_options(store, name)
-        if run is not None and (profile or overrides):
-            print(note([name], [run], profile, overrides), file=sys.stderr)
-        return profile, overrides
-    return None, ()
+        if side and not Path(str(side).split("@")[0]).exists():
+            try:
+                run = store.run(str(side))  # a run id: compare the file like with like
+            except DslError:
+                continue
+            if run.profile or run.overrides:
+                print(f"note: options of run {run.run_id}: "
+                      f"{options_text(run.profile, run.overrides)} {CHOOSE}", file=sys.stderr)
+            return run.profile, tuple(run.overrides or ())
+    name = spec_name(files[0])
+    profile, overrides, run = default_options(store, name)
+    if run is not None and (profile or overrides):
+        print(note([name], [run], profile, overrides), file=sys.stderr)
+    return profile, overrides
 
 
 def _save_chart(chart, path: Path) -> None:

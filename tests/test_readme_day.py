@@ -4,8 +4,8 @@ README.md itself, in a fresh folder, so the block cannot drift from what `dsl` d
 The folder is what a checkout looks like to those commands, made small: a git repository whose
 specs/ holds _base.toml, the specs the block names and one small CIFAR spec (so `specs/` lines
 cover a spec that needs data, through the block's own `dsl data fixtures` stand-in, in minutes
-rather than the whole suite's 7-15); the store is the default .dsl/ there. Lines run one by one in bash, `dsl` being
-`python3 -m dsl` of this checkout; stdin is not a terminal, as in CI.
+rather than the whole suite's 7-15); the store is the default .dsl/ there. Lines run one by one
+in bash, `dsl` being `python3 -m dsl` of this checkout; stdin is not a terminal, as in CI.
 """
 
 from __future__ import annotations

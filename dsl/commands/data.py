@@ -12,7 +12,6 @@ CIFAR specs can be tried without the real data (their numbers mean nothing):
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from dsl.commands._common import add_data_option
@@ -39,8 +38,10 @@ def register(sub) -> None:
 
 
 def data_root(option: str | None) -> Path:
-    """The data root as `dsl run` finds it."""
-    return Path(option or os.environ.get("DSL_DATA", "data"))
+    """The data root as planning finds it (--data, else $DSL_DATA, else ./data)."""
+    from engine.data.local_files import LocalFiles
+
+    return LocalFiles(option or None).data_root
 
 
 def stand_in_hint(root: Path | str | None = None) -> str:

@@ -108,6 +108,7 @@ def nothing_ran(summary, data_option) -> str:
     lines = ["nothing ran: every spec asked for needs local data that is not here"]
     lines += [f"  {spec}: {why}" for spec, why in summary.skipped_specs.items()]
     if any(why.startswith(CIFAR) for why in summary.skipped_specs.values()):
-        lines.append(f"  to try the spec without the real data: {stand_in_hint(data_root(data_option))}")
+        hint = stand_in_hint(data_root(data_option))
+        lines.append(f"  to try the spec without the real data: {hint}")
     lines.append("  `dsl data check SPEC` says what a spec reads and whether it is there")
     return "\n".join(lines)

@@ -374,3 +374,32 @@ def test_read_plans_keep_the_order_the_specs_were_given(tmp_path, capsys):
     assert [(p.specs[0].name, p.profile) for p in plans] == [("a", "smoke"), ("b", None),
                                                             ("c", "smoke")]
     assert "the last runs of a (" in capsys.readouterr().err
+
+
+def test_on_a_terminal_a_long_cpu_run_asks_and_no_starts_nothing(tmp_path):
+    """The whole command on a pseudo-terminal: the cost line, the question, 'n', exit 1, and
+    not even a run recorded (the paper-scale samples spec is hundreds of CPU-hours)."""
+    import os
+    import pty
+    import subprocess
+
+    from engine.executors.local import visible_gpus
+
+    if visible_gpus():
+        pytest.skip("a GPU machine does not ask")
+    root = Path(__file__).resolve().parents[1]
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen(["python3", "-m", "dsl", "run",
+                             str(root / "specs" / "invariance_vs_factors_samples.toml"),
+                             "--store", str(tmp_path / "store")],
+                            stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, text=True)
+    os.close(follower)
+    os.write(leader, b"n\n")
+    out, err = proc.communicate(timeout=300)
+    os.close(leader)
+    assert proc.returncode == 1, err
+    assert out.startswith("to run: 410 jobs (110 dataset, 100 train, ")
+    assert "nothing started" in err
+    assert Store(tmp_path / "store").runs() == []

@@ -14,7 +14,7 @@ _API = {
     "load_spec": "dsl.load:load_spec",      # a spec file -> validated spec model
     "plan": "dsl.planner:plan",             # spec files -> Plan (deduplicated job graph)
     "run": "engine.runner:run",             # Plan or spec files -> RunSummary
-    "table": "engine.results.tables:table",  # spec -> polars DataFrames of its [[report]] tables
+    "table": "engine.results.tables:table_frame",  # spec -> one polars DataFrame, a row per cell
     "chart": "engine.results.charts:chart",  # spec -> Altair charts
     "report": "engine.results.report:report",  # specs -> HTML pages
     "diff": "dsl.diff:diff",                # two spec versions or runs -> spec/plan/results diff

@@ -26,11 +26,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import polars as pl
 
+from dsl.counts import kind_rank
 from dsl.errors import DslError
 from dsl.identity import canonical
 from dsl.profiles import options_text
 
 FORMAT = "dsl.diff/1"
+UNSET = "(unset)"  # how markdown shows a field one side lacks
 STATUSES = ("changed", "within noise", "no CI", "same jobs", "only in A", "only in B",
             "no results in A", "no results in B", "no results")
 
@@ -297,13 +299,19 @@ class PlanDiff:
     changes: pl.DataFrame  # cell, role, kind, job_a, job_b, field, old, new
 
     def reasons(self) -> pl.DataFrame:
-        """Changes summed over cells: kind, field, old, new and how many job pairs."""
+        """Changes summed over cells: kind, field, old, new and how many job pairs; in pipeline
+        order of kinds (dsl.counts.KIND_ORDER), then by field, most jobs first."""
         if not self.changes.height:
             return pl.DataFrame(schema={"kind": pl.String, "field": pl.String, "old": pl.String,
                                         "new": pl.String, "jobs": pl.Int64})
-        return (self.changes.unique(["job_a", "job_b", "field"])
-                .group_by(["kind", "field", "old", "new"], maintain_order=True)
-                .agg(jobs=pl.len().cast(pl.Int64)))
+        out = (self.changes.unique(["job_a", "job_b", "field"])
+               .group_by(["kind", "field", "old", "new"], maintain_order=True)
+               .agg(jobs=pl.len().cast(pl.Int64)))
+        rank = {k: kind_rank(k)[0] for k in out["kind"].unique()}
+        return (out.with_columns(_rank=pl.col("kind").replace_strict(rank, return_dtype=pl.Int64))
+                .sort(["_rank", "kind", "field", "jobs", "old", "new"],
+                      descending=[False, False, False, True, False, False], nulls_last=True)
+                .drop("_rank"))
 
     def counts(self) -> dict[str, Any]:
         def by_kind(ids):
@@ -642,7 +650,8 @@ class DiffResult:
 
 
 def _md(v: Any) -> str:
-    return "" if v is None else str(v).replace("|", "\\|")
+    """A value in a markdown cell; a field absent (or null) on one side reads "(unset)"."""
+    return UNSET if v is None else str(v).replace("|", "\\|")
 
 
 def _kinds(by_kind: Mapping[str, int]) -> str:

@@ -26,6 +26,9 @@ FORWARD_GFLOP: dict[str, float] = {
 assert set(FORWARD_GFLOP) == set(catalog.ARCHS)
 
 ASSUMED_TFLOPS = 100.0  # sustained per GPU
+# Sustained per CPU core on these small models (float32): the quickstart's 8.3 TFLOP of training
+# took ~100 s on 2 cores of this project's machines, ~40 GFLOP/s a core; rounded down.
+ASSUMED_CPU_GFLOPS_PER_CORE = 30.0
 # Image counts of real data when a size is null ("all"): per class, per pool.
 REAL_PER_CLASS = {"cifar10": {"train": 5000, "test": 1000},
                   "cifar100": {"train": 500, "test": 100}}
@@ -74,6 +77,10 @@ class Estimate:
     @property
     def gpu_hours(self) -> float:
         return self.total / (ASSUMED_TFLOPS * 1e12) / 3600
+
+    def cpu_hours(self, cores: int) -> float:
+        """Hours on `cores` CPU cores at ASSUMED_CPU_GFLOPS_PER_CORE each."""
+        return self.total / (ASSUMED_CPU_GFLOPS_PER_CORE * 1e9 * max(cores, 1)) / 3600
 
     def add(self, kind: str, flop: float) -> None:
         self.flop[kind] = self.flop.get(kind, 0.0) + flop

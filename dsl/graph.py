@@ -70,6 +70,10 @@ class SpecPlan:
     resolved: Mapping[str, Any] = field(default_factory=dict)  # the resolved spec, for spec diff
     sources: Mapping[str, str] = field(default_factory=dict)  # path -> text of every file read
 
+    def __repr__(self) -> str:  # the default dumps every job config: tens of KB
+        return (f"<SpecPlan {self.name}: {len(self.cells)} cells, {_jobs_text(self.jobs)}"
+                f"{'; needs ' + ', '.join(sorted(self.requires)) if self.requires else ''}>")
+
     def same_jobs(self) -> dict[str, list[list[Any]]]:
         """Factor levels that run exactly the same jobs: {factor: [[levels], ...]}, levels
         grouped when their cells (seed, train job, probe jobs) are the same set. A profile that
@@ -102,6 +106,14 @@ class Plan:
     overrides: tuple[str, ...] = ()
     files: Mapping[str, str] = field(default_factory=dict)  # local data source -> fingerprint
     files_origin: Mapping[str, str] = field(default_factory=dict)  # "files" | "store" | "missing"
+
+    def __repr__(self) -> str:  # the default dumps every job config: tens of KB
+        names = ", ".join(s.name for s in self.specs)
+        options = " ".join(([f"--profile {self.profile}"] if self.profile else []) +
+                           [f"--set {o}" for o in self.overrides])
+        return (f"<Plan of {len(self.specs)} spec{'s' if len(self.specs) != 1 else ''} "
+                f"({names}): {sum(len(s.cells) for s in self.specs)} cells, "
+                f"{_jobs_text(self.jobs)}{'; ' + options if options else ''}>")
 
     def spec(self, name: str) -> SpecPlan:
         for s in self.specs:
@@ -145,3 +157,11 @@ def with_inputs(jobs: Mapping[JobId, Job], roots: Iterable[str]) -> set[str]:
         seen.add(jid)
         stack.extend(jobs[jid].inputs.values())
     return seen
+
+
+def _jobs_text(jobs: Mapping[JobId, Job]) -> str:
+    """'18 jobs (6 dataset, 4 train, ...)', kinds in first-seen order (dependencies first)."""
+    counts: dict[str, int] = {}
+    for job in jobs.values():
+        counts[job.kind] = counts.get(job.kind, 0) + 1
+    return f"{len(jobs)} jobs ({', '.join(f'{n} {k}' for k, n in counts.items())})"

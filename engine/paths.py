@@ -41,6 +41,12 @@ class ArtifactPaths:
     def tmp(self) -> Path:
         return self.root / "tmp"
 
+    @property
+    def previews(self) -> Path:
+        """Where `dsl preview` writes its sheets unless told otherwise (never the working
+        folder: a checkout would fill with stray PNGs)."""
+        return self.root / "previews"
+
     def artifact(self, job_id: str) -> Path:
         """The finished artifact folder of a job (it exists only once the job has finished)."""
         kind = str(job_id).rsplit("-", 1)[0]

@@ -2,8 +2,9 @@
 
 The ETA uses the mean duration of each kind's jobs finished in this run (a train job and a linear
 probe differ by orders of magnitude, so one global mean would mislead), divided by the number of
-jobs that run at once. Without a terminal (a log file, CI) nothing live is drawn; `--verbose`
-prints one line per job instead.
+jobs that run at once. Without a terminal (a log file, a batch job, `| tee`) nothing live is
+drawn: one plain line per finished job is printed instead ("[k/N] kind id done in 3.2s, ETA ..."),
+so a long run is never silent; `--verbose` prints its own line per job event instead of those.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def _fmt_seconds(s: float) -> str:
 class Progress:
     """Counts per kind, the jobs in flight and an ETA; drawn live when `live` is true."""
 
-    def __init__(self, console: Console | None = None, live: bool = True, parallel: int = 1):
+    def __init__(self, console: Console | None = None, live: bool = True, parallel: int = 1,
+                 lines: bool = True):
         self.console = console or Console(stderr=True)
         self.parallel = max(1, parallel)
         self.total: Counter[str] = Counter()
@@ -43,6 +45,8 @@ class Progress:
         self._lock = threading.Lock()
         self._live = Live(self, console=self.console, refresh_per_second=4, transient=True) \
             if live and self.console.is_terminal else None
+        # No terminal to draw on: a line per finished job instead (`lines` false: the caller logs).
+        self._lines = live and lines and not self.console.is_terminal
 
     # -- events ------------------------------------------------------------------------------
 
@@ -65,6 +69,13 @@ class Progress:
                 self.failed[kind] += 1
             elif seconds is not None:
                 self.durations[kind].append(seconds)
+            done, total = sum(self.finished.values()), sum(self.total.values())
+        if self._lines:
+            took = f" in {_fmt_seconds(seconds)}" if seconds is not None else ""
+            eta = self.eta()
+            self.console.print(f"[{done}/{total}] {kind} {job_id} {'done' if ok else 'FAILED'}"
+                               f"{took}" + (f", ETA {_fmt_seconds(eta)}" if eta is not None
+                                            else ""), highlight=False, markup=False)
 
     def job_reopened(self, kind: str) -> None:
         """A job counted as finished must run again (its artifact was found damaged)."""

@@ -55,10 +55,17 @@ class RunSummary:
     recomputed: dict[str, str] = field(default_factory=dict)  # job id -> what was damaged
     seconds: float = 0.0
     interrupted: bool = False
+    declined: bool = False  # the `confirm` callback said no to the cost: nothing started
+
+    @property
+    def all_lacked_data(self) -> bool:
+        """Every spec asked for was skipped for missing data: nothing was run or shown."""
+        return bool(self.skipped_specs) and not self.run_ids
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped and not self.interrupted
+        return not (self.failed or self.skipped or self.interrupted or self.declined
+                    or self.all_lacked_data)
 
 
 def _missing_data(source: str, data_root: Path) -> str | None:
@@ -387,7 +394,7 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
         address: str | None = None, verbose: bool = False, progress: bool = True,
         compile: bool | str = "auto", echo: bool = True, console: Console | None = None,
         executor_options: dict | None = None, rerun: Sequence[str] = (),
-        only: Sequence[str] = ()) -> RunSummary:
+        only: Sequence[str] = (), confirm=None) -> RunSummary:
     """Run every unfinished job of the plan (or of the specs at the given paths).
 
     `only` restricts the plan to matching cells (dsl.only); `rerun` runs exactly the selected
@@ -396,6 +403,8 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     Returns a RunSummary; prints missing-data skips, each spec's report tables and a summary
     unless `echo` is false. Raises KeyboardInterrupt after a clean stop on Ctrl-C.
     `executor_options` go to `engine.executors.make` (e.g. `resources`, `retries`).
+    Before anything starts, the cost of the jobs to run is printed (engine.cost) and passed to
+    `confirm` (when given); if it returns false nothing runs and the summary is `declined`.
     """
     t0 = time.time()
     console = console or Console(highlight=False, log_path=False)
@@ -416,7 +425,18 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     summary.total = len(graph)
     # No executor (no Ray start-up) when everything is already finished.
     force = set(selection.force & set(graph)) if selection is not None else set()
-    needed = bool(set(graph) - store.finished(graph)) or bool(force)
+    to_run = (set(graph) - store.finished(graph)) | force
+    needed = bool(to_run)
+    if needed and (echo or confirm is not None):
+        from engine.cost import cost
+
+        price = cost(to_run, plan.jobs)
+        if echo:
+            console.print(price.line(here=not isinstance(executor, Executor)
+                                     and executor == "local"), highlight=False)
+        if confirm is not None and not confirm(price):
+            summary.declined = True
+            return summary
     ex = executor if isinstance(executor, Executor) else make_executor(
         executor, jobs=jobs, per_gpu=per_gpu, address=address,
         **{"store_root": store.root, **(executor_options or {})}) if needed else None
@@ -430,7 +450,7 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     note_driver(store.root, {summary.run_ids[s.name]: {j: graph[j].kind for j in s.jobs
                                                         if j in graph} for s in specs})
     bar = Progress(Console(stderr=True), live=progress and echo,
-                   parallel=ex.capacity if ex else 1)
+                   parallel=ex.capacity if ex else 1, lines=not verbose)
     scheduler = _Scheduler(graph, store, ex, bar, summary, console, data_root=data_root,
                            compile=compile, verbose=verbose) if ex else None
     if scheduler is not None:
@@ -494,7 +514,7 @@ def _print_tables(specs: list[SpecPlan], store: Store, console: Console) -> None
 
 def print_summary(summary: RunSummary, console: Console) -> None:
     s = summary
-    parts = [f"{len(s.ran)} ran", f"{len(s.cached)} already done"]
+    parts = [f"{len(s.ran)} ran", f"{len(s.cached)} cached"]  # the words of dsl.counts
     if s.elsewhere:
         parts.append(f"{len(s.elsewhere)} done by another run")
     if s.failed:

@@ -65,20 +65,24 @@ def test_json_shape_and_counts(specs, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("DSL_STORE", raising=False)
     store = tmp_path / "no-store-here"
     out = run_json(capsys, str(specs), "--store", str(store))
-    assert set(out) == {"specs", "total", "shared"}
+    assert set(out) == {"specs", "total", "shared_across_specs"}
     assert list(out["specs"]) == ["one", "two"]
-    keys = {"cells", "jobs", "unique", "cached", "to_run", "estimate"}
+    keys = {"cells", "uses", "jobs", "shared", "cached", "to_run", "estimate"}
     for entry in list(out["specs"].values()) + [out["total"]]:
         assert set(entry) == keys
     one, two, total = out["specs"]["one"], out["specs"]["two"], out["total"]
     assert one["cells"] == 4 and two["cells"] == 2 and total["cells"] == 6
-    assert one["unique"] == {"dataset": 4, "train": 4, "features": 4, "linear": 4,
-                             "accuracy": 4}
-    assert one["jobs"]["dataset"] == 8  # each cell needs its source and its target data
-    assert total["cached"] == {} and total["to_run"] == total["unique"]
-    assert sum(total["unique"].values()) < sum(one["unique"].values()) + sum(
-        two["unique"].values())
-    assert out["shared"] == sum(two["unique"].values())  # two.toml adds nothing new
+    assert one["jobs"] == {"dataset": 4, "train": 4, "features": 4, "linear": 4,
+                           "accuracy": 4}
+    assert one["uses"]["dataset"] == 8  # each cell needs its source and its target data
+    assert total["cached"] == {} and total["to_run"] == total["jobs"]
+    assert sum(total["jobs"].values()) < sum(one["jobs"].values()) + sum(
+        two["jobs"].values())
+    assert out["shared_across_specs"] == sum(two["jobs"].values())  # two.toml adds nothing new
+    # one word, one meaning: shared jobs are jobs (never more of them than jobs), uses are not
+    for entry in list(out["specs"].values()) + [total]:
+        for kind, n in entry["shared"].items():
+            assert n <= entry["jobs"][kind] <= entry["uses"][kind]
     assert one["estimate"]["pflop"] > 0 and one["estimate"]["assumed_tflops"] > 0
     assert not store.exists()  # reading a missing store never creates it
 
@@ -100,7 +104,7 @@ def test_cached_jobs_and_explain(specs, tmp_path, capsys):
     finish(store, train)
     out = run_json(capsys, str(specs), "--store", str(store))
     assert out["total"]["cached"] == {"dataset": 1, "train": 1}
-    assert out["total"]["to_run"]["train"] == out["total"]["unique"]["train"] - 1
+    assert out["total"]["to_run"]["train"] == out["total"]["jobs"]["train"] - 1
 
     assert main(["plan", str(specs), "--store", str(store), "--explain"]) == 0
     text = capsys.readouterr().out
@@ -164,7 +168,7 @@ def test_the_estimate_covers_only_the_jobs_still_to_run(specs, tmp_path, capsys)
     one = [j for j in p.spec("one").jobs if j not in (train.id, train.inputs["data"])]
     assert after["specs"]["one"]["estimate"] == estimate(p.jobs, one).as_dict()
     # jobs two specs share are counted once in the total
-    assert before["shared"] == sum(len(s.jobs) for s in p.specs) - len(p.jobs) > 0
+    assert before["shared_across_specs"] == sum(len(s.jobs) for s in p.specs) - len(p.jobs) > 0
 
 
 def test_plan_text_names_the_profile_and_sums_each_column(specs, capsys):
@@ -175,15 +179,15 @@ def test_plan_text_names_the_profile_and_sums_each_column(specs, capsys):
     header, rows = total[1].split(), {r.split()[0]: [int(x) for x in r.split()[1:]]
                                       for r in total[2:] if r.startswith("  ") and
                                       r.split()[1:] and r.split()[1].isdigit()}
-    assert header == ["kind", "jobs", "unique", "cached", "to_run"]
+    assert header == ["kind", "uses", "jobs", "shared", "cached", "to_run"]
     assert rows["all"] == [sum(v[k] for kind, v in rows.items() if kind != "all")
-                           for k in range(4)]
-    assert rows["train"] == [2, 2, 0, 2] and rows["all"][1] == rows["all"][3] > 2
+                           for k in range(5)]
+    assert rows["train"] == [2, 2, 0, 0, 2] and rows["all"][1] == rows["all"][4] > 2
 
 
 def test_one_spec_prints_its_counts_table_once(specs, capsys):
     assert main(["plan", str(specs / "one.toml")]) == 0
     text = capsys.readouterr().out
-    assert text.count("kind             jobs") == 1 and "total: 1 spec" in text
+    assert text.count("kind             uses") == 1 and "total: 1 spec" in text
     assert main(["plan", str(specs / "one.toml"), str(specs / "two.toml")]) == 0
-    assert capsys.readouterr().out.count("kind             jobs") == 3  # each spec, and total
+    assert capsys.readouterr().out.count("kind             uses") == 3  # each spec, and total

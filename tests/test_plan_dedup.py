@@ -70,9 +70,10 @@ def test_a_probe_that_ignores_a_factor_is_one_job(tmp_path):
         by_seed.setdefault(cell.seed, set()).add(sens.job)
     assert all(len(ids) == 1 for ids in by_seed.values())
     summary = Summary(p, cached=set()).specs["s"]
-    assert summary["jobs"]["sensitivity"] == 4 and summary["unique"]["sensitivity"] == 2
-    assert summary["jobs"]["train"] == 4 and summary["unique"]["train"] == 2
-    assert summary["to_run"] == summary["unique"] and summary["cached"] == {}
+    assert summary["uses"]["sensitivity"] == 4 and summary["jobs"]["sensitivity"] == 2
+    assert summary["uses"]["train"] == 4 and summary["jobs"]["train"] == 2
+    assert summary["shared"]["sensitivity"] == 2  # each seed's one job serves both targets
+    assert summary["to_run"] == summary["jobs"] and summary["cached"] == {}
 
 
 def test_identical_training_job_across_specs_runs_once(tmp_path):
@@ -88,7 +89,7 @@ def test_identical_training_job_across_specs_runs_once(tmp_path):
     assert len(p.jobs) == len(set(first.jobs) | set(second.jobs))
     assert len(p.jobs) < len(first.jobs) + len(second.jobs)
     total = Summary(p, cached=set()).total
-    assert total["unique"]["train"] == 2 and total["jobs"]["train"] == 4 + 2
+    assert total["jobs"]["train"] == 2 and total["uses"]["train"] == 4 + 2
     # the union keeps every job after its inputs
     seen = set()
     for jid, job in p.jobs.items():

@@ -30,3 +30,17 @@ def test_preview_refuses_a_seed_the_spec_lacks_and_an_empty_sheet(tmp_path, caps
     assert main(["preview", str(QUICKSTART), "--task", "target", "-n", "0", "-o", str(out)]) == 2
     assert "-n 0: show at least one sample" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_preview_without_o_writes_into_the_store_not_the_working_folder(tmp_path, capsys,
+                                                                         monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    store = tmp_path / "store"
+    assert main(["preview", str(QUICKSTART), "--task", "target", "-n", "2",
+                 "--store", str(store)]) == 0
+    written = Path(capsys.readouterr().out.strip())
+    assert written == store / "previews" / "quickstart-target-seed0-train.png"
+    assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(work.iterdir()) == []

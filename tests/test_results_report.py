@@ -72,8 +72,8 @@ def test_report_page_names_the_profile_and_points_to_runs_made_with_other_option
 
 
 def test_plan_counts_jobs_shared_between_cells_cached_and_failed():
-    """Two cells on one training job, each probe reading one shared target dataset: 8 references
-    to 5 jobs, so 3 are shared."""
+    """Two cells on one training job, each probe reading one shared target dataset: 8 uses of 5
+    jobs, 3 of which (the training job, its data, the target data) both cells need."""
     from dsl.graph import Cell, Job, ProbeRef, SpecPlan
     from engine.results.report import plan_counts
 
@@ -88,6 +88,7 @@ def test_plan_counts_jobs_shared_between_cells_cached_and_failed():
     spec = SpecPlan(name="s", path=None, text="", hash="0" * 16, title="s", cells=cells,
                     jobs=jobs, reports=())
     counts = plan_counts(spec, {src.id, model.id}, {probes[1].id: "failed"})
-    assert (counts["cells"], counts["jobs"], counts["shared"]) == (2, 5, 3)
+    assert (counts["cells"], counts["jobs"], counts["uses"], counts["shared"]) == (2, 5, 8, 3)
+    assert counts["shared"] <= counts["jobs"] <= counts["uses"]
     assert (counts["cached"], counts["failed"]) == (2, 1)
     assert counts["by_kind"]["dataset"]["jobs"] == 2 and counts["by_kind"]["dataset"]["cached"] == 1

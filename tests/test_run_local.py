@@ -300,13 +300,15 @@ def test_the_summary_line_counts_every_outcome():
     buf = io.StringIO()
     print_summary(s, Console(file=buf, width=200, highlight=False))
     lines = buf.getvalue().splitlines()
-    assert lines[0] == ("9 jobs: 2 ran, 1 already done, 2 done by another run, 1 failed, "
+    assert lines[0] == ("9 jobs: 2 ran, 1 cached, 2 done by another run, 1 failed, "
                         "2 skipped after a failure, 1 spec(s) skipped for missing data in 1.2s")
     assert lines[1:] == ["ran again a: its artifact was damaged (a.npy is missing)",
                          "failed f: ValueError: boom", "skipped 2 job(s): input f failed"]
     assert not s.ok
     assert not RunSummary(skipped={"g": "input f failed"}).ok
-    assert RunSummary(skipped_specs={"x": "missing"}).ok and RunSummary(ran=["a"]).ok
+    assert not RunSummary(skipped_specs={"x": "missing"}).ok  # every spec lacked its data
+    assert RunSummary(skipped_specs={"x": "missing"}, run_ids={"a": "r"}).ok
+    assert RunSummary(ran=["a"]).ok
 
 
 def test_a_failure_does_not_mark_skipped_what_already_finished_downstream(tmp_path, monkeypatch):

@@ -6,11 +6,16 @@ import argparse
 import sys
 
 
-def add_plan_options(parser: argparse.ArgumentParser, *, paths_required: bool = True) -> None:
+def add_plan_options(parser: argparse.ArgumentParser, *, paths_required: bool = True,
+                     read: bool = False) -> None:
+    """`read`: a command that shows stored results, whose options default to each spec's last
+    run (dsl/commands/_last_run.py)."""
+    from dsl.commands._last_run import PROFILE_HELP
+
     parser.add_argument("paths", nargs="+" if paths_required else "*", metavar="SPEC",
                         help="spec files or folders of specs (*.toml)")
-    parser.add_argument("--profile", default=None,
-                        help="a named profile that shrinks every spec (e.g. smoke)")
+    parser.add_argument("--profile", default=None, help=PROFILE_HELP if read else
+                        "a named profile that shrinks every spec (e.g. smoke)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="PATH=VALUE", help="override a field, e.g. train.epochs=2")
     add_store_option(parser)

@@ -10,13 +10,14 @@ import argparse
 import sys
 
 from dsl.commands._common import add_plan_options, note_missing_store
+from dsl.commands._last_run import read_plans
 from dsl.errors import DslError
 
 
 def register(sub):
     p = sub.add_parser("chart", help="write the specs' report charts (html, png, svg)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_plan_options(p)
+    add_plan_options(p, read=True)
     p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write into")
     p.add_argument("--format", "-f", default="html,png",
                    help="comma-separated: html, png, svg, json (Vega-Lite); default html,png")
@@ -32,8 +33,7 @@ def _run(args):
     if bad or not formats:
         raise DslError(f"unknown chart format {', '.join(bad) or '(none)'} "
                        f"(formats: {', '.join(EXPORT_FORMATS)})")
-    charts = chart(args.paths, store=args.store, profile=args.profile,
-                   overrides=tuple(args.overrides), data_root=args.data_root)
+    charts = chart(read_plans(args), store=args.store)
     if not charts:
         print("no chart reports in these specs", file=sys.stderr)
     for c in charts:

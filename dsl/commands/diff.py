@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 from dsl.commands._common import add_data_option, add_store_option
+from dsl.commands._last_run import CHOOSE, default_options, explicit, given, note, spec_name
 from dsl.errors import DslError
+from dsl.profiles import options_text
 
 
 def register(sub):
@@ -26,7 +28,9 @@ def register(sub):
     p.add_argument("--format", "-f", choices=("md", "json", "csv"), default="md")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.add_argument("--chart", metavar="FILE", help="also draw the deltas (.png, .svg or .html)")
-    p.add_argument("--profile", default=None, help="plan both spec files under this profile")
+    p.add_argument("--profile", default=None,
+                   help="plan both spec files under this profile (default: the options of the "
+                        "spec's last run; 'none' for full size)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="PATH=VALUE", help="override a field on both sides")
     add_store_option(p)
@@ -39,8 +43,9 @@ def _run(args):
 
     if args.chart and Path(args.chart).suffix not in (".png", ".svg", ".html"):
         raise DslError(f"--chart {args.chart}: use a .png, .svg or .html name")
-    result = diff(args.a, args.b, store=args.store, profile=args.profile,
-                  overrides=tuple(args.overrides), data_root=args.data_root)
+    profile, overrides = given(args) if explicit(args) else _last_options(args)
+    result = diff(args.a, args.b, store=args.store, profile=profile, overrides=overrides,
+                  data_root=args.data_root)
     if args.format == "json":
         text = json.dumps(result.to_json(), indent=2, default=str) + "\n"
     elif args.format == "csv":
@@ -54,6 +59,33 @@ def _run(args):
     if args.chart:
         _save_chart(result.chart(), Path(args.chart))
     return 0
+
+
+def _last_options(args) -> tuple[str | None, tuple[str, ...]]:
+    """The options to plan spec-file sides with: those of a run given as the other side, else
+    those of the last run of the spec a file side names; said in one line. None without."""
+    from engine.store import Store, resolve_root
+
+    store = Store(resolve_root(args.store))
+    files = [Path(str(s).split("@")[0]) for s in (args.a, args.b) if s]
+    files = [f for f in files if f.is_file()]
+    if not files or not store.exists():
+        return None, ()
+    for side in (args.a, args.b):
+        if side and not Path(str(side).split("@")[0]).exists():
+            try:
+                run = store.run(str(side))  # a run id: compare the file like with like
+            except DslError:
+                continue
+            if run.profile or run.overrides:
+                print(f"note: options of run {run.run_id}: "
+                      f"{options_text(run.profile, run.overrides)} {CHOOSE}", file=sys.stderr)
+            return run.profile, tuple(run.overrides or ())
+    name = spec_name(files[0])
+    profile, overrides, run = default_options(store, name)
+    if run is not None and (profile or overrides):
+        print(note([name], [run], profile, overrides), file=sys.stderr)
+    return profile, overrides
 
 
 def _save_chart(chart, path: Path) -> None:

@@ -1,16 +1,19 @@
 """`dsl plan SPEC_OR_DIR...`: what a run would do, before doing it.
 
-Per spec and in total, by job kind: `jobs` (every cell's references, before deduplication),
-`unique` (after it), `cached` (already finished in the store) and `to_run`, plus a compute
-estimate of the jobs to run. Jobs shared between specs are counted once in the total.
+Per spec and in total, by job kind: `uses`, `jobs`, `shared`, `cached` and `to_run` (the words
+below, the same in every command), plus a compute estimate of the jobs to run. A job several
+specs need is one job of the total.
 
   --explain            every job: new, reused (from which spec and cell) or cached
   --explain --verbose  ... and its canonical config and inputs (what its JobId hashes)
-  --json               {"specs": {name: {cells, jobs, unique, cached, to_run, estimate}},
-                        "total": {same keys}, "shared": n}
+  --json               {"specs": {name: {cells, uses, jobs, shared, cached, to_run, estimate}},
+                        "total": {same keys}, "shared_across_specs": n}
   --calibration FILE   also the measured time of the jobs to run on the machine FILE was made
                        on (benchmarks/suite_cost.py writes it; JSON gets "projection")
 The store is read, never created: a missing store means nothing is cached.
+
+Counts:
+{glossary}
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ from typing import Any, Iterable
 
 from dsl.commands._common import add_plan_options
 from dsl.commands._selectors import add_selector_options
+from dsl.counts import glossary, kind_rank
 
-KIND_ORDER = ("dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy")
+__doc__ = __doc__.replace("{glossary}", glossary(("cells", "uses", "jobs", "shared", "cached",
+                                                  "to run")))
+
 
 
 def register(sub):
-    p = sub.add_parser("plan", help="count cells and jobs (new, shared, cached) and estimate "
+    p = sub.add_parser("plan", help="count cells and jobs (shared, cached, to run) and estimate "
                                     "compute", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_plan_options(p)
@@ -45,11 +51,7 @@ def register(sub):
 
 def _by_kind(kinds: Iterable[str]) -> dict[str, int]:
     counts = Counter(kinds)
-    return {k: counts[k] for k in sorted(counts, key=_kind_rank)}
-
-
-def _kind_rank(kind: str) -> tuple:
-    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+    return {k: counts[k] for k in sorted(counts, key=kind_rank)}
 
 
 def cell_label(cell) -> str:
@@ -81,26 +83,29 @@ class Summary:
             to_run = [j for j in unique if j not in cached]
             self.specs[sp.name] = {
                 "cells": len(sp.cells),
-                "jobs": {k: refs[k] for k in sorted(refs, key=_kind_rank)},
-                "unique": _by_kind(sp.jobs[j].kind for j in unique),
+                "uses": {k: refs[k] for k in sorted(refs, key=kind_rank)},
+                "jobs": _by_kind(sp.jobs[j].kind for j in unique),
+                "shared": _by_kind(sp.jobs[j].kind for j in unique
+                                   if self.spec_uses[sp.name, j] > 1),
                 "cached": _by_kind(sp.jobs[j].kind for j in unique if j in cached),
                 "to_run": _by_kind(sp.jobs[j].kind for j in to_run),
                 "estimate": estimate(plan.jobs, to_run).as_dict(),
             }
         to_run = [j for j in plan.jobs if j not in cached]
-        jobs: Counter = Counter()
+        uses: Counter = Counter()
         for s in self.specs.values():
-            jobs.update(s["jobs"])
+            uses.update(s["uses"])
         self.total = {
             "cells": sum(s["cells"] for s in self.specs.values()),
-            "jobs": {k: jobs[k] for k in sorted(jobs, key=_kind_rank)},
-            "unique": _by_kind(j.kind for j in plan.jobs.values()),
+            "uses": {k: uses[k] for k in sorted(uses, key=kind_rank)},
+            "jobs": _by_kind(j.kind for j in plan.jobs.values()),
+            "shared": _by_kind(j.kind for j in plan.jobs.values() if self.uses[j.id] > 1),
             "cached": _by_kind(plan.jobs[j].kind for j in plan.jobs if j in cached),
             "to_run": _by_kind(plan.jobs[j].kind for j in to_run),
             "estimate": estimate(plan.jobs, to_run).as_dict(),
         }
-        per_spec = sum(len(sp.jobs) for sp in plan.specs)
-        self.shared = per_spec - len(plan.jobs)  # counted in two specs or more, run once
+        in_specs = Counter(jid for sp in plan.specs for jid in sp.jobs)
+        self.shared = sum(1 for n in in_specs.values() if n > 1)  # jobs two specs or more need
 
     def closure(self, jid: str) -> frozenset[str]:
         """The job and everything it needs."""
@@ -121,11 +126,11 @@ class Summary:
         return list(seen)
 
     def as_json(self) -> dict[str, Any]:
-        return {"specs": self.specs, "total": self.total, "shared": self.shared}
+        return {"specs": self.specs, "total": self.total, "shared_across_specs": self.shared}
 
 
 def _table(rows: dict[str, dict[str, int]], indent: str = "  ") -> list[str]:
-    kinds = sorted({k for r in rows.values() for k in r}, key=_kind_rank)
+    kinds = sorted({k for r in rows.values() for k in r}, key=kind_rank)
     cols = list(rows)
     lines = [indent + f"{'kind':<12}" + "".join(f"{c:>9}" for c in cols)]
     for kind in kinds:
@@ -135,7 +140,7 @@ def _table(rows: dict[str, dict[str, int]], indent: str = "  ") -> list[str]:
 
 
 def _counts(entry: dict[str, Any]) -> dict[str, dict[str, int]]:
-    return {c: entry[c] for c in ("jobs", "unique", "cached", "to_run")}
+    return {c: entry[c] for c in ("uses", "jobs", "shared", "cached", "to_run")}
 
 
 def _uses(summary, spec: str, jid: str) -> str:
@@ -188,8 +193,8 @@ def render(summary: Summary, explain: bool = False, verbose: bool = False) -> st
     out.extend(_table(_counts(t)))
     if len(plan.specs) > 1:
         per_spec = sum(len(sp.jobs) for sp in plan.specs)
-        out.append(f"shared across specs: {summary.shared} (unique per spec add up to "
-                   f"{per_spec}, {len(plan.jobs)} in all)")
+        out.append(f"shared across specs: {summary.shared} jobs (the specs' jobs add up to "
+                   f"{per_spec}, {len(plan.jobs)} distinct)")
         trains = sum(1 for sp in plan.specs for j in sp.jobs.values() if j.kind == "train")
         unique = sum(1 for j in plan.jobs.values() if j.kind == "train")
         out.append(f"training jobs saved by sharing across specs: {trains - unique} "

@@ -4,26 +4,33 @@
   dsl preview SPEC --task NAME [-o PNG]      samples of one task of a spec
   dsl preview --data-config FILE.json        samples of a resolved data config (docs/jobs.md),
                                              given as a JSON file or inline JSON
-The engine (torch) is imported only when the command runs.
+Without -o the PNG goes into the store's previews/ folder (.dsl/previews/ by default), named
+after what it shows; its path is printed. The engine (torch) is imported only when the command
+runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
+from dsl.commands._common import add_store_option
 from dsl.errors import DslError
 
 
 def register(sub):
-    p = sub.add_parser("preview", help="write a PNG of transforms or of a task's samples")
+    p = sub.add_parser("preview", help="write a PNG of transforms or of a task's samples",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", nargs="?", metavar="SPEC", help="a spec file (with --task)")
     p.add_argument("--task", help="the task whose data to show")
     p.add_argument("--transforms", action="store_true", help="a sheet of all 18 transform types")
     p.add_argument("--data-config", metavar="JSON",
                    help="a resolved data config (docs/jobs.md): a .json file, or inline JSON")
-    p.add_argument("-o", "--output", default=None, help="PNG to write (default: preview.png)")
+    p.add_argument("-o", "--output", default=None,
+                   help="PNG to write (default: a file named after it in <store>/previews/)")
     p.add_argument("--profile", default=None, help="a named profile (e.g. smoke)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. spec.seeds=1")
@@ -33,7 +40,19 @@ def register(sub):
     p.add_argument("--label", default=None, help="label to caption with (default: the task's)")
     p.add_argument("--data", dest="data_root", default=None,
                    help="folder with CIFAR etc. (default: $DSL_DATA, else ./data)")
+    add_store_option(p)
     p.set_defaults(func=_run)
+
+
+def _default_output(args, name: str) -> Path:
+    from engine.paths import ArtifactPaths
+    from engine.store import resolve_root
+
+    return ArtifactPaths(resolve_root(args.store)).previews / f"{name}.png"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", text).strip("_") or "preview"
 
 
 def _run(args) -> int:
@@ -44,7 +63,7 @@ def _run(args) -> int:
 
     if args.transforms:
         image = preview.transforms_sheet()
-        out = args.output or "preview-transforms.png"
+        out = args.output or _default_output(args, "transforms")
     elif args.data_config:
         config = _data_config(args.data_config)
         title = args.data_config if len(args.data_config) < 60 else config.get("kind", "")
@@ -58,7 +77,8 @@ def _run(args) -> int:
             raise DslError(f"--data-config {what} (docs/jobs.md lists the fields of each data "
                            "kind; `dsl plan SPEC --explain --verbose` prints resolved ones)"
                            ) from None
-        out = args.output or "preview.png"
+        out = args.output or _default_output(args, _slug(f"data-{config.get('kind', '')}-seed"
+                                                         f"{args.seed}-{args.split}"))
     elif args.spec and args.task:
         config, sizes, label, factors = _resolve(args)
         shown = ", ".join(f"{f} = {v}" for f, (v, _) in factors.items())
@@ -71,7 +91,8 @@ def _run(args) -> int:
         image = preview.task_sheet(config, title=title, n=args.n,
                                    seed=args.seed, split=args.split, label=label,
                                    data_root=args.data_root, sizes=sizes)
-        out = args.output or "preview.png"
+        out = args.output or _default_output(args, _slug(
+            f"{Path(args.spec).stem}-{args.task}-seed{args.seed}-{args.split}"))
     else:
         raise DslError("say what to preview: --transforms, or SPEC --task NAME")
     Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -1,24 +1,44 @@
 """`dsl run SPEC_OR_DIR...`: run every unfinished job of the specs, then print their tables.
 
+Before anything starts it prints what the run will cost: the jobs to run by kind, and the
+hours on this machine and GPU-hours, an order of magnitude estimated from
+  {assumptions}.
+On a terminal, a run estimated at more than an hour on a machine without a GPU asks first (--yes
+does not ask); without a terminal (a batch job, CI) it never asks and goes on, so the cost line
+is the record of what was started. Without a terminal, one line per finished job takes the place
+of the live display.
+
 Exit status: 0 when every job finished, 1 when any job failed (each named with its error in one
-line: a DslError's message, else `Class: message`; the store keeps the whole traceback), 130 on
-Ctrl-C (finished jobs are kept; run again to continue).
+line: a DslError's message, else `Class: message`; the store keeps the whole traceback) or the
+cost was declined, 2 when nothing could run because every spec lacks its local data (each named,
+with where to put it and the command for a stand-in), 130 on Ctrl-C (finished jobs are kept; run
+again to continue).
+
+The summary line ("N jobs: N ran, N cached ...") counts:
+{glossary}
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from dsl.commands._common import add_plan_options
 from dsl.commands._selectors import add_selector_options
 from dsl.commands._slurm_args import add_slurm_options, slurm_flags_used, slurm_options
+from dsl.counts import glossary
+from engine.cost import ASSUMPTIONS
+
+__doc__ = __doc__.replace("{glossary}", glossary(("jobs", "ran", "cached", "failed"))).replace(
+    "{assumptions}", ASSUMPTIONS)
+
+ASK_ABOVE_HOURS = 1.0  # on a CPU-only machine, a run estimated longer asks first (on a terminal)
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "run", help="run the specs' jobs (finished ones are reused) and print their tables",
-        description="Run every job of the specs that is not finished in the store yet, "
-                    "in dependency order, then print each spec's report tables.")
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_plan_options(p)
     add_selector_options(p)
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
@@ -46,7 +66,10 @@ def register(sub) -> None:
                    help="never torch.compile")
     p.add_argument("--verbose", "-v", action="store_true", help="one line per job event")
     p.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="no live progress display")
+                   help="no live progress display (nor, without a terminal, a line per job)")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help=f"do not ask before a run estimated at more than {ASK_ABOVE_HOURS:g} "
+                        "hour on a machine without a GPU")
     add_slurm_options(p)
     p.set_defaults(func=_run, run_parser=p)
 
@@ -84,5 +107,36 @@ def _run(args: argparse.Namespace) -> int:
                   progress=args.progress, compile=args.compile,
                   executor_options={"resources": tuple(args.resources),
                                     "retries": args.retries, "slurm": slurm},
-                  rerun=tuple(args.rerun), only=tuple(args.only))
+                  rerun=tuple(args.rerun), only=tuple(args.only),
+                  confirm=None if args.yes or args.executor != "local" else _ask)
+    if summary.all_lacked_data:
+        raise DslError(nothing_ran(summary, args.data_root))
     return 0 if summary.ok else 1
+
+
+def _ask(cost) -> bool:
+    """Ask on a terminal before a long CPU-only run; never without one (see the module doc)."""
+    if cost.gpus or cost.cpu_hours <= ASK_ABOVE_HOURS or not sys.stdin.isatty():
+        return True
+    try:
+        answer = input(f"this is estimated at {cost.cpu_hours:.3g} hours on this machine's CPU "
+                       "(--profile smoke runs any spec in minutes). Run it? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    print("nothing started", file=sys.stderr)
+    return False
+
+
+def nothing_ran(summary, data_option) -> str:
+    """Every spec lacked its data: name it, where it goes, and how to try with a stand-in."""
+    from dsl.commands.data import CIFAR, data_root, stand_in_hint
+
+    lines = ["nothing ran: every spec asked for needs local data that is not here"]
+    lines += [f"  {spec}: {why}" for spec, why in summary.skipped_specs.items()]
+    if any(why.startswith(CIFAR) for why in summary.skipped_specs.values()):
+        hint = stand_in_hint(data_root(data_option))
+        lines.append(f"  to try the spec without the real data: {hint}")
+    lines.append("  `dsl data check SPEC` says what a spec reads and whether it is there")
+    return "\n".join(lines)

@@ -4,6 +4,8 @@ One line per spec per `dsl run`: its id (what `dsl diff RUN_ID ...` takes; a uni
 enough), spec, status (running, done, incomplete, failed, interrupted, error, died), when it
 started, how long it took, the options it ran with, its jobs and the spec file it read. SPEC
 narrows the list to specs by name or by file (`quickstart` or `specs/quickstart.toml`).
+
+jobs: {jobs} (the number `dsl run` and `dsl plan` give for the spec).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from pathlib import Path
 
 from dsl.commands._common import add_store_option, no_store
 from dsl.errors import DslError
+from dsl.counts import WORDS
 from dsl.profiles import options_text
+
+__doc__ = __doc__.replace("{jobs}", WORDS["jobs"])
 
 
 def register(sub):
@@ -43,7 +48,7 @@ def _run(args):
         raise DslError(f"no runs of {', '.join(sorted(names))} in {store.root}"
                        + (f" (specs with runs: {', '.join(known)})" if known else ""))
     shown = runs if args.limit <= 0 else runs[:args.limit]
-    rows = [_row(r) for r in shown]
+    rows = [_row(r, run_jobs(store, r)) for r in shown]
     if args.format == "json":
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
@@ -54,12 +59,24 @@ def _run(args):
     return 0
 
 
-def _row(r) -> dict:
+def run_jobs(store, run) -> int:
+    """The run's jobs: those its cells name and, through the store's records, every input they
+    read (datasets, features). An input of a job the run never reached is not known here."""
+    seen: set[str] = set()
+    frontier = set(run.job_ids())
+    while frontier:
+        seen |= frontier
+        records = store.jobs(frontier)
+        frontier = {i for rec in records.values() for i in rec.inputs.values()} - seen
+    return len(seen)
+
+
+def _row(r, jobs: int) -> dict:
     seconds = (r.finished - r.started) if r.finished and r.started else None
     return {"run": r.run_id, "spec": r.spec, "status": r.status or "?",
             "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started))
             if r.started else "", "seconds": seconds, "took": _duration(seconds),
-            "options": options_text(r.profile, r.overrides), "jobs": len(r.job_ids()), "file": r.spec_path or "",
+            "options": options_text(r.profile, r.overrides), "jobs": jobs, "file": r.spec_path or "",
             "code": r.git or ""}
 
 

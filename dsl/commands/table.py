@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from dsl.commands._common import add_plan_options, note_missing_store
+from dsl.commands._last_run import read_plans
 from dsl.errors import DslError
 
 FORMATS = ("terminal", "csv", "md", "json", "parquet")
@@ -20,7 +21,7 @@ FORMATS = ("terminal", "csv", "md", "json", "parquet")
 def register(sub):
     p = sub.add_parser("table", help="print the specs' report tables (mean ± std over seeds)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_plan_options(p)
+    add_plan_options(p, read=True)
     p.add_argument("--format", "-f", choices=FORMATS, default="terminal")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=_run)
@@ -32,8 +33,7 @@ def _run(args):
     note_missing_store(args)
     if args.format == "parquet" and not args.output:
         raise DslError("--format parquet needs -o FILE")
-    tables = table(args.paths, store=args.store, profile=args.profile,
-                   overrides=tuple(args.overrides), data_root=args.data_root)
+    tables = table(read_plans(args), store=args.store)
     if not tables:
         print("no table reports in these specs", file=sys.stderr)
     out = render(tables, args.format)

@@ -222,13 +222,17 @@ def pooled_note(frame: pl.DataFrame, dims: Sequence[str], where: str) -> str | N
 
 
 def levels(frame: pl.DataFrame, column: str, dim: str | None = None) -> list[Any]:
-    """A column's values in display order: relations in the paper's order, everything else in
-    plan order (the order the spec lists factor values and probes). `dim` names what the column
-    holds when it was renamed."""
+    """A column's values in display order: relations in the paper's order, numbers in numeric
+    order (a zipped sweep lists them in the order of its rows: 1.0, 0.0, 0.2, ...), everything
+    else in plan order (the order the spec lists factor values and probes). `dim` names what
+    the column holds when it was renamed."""
     values = frame[column].unique(maintain_order=True).to_list()
     if (dim or column) == "transform_relation":
         rank = {r: i for i, r in enumerate(RELATION_ORDER)}
         values.sort(key=lambda v: (rank.get(v, len(rank)), str(v)))
+    elif values and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                        for v in values if v is not None):
+        values.sort(key=lambda v: (v is None, v or 0))
     return values
 
 

@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from dsl.counts import WORDS
 from dsl.graph import with_inputs
 from dsl.profiles import options_text
 from engine.results.charts import Chart, spec_charts, to_png
@@ -60,16 +61,18 @@ def _time(t: float | None) -> str:
 
 
 def plan_counts(spec_plan: Any, finished: set[str], statuses: Mapping[str, str]) -> dict:
-    """Jobs of the spec: unique, shared (a cell reuses a job another cell made), cached
-    (finished in the store), failed; per kind too."""
-    refs = sum(len(with_inputs(spec_plan.jobs, [cell.train] + [p.job for p in cell.probes]))
-               for cell in spec_plan.cells)
+    """The spec's counts in the words of dsl.counts: cells, jobs, uses, shared, cached,
+    failed; per kind too."""
+    uses: Counter = Counter()  # job -> cells that need it
+    for cell in spec_plan.cells:
+        uses.update(with_inputs(spec_plan.jobs, [cell.train] + [p.job for p in cell.probes]))
     unique = list(spec_plan.jobs)
     kinds = Counter(spec_plan.jobs[j].kind for j in unique)
     return {
         "cells": len(spec_plan.cells),
         "jobs": len(unique),
-        "shared": refs - len(unique),
+        "uses": sum(uses.values()),
+        "shared": sum(1 for n in uses.values() if n > 1),
         "cached": sum(1 for j in unique if j in finished),
         "failed": sum(1 for j in unique if statuses.get(j) == "failed"),
         "by_kind": {k: {"jobs": n, "cached": sum(1 for j in unique if j in finished and
@@ -153,6 +156,9 @@ def _chart_html(c: Chart) -> str:
             f"src='data:image/png;base64,{png}'>{notes}")
 
 
+_COUNTED = ("cells", "jobs", "uses", "shared", "cached", "failed")  # the page's plan counts
+
+
 def _planned_with(prov: Mapping[str, Any]) -> str:
     words = options_text(prov.get("profile"), prov.get("overrides"))
     return f"planned with {words}" if words else "full size (no --profile or --set)"
@@ -182,9 +188,10 @@ def render_page(spec_plan: Any, tables: Sequence[Table], charts: Sequence[Chart]
 <p class='sub'>spec <b>{_e(spec_plan.name)}</b> · {_e(spec_plan.path)} ·
 {_e(_planned_with(prov))} · generated {_e(_time(_dt.datetime.now().timestamp()))}</p>
 <h2>Plan</h2>
-<table class='kv'><tr><th>cells</th><th>jobs</th><th>shared</th><th>cached</th><th>failed</th>
-</tr><tr><td>{counts['cells']}</td><td>{counts['jobs']}</td><td>{counts['shared']}</td>
-<td>{counts['cached']}</td><td>{counts['failed']}</td></tr></table>
+<table class='kv'><tr>{''.join(f"<th title='{_e(WORDS[w])}'>{w}</th>" for w in _COUNTED)}
+</tr><tr>{''.join(f"<td>{counts[w]}</td>" for w in _COUNTED)}</tr></table>
+<details><summary>what the counts mean</summary><table class='kv'>{''.join(
+    f"<tr><th>{w}</th><td>{_e(WORDS[w])}</td></tr>" for w in _COUNTED)}</table></details>
 <details><summary>by kind</summary><table class='kv'><tr><th>kind</th><th>jobs</th>
 <th>cached</th></tr>{kinds}</table></details>
 <h2>Results</h2>
@@ -233,25 +240,59 @@ def spec_page(spec_plan: Any, store: Any, profile: str | None = None,
                        store.paths.artifact)
 
 
+def _options_by_spec(source: Any, profile: str | None, overrides: Sequence[str]) -> dict:
+    """spec name -> (profile, overrides) its page names: a Plan's own (each of a list of Plans
+    may have its own), else those given."""
+    from dsl.graph import Plan
+
+    plans = [source] if isinstance(source, Plan) else \
+        [p for p in source if isinstance(p, Plan)] if isinstance(source, (list, tuple)) else []
+    return {sp.name: (p.profile, tuple(p.overrides)) for p in plans for sp in p.specs}
+
+
 def report(paths_or_plan: Any, out_dir: str | os.PathLike, *, store: Any = None,
            profile: str | None = None, overrides: Sequence[str] = (),
            data_root: Any = None) -> list[Path]:
-    """Write <out_dir>/<spec>.html for every spec (and index.html when there are several)."""
+    """Write <out_dir>/<spec>.html for every spec (and index.html when there are several).
+
+    `paths_or_plan`: spec paths, a Plan, or a list of Plans (each page then names its own
+    Plan's --profile and --set, as `dsl report` plans each spec with its last run's options)."""
     st = open_store(store)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     plans = spec_plans(paths_or_plan, profile, overrides, st, data_root)
+    made_with = _options_by_spec(paths_or_plan, profile, overrides)
     for sp in plans:
         path = out / f"{sp.name}.html"
-        path.write_text(spec_page(sp, st, profile, overrides), encoding="utf-8")
+        path.write_text(spec_page(sp, st, *made_with.get(sp.name, (profile, overrides))),
+                        encoding="utf-8")
         written.append(path)
     if len(plans) > 1:
-        items = "".join(f"<li><a href='{_e(p.name)}'>{_e(sp.title)}</a> ({_e(sp.name)})</li>"
-                        for p, sp in zip(written, plans))
+        rows = "".join(_index_row(p.name, sp, st, *made_with.get(sp.name, (profile, overrides)))
+                       for p, sp in zip(written, plans))
         index = out / "index.html"
         index.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>Reports"
-                         f"</title><style>{_CSS}</style></head><body><h1>Reports</h1><ul>{items}"
-                         "</ul></body></html>\n", encoding="utf-8")
+                         f"</title><style>{_CSS}</style></head><body><h1>Reports</h1>"
+                         "<table class='kv'><tr><th>spec</th><th>results</th><th>shown with"
+                         "</th><th>last run</th><th>its options</th><th>its status</th></tr>"
+                         f"{rows}</table></body></html>\n", encoding="utf-8")
         written.append(index)
     return written
+
+
+def _index_row(page: str, spec_plan: Any, store: Any, profile: str | None,
+               overrides: Sequence[str]) -> str:
+    """One spec in the index: whether the store has its results (under the options the page
+    shows), and its last recorded run: when, with which options, how it ended."""
+    done = len(store.finished(spec_plan.jobs))
+    total = len(spec_plan.jobs)
+    results = "none yet" if not done else "all" if done == total else f"{done} of {total} jobs"
+    shown = options_text(profile, overrides) or "full size"
+    last = next(iter(store.runs(spec_plan.name)), None)
+    run = (f"<code>{_e(last.run_id)}</code> {_e(_time(last.started))}", _e(
+        options_text(last.profile, last.overrides) or "full size"), _e(last.status or "?")) \
+        if last is not None else ("never run", "-", "-")
+    return (f"<tr><td><a href='{_e(page)}'>{_e(spec_plan.title)}</a> ({_e(spec_plan.name)})</td>"
+            f"<td>{_e(results)}</td><td>{_e(shown)}</td><td>{run[0]}</td><td>{run[1]}</td>"
+            f"<td>{run[2]}</td></tr>")

@@ -183,14 +183,17 @@ def open_store(store: Any):
 
 def spec_plans(source: Any, profile: str | None = None, overrides: Sequence[str] = (),
                store: Any = None, data_root: Any = None) -> list:
-    """SpecPlans of a SpecPlan, a Plan, or spec paths (planned here, against `store` and
-    `data_root`: see dsl.planner.plan)."""
+    """SpecPlans of a SpecPlan, a Plan, a list of those, or spec paths (planned here, against
+    `store` and `data_root`: see dsl.planner.plan)."""
     from dsl.graph import Plan, SpecPlan
 
     if isinstance(source, SpecPlan):
         return [source]
     if isinstance(source, Plan):
         return list(source.specs)
+    if isinstance(source, (list, tuple)) and source and all(
+            isinstance(s, (Plan, SpecPlan)) for s in source):
+        return [sp for s in source for sp in spec_plans(s)]
     from dsl.planner import plan
 
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
@@ -241,6 +244,15 @@ def table(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = No
     for sp in spec_plans(spec_path_or_plan, profile, overrides, st, data_root):
         out += spec_tables(sp, st)
     return out
+
+
+def table_frame(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = None,
+                overrides: Sequence[str] = (), data_root: Any = None) -> pl.DataFrame:
+    """`dsl.table`: every [[report]] table of the specs as one polars DataFrame, one row per
+    table cell (its spec and table title in the `spec` and `table` columns; the columns of
+    docs/results.md's long form). `table()` gives the Table objects themselves."""
+    return long_frame(table(spec_path_or_plan, store=store, profile=profile,
+                            overrides=overrides, data_root=data_root))
 
 
 def print_spec_tables(spec_plan: Any, store: Any, console: Any = None) -> None:

@@ -6,7 +6,7 @@ import shlex
 from collections import Counter
 from typing import Any
 
-from dsl.commands.plan import _kind_rank
+from dsl.counts import kind_rank as _kind_rank
 
 
 def rerun_command(args: Any, selector: str = "stale") -> str:

@@ -9,11 +9,13 @@ runs only on text tomli accepted, so it can skip values without validating them.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import tomli
 
+from dsl import limits
 from dsl.errors import Problem, SpecError
 
 KeyPath = tuple  # of str (table keys) and int (array indices)
@@ -41,6 +43,9 @@ class Positions:
 
 def parse_toml(text: str, file: str) -> tuple[dict[str, Any], Positions]:
     """Parse TOML text; a syntax error (duplicate keys included) becomes a SpecError with a line."""
+    deep_line = limits.bracket_overflow(text)  # before anything that recurses on nesting
+    if deep_line is not None:
+        raise SpecError([Problem(file, deep_line, "", *limits.nesting_message())])
     try:
         doc = tomli.loads(text)
     except tomli.TOMLDecodeError as err:
@@ -48,6 +53,16 @@ def parse_toml(text: str, file: str) -> tuple[dict[str, Any], Positions]:
         line = getattr(err, "lineno", None) or _line_from_message(str(err))
         raise SpecError([Problem(file, line, "", f"invalid TOML: {message}",
                                  _toml_hint(message, text, line))]) from None
+    except RecursionError:  # a key of a thousand dotted parts
+        raise SpecError([Problem(file, limits.dotted_overflow(text), "",
+                                 *limits.nesting_message())]) from None
+    depth, path = limits.deepest(doc)
+    if depth > limits.MAX_NESTING:
+        # one long dotted key, else a header and a dotted key that together go too deep (each
+        # line's key is short then, so scanning positions is cheap)
+        line = limits.dotted_overflow(text) or scan_positions(text, file).line_of(
+            path[:limits.MAX_NESTING + 1])
+        raise SpecError([Problem(file, line, "", *limits.nesting_message(depth))])
     return doc, scan_positions(text, file)
 
 
@@ -82,6 +97,9 @@ def scan_positions(text: str, file: str = "<text>") -> Positions:
     return Positions(file, _Scanner(text).run())
 
 
+_SCALAR_END = re.compile(r"[,\]}\n#]")
+_SPACE = re.compile(r"[ \t\r]*")
+_SPACE_LINES = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
 _BARE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -89,7 +107,7 @@ class _Scanner:
     def __init__(self, text: str):
         self.s = text
         self.i = 0
-        self.newlines = [k for k, ch in enumerate(text) if ch == "\n"]
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
         self.lines: dict[KeyPath, int] = {}
         # next index of each array of tables, keyed by its resolved path
         self.aot: dict[KeyPath, int] = {}
@@ -108,14 +126,8 @@ class _Scanner:
         self.lines.setdefault(path, line)
 
     def skip_space(self, newlines: bool = False) -> None:
-        while self.i < len(self.s):
-            ch = self.s[self.i]
-            if ch in " \t\r" or (newlines and ch == "\n"):
-                self.i += 1
-            elif ch == "#" and newlines:
-                self.skip_comment()
-            else:
-                return
+        # one regular expression per call: a 100k-value factor is 100k calls
+        self.i = (_SPACE_LINES if newlines else _SPACE).match(self.s, self.i).end()
 
     def skip_comment(self) -> None:
         end = self.s.find("\n", self.i)
@@ -223,8 +235,8 @@ class _Scanner:
         elif ch == "'":
             self.i = self.s.index("'", self.i + 1) + 1
         else:  # number, bool, date-time: runs to a delimiter
-            while self.i < len(self.s) and self.s[self.i] not in ",]}\n#":
-                self.i += 1
+            end = _SCALAR_END.search(self.s, self.i)
+            self.i = end.start() if end else len(self.s)
 
     def _escaped(self, k: int) -> bool:
         backslashes = 0
@@ -260,6 +272,6 @@ class _Scanner:
             if self.peek() == ",":
                 self.i += 1
                 continue
-            self.record(path + (index,), self.line())
+            self.lines.setdefault(path + (index,), self.line())  # parents are recorded
             self.value(path + (index,))
             index += 1

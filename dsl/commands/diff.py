@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dsl.commands._common import add_data_option, add_store_option
 from dsl.errors import DslError
+from dsl.outputs import output_file, write_output
 
 
 def register(sub):
@@ -48,7 +49,7 @@ def _run(args):
     else:
         text = result.to_markdown()
     if args.output:
-        Path(args.output).write_text(text)
+        write_output(output_file(args.output), text)
     else:
         sys.stdout.write(text)
     if args.chart:
@@ -60,8 +61,9 @@ def _save_chart(chart, path: Path) -> None:
     from engine.results.charts import to_html, to_png, to_svg
 
     if path.suffix == ".png":
-        path.write_bytes(to_png(chart))
+        content: str | bytes = to_png(chart)
     elif path.suffix == ".svg":
-        path.write_text(to_svg(chart))
+        content = to_svg(chart)
     else:  # .html (the suffix was checked before the diff was computed)
-        path.write_text(to_html(chart))
+        content = to_html(chart)
+    write_output(output_file(path), content)

@@ -74,8 +74,9 @@ def _run(args) -> int:
         out = args.output or "preview.png"
     else:
         raise DslError("say what to preview: --transforms, or SPEC --task NAME")
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    image.save(out)
+    from dsl.outputs import output_file
+
+    image.save(output_file(out))
     print(out)
     return 0
 

@@ -230,21 +230,19 @@ def report(paths_or_plan: Any, out_dir: str | os.PathLike, *, store: Any = None,
            profile: str | None = None, overrides: Sequence[str] = (),
            data_root: Any = None) -> list[Path]:
     """Write <out_dir>/<spec>.html for every spec (and index.html when there are several)."""
+    from dsl.outputs import output_path, write_output
+
     st = open_store(store)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     plans = spec_plans(paths_or_plan, profile, overrides, st, data_root)
     for sp in plans:
-        path = out / f"{sp.name}.html"
-        path.write_text(spec_page(sp, st, profile, overrides), encoding="utf-8")
-        written.append(path)
+        path = output_path(out_dir, f"{sp.name}.html")
+        written.append(write_output(path, spec_page(sp, st, profile, overrides)))
     if len(plans) > 1:
         items = "".join(f"<li><a href='{_e(p.name)}'>{_e(sp.title)}</a> ({_e(sp.name)})</li>"
                         for p, sp in zip(written, plans))
-        index = out / "index.html"
-        index.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>Reports"
-                         f"</title><style>{_CSS}</style></head><body><h1>Reports</h1><ul>{items}"
-                         "</ul></body></html>\n", encoding="utf-8")
+        index = write_output(output_path(out_dir, "index.html"), (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>Reports</title><style>"
+            f"{_CSS}</style></head><body><h1>Reports</h1><ul>{items}</ul></body></html>\n"))
         written.append(index)
     return written

@@ -59,30 +59,43 @@ def decode(raw: bytes, file: str) -> str:
 _SPECIAL = re.compile(r"[\[\]{}\"'#\n]")
 
 
-def bracket_overflow(text: str) -> int | None:
-    """The line where arrays and inline tables first nest deeper than MAX_NESTING (strings and
-    comments skipped), or None. Linear, and it never recurses: it runs before anything that
-    does (the TOML parser, the position scanner)."""
-    depth, i, n = 0, 0, len(text)
+def brackets(text: str) -> Iterator[tuple[str, int]]:
+    """(character, index) of every bracket outside strings and comments, in order, and
+    ("unterminated", index) for a string that its line (or the text) ends before it closes.
+    Linear, and it never recurses."""
+    i, n = 0, len(text)
     while True:
         m = _SPECIAL.search(text, i)
         if m is None:
-            return None
+            return
         i, ch = m.start(), m.group()
-        if ch in "[{":
-            depth += 1
-            if depth > MAX_NESTING:
-                return line_at(text, i)
-            i += 1
-        elif ch in "]}":
-            depth = max(0, depth - 1)
+        if ch in "[]{}":
+            yield ch, i
             i += 1
         elif ch == "#":
             i = _end_of_line(text, i)
         elif ch == "\n":
             i += 1
         else:
-            i = _string_end(text, i, n)
+            end = _string_end(text, i, n)
+            if end < 0:
+                yield "unterminated", i
+                end = _end_of_line(text, i)
+            i = end
+
+
+def bracket_overflow(text: str) -> int | None:
+    """The line where arrays and inline tables first nest deeper than MAX_NESTING, or None: run
+    before anything that recurses on nesting (the TOML parser, the position scanner)."""
+    depth = 0
+    for ch, i in brackets(text):
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line_at(text, i)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return None
 
 
 def _end_of_line(text: str, i: int) -> int:
@@ -91,22 +104,22 @@ def _end_of_line(text: str, i: int) -> int:
 
 
 def _string_end(text: str, i: int, n: int) -> int:
-    """The index after the string starting at i (an unterminated one ends at its line's end,
-    or at the end of the text for a multi-line one)."""
+    """The index after the string starting at i, or -1 when it does not close (a one-line
+    string at its line's end, a multi-line one at the end of the text)."""
     quote = text[i]
     if text.startswith(quote * 3, i):
         k = i + 3
         while True:
             k = text.find(quote * 3, k)
             if k < 0:
-                return n
+                return -1
             if quote == "'" or not _escaped(text, k):
                 return k + 3
             k += 1
     k = i + 1
     while k < n and text[k] != quote and text[k] != "\n":
         k += 2 if quote == '"' and text[k] == "\\" else 1
-    return min(k + 1, n)
+    return k + 1 if k < n and text[k] == quote else -1
 
 
 def _escaped(text: str, k: int) -> bool:

@@ -51,6 +51,9 @@ def parse_toml(text: str, file: str) -> tuple[dict[str, Any], Positions]:
     except tomli.TOMLDecodeError as err:
         message = getattr(err, "msg", None) or str(err).split(" (at ")[0]
         line = getattr(err, "lineno", None) or _line_from_message(str(err))
+        if getattr(err, "pos", None) is not None:
+            line, opened = mistake_line(text, message, err.pos, line)
+            message += f" (opened on line {opened})" if opened and opened != line else ""
         raise SpecError([Problem(file, line, "", f"invalid TOML: {message}",
                                  _toml_hint(message, text, line))]) from None
     except RecursionError:  # a key of a thousand dotted parts
@@ -64,6 +67,48 @@ def parse_toml(text: str, file: str) -> tuple[dict[str, Any], Positions]:
             path[:limits.MAX_NESTING + 1])
         raise SpecError([Problem(file, line, "", *limits.nesting_message(depth))])
     return doc, scan_positions(text, file)
+
+
+# The start of a `key = value` line or a [table] header.
+_STATEMENT = re.compile(r"""\s*(\[|[A-Za-z0-9_-]+\s*[=.]|"[^"\n]*"\s*[=.]|'[^'\n]*'\s*[=.])""")
+
+
+def mistake_line(text: str, message: str, pos: int, line: int) -> tuple[int, int | None]:
+    """(line of the mistake, line of the bracket it left open) behind a TOML syntax error that
+    the parser noticed later: a string left open (noticed at the end of the text), or an
+    array or inline table that a line before should have closed or continued with a comma
+    (noticed at the next line, e.g. after a '#' that commented out its ']' or '}'). An inline
+    table is one line in TOML 1.0: its mistake is on the line that opened it."""
+    opened: list[tuple[str, int]] = []
+    for ch, i in limits.brackets(text):
+        if i >= pos:
+            break
+        if ch == "unterminated":
+            return min(line, limits.line_at(text, i)), None
+        if ch in "[{":
+            opened.append((ch, i))
+        elif ch in "]}" and opened:
+            opened.pop()
+    start = text.rfind("\n", 0, pos) + 1
+    if not opened or text[start:pos].strip():
+        return line, None
+    bracket, at = opened[-1]
+    opened_line = limits.line_at(text, at)
+    if opened_line >= line or not (message.startswith("Unclosed") or pos >= len(text)
+                                   or _STATEMENT.match(text, start)):
+        return line, None
+    if bracket == "{":
+        return opened_line, opened_line
+    return _previous_content_line(text, start), opened_line
+
+
+def _previous_content_line(text: str, start: int) -> int:
+    """The line before the one starting at `start` that holds more than space and comments."""
+    lines = text[:start].split("\n")
+    for k in range(len(lines) - 1, -1, -1):
+        if lines[k].split("#")[0].strip():
+            return k + 1
+    return 1
 
 
 def _toml_hint(message: str, text: str, line: int | None) -> str | None:

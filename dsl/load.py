@@ -10,10 +10,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -38,6 +39,7 @@ class Document:
     where: dict[KeyPath, tuple[str, int | None]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)  # display file name -> source text
     files: list[str] = field(default_factory=list)       # the file, then its bases, in order
+    named_by_stem: bool = False     # spec.name was not written: it is the file's stem
 
     @property
     def file(self) -> str:
@@ -233,6 +235,7 @@ def _default_name(data: dict, where: dict, path: Path, doc: Document) -> None:
     if "name" in own:
         return
     spec["name"] = path.stem
+    doc.named_by_stem = True
     where[("spec", "name")] = where.get(("spec",), (doc.files[0], None))
 
 
@@ -372,8 +375,18 @@ def validate_document(doc: Document) -> Spec:
     if spec is not None and not problems:
         problems.extend(_draw_problems(spec, doc))
     if problems:
-        raise SpecError(_sorted_unique(problems))
+        raise SpecError(_sorted_unique([_stem_name_fix(p, doc) for p in problems]))
     return spec
+
+
+def _stem_name_fix(problem: Problem, doc: Document) -> Problem:
+    """A name the user did not write comes from the file name: say so, and how to fix it."""
+    if problem.path != "spec.name" or not doc.named_by_stem:
+        return problem
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", doc.path.stem).lstrip(".-") or "spec"
+    return replace(problem, message=problem.message + " (the file's name)",
+                               suggestion=f"rename the file, or write name = \"{safe}\" "
+                                          "under [spec]")
 
 
 def _reserved_typos(doc: Document) -> list[Problem]:

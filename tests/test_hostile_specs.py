@@ -377,3 +377,9 @@ def test_a_home_relative_image_folder_is_found_at_plan_time(tmp_path, capsys, mo
     path = spec(tmp_path, FOLDER_SPEC.replace("P", "~/imgs"))
     code, err = run(capsys, "plan", path, "--store", tmp_path / "st")
     assert code == 0, err
+
+
+def test_a_file_name_that_is_no_spec_name_says_how_to_fix_it(tmp_path, capsys):
+    path = spec(tmp_path, name="my spec.toml")
+    assert_problem(capsys, tmp_path, ["validate", path], "my spec.toml:1 (spec.name)",
+                   "got 'my spec' (the file's name)", 'write name = "my_spec" under [spec]')

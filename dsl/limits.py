@@ -143,15 +143,16 @@ def deepest(data: Any) -> tuple[int, tuple]:
     """(depth, path) of the deepest value in a parsed document, iteratively (a document that is
     too deep for recursion must still be measurable)."""
     best: tuple[int, tuple] = (0, ())
-    stack: list[tuple[Any, tuple]] = [(data, ())]
+    stack: list[tuple[Any, tuple]] = [(data, ())] if isinstance(data, (dict, list)) else []
     while stack:
         node, path = stack.pop()
+        for k, v in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(v, (dict, list)):
+                stack.append((v, path + (k,)))
+            elif len(path) + 1 > best[0]:  # leaves make no tuples: a factor has 100k of them
+                best = (len(path) + 1, path + (k,))
         if len(path) > best[0]:
             best = (len(path), path)
-        if isinstance(node, dict):
-            stack.extend((v, path + (k,)) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((v, path + (k,)) for k, v in enumerate(node))
     return best
 
 
@@ -165,15 +166,16 @@ def nesting_message(depth: int | None = None) -> tuple[str, str]:
 def non_finite(data: Any) -> Iterator[tuple]:
     """The paths of inf and nan values: no field of the language means an infinite or undefined
     number, and a job's identity cannot hash one."""
-    stack: list[tuple[Any, tuple]] = [(data, ())]
+    if isinstance(data, float) and not math.isfinite(data):
+        yield ()
+    stack: list[tuple[Any, tuple]] = [(data, ())] if isinstance(data, (dict, list)) else []
     while stack:
         node, path = stack.pop()
-        if isinstance(node, float) and not math.isfinite(node):
-            yield path
-        elif isinstance(node, dict):
-            stack.extend((v, path + (k,)) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((v, path + (k,)) for k, v in enumerate(node))
+        for k, v in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(v, (dict, list)):
+                stack.append((v, path + (k,)))
+            elif isinstance(v, float) and not math.isfinite(v):
+                yield path + (k,)
 
 
 def document_problems(doc) -> list[Problem]:
@@ -194,6 +196,12 @@ def document_problems(doc) -> list[Problem]:
                                     f"a spec may have at most {MAX_CELLS:,}",
                                     "split it into several specs, or sweep fewer values"))
     return problems
+
+
+def stops_validation(problem: Problem) -> bool:
+    """Problems after which validating further would recurse too deep or take long."""
+    return problem.message.startswith("nested deeper") or " cells (seeds x" in problem.message \
+        or problem.path == "spec.seeds" and " seeds; " in problem.message
 
 
 def doc_value(data: Any, path: tuple) -> Any:

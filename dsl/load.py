@@ -231,9 +231,8 @@ def _default_name(data: dict, where: dict, path: Path, doc: Document) -> None:
     spec = data.get("spec")
     if not isinstance(spec, dict):
         return
-    own = tomli.loads(doc.texts[doc.files[0]]).get("spec", {})
-    if "name" in own:
-        return
+    if where.get(("spec", "name"), ("",))[0] == doc.files[0]:
+        return  # the file's own name (the merge keeps the position of the value that won)
     spec["name"] = path.stem
     doc.named_by_stem = True
     where[("spec", "name")] = where.get(("spec",), (doc.files[0], None))
@@ -358,8 +357,8 @@ def load_spec(path: str | os.PathLike, profile: str | None = None,
 def validate_document(doc: Document) -> Spec:
     """Field checks (pydantic) and whole-document checks, all problems in one SpecError."""
     limited = limits.document_problems(doc)
-    if limited and "nested deeper" in limited[0].message:
-        raise SpecError(limited)  # validation itself recurses through the document
+    if any(limits.stops_validation(p) for p in limited):
+        raise SpecError(limited)  # validation would recurse too deep, or check 100k values
     problems: list[Problem] = []
     spec = None
     try:

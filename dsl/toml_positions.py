@@ -144,6 +144,9 @@ def scan_positions(text: str, file: str = "<text>") -> Positions:
 
 _SCALAR_END = re.compile(r"[,\]}\n#]")
 _SPACE = re.compile(r"[ \t\r]*")
+# an array item on the line where it starts: a bare scalar or a one-line string without escapes,
+# then a comma (the whitespace before it holds no newline, so the item is on the current line)
+_SIMPLE_ITEM = re.compile(r"""[ \t]*(?:[-+0-9A-Za-z_.:]+|"[^"\\\n]*"|'[^'\n]*')[ \t]*,""")
 _SPACE_LINES = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
 _BARE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -310,6 +313,12 @@ class _Scanner:
         self.i += 1  # "["
         index = 0
         while True:
+            simple = _SIMPLE_ITEM.match(self.s, self.i)
+            if simple:  # a number or plain string and its comma: one step (100k-value factors)
+                self.lines.setdefault(path + (index,), self.line())
+                self.i = simple.end()
+                index += 1
+                continue
             self.skip_space(newlines=True)
             if self.peek() == "]":
                 self.i += 1

@@ -139,20 +139,25 @@ def dotted_overflow(text: str) -> int | None:
     return None
 
 
-def deepest(data: Any) -> tuple[int, tuple]:
-    """(depth, path) of the deepest value in a parsed document, iteratively (a document that is
-    too deep for recursion must still be measurable)."""
-    best: tuple[int, tuple] = (0, ())
+def entries(data: Any) -> Iterator[tuple[tuple, Any, Any]]:
+    """(path of the container, key or index, value) of every value inside a parsed document,
+    iteratively: a document too deep for recursion must still be measurable. Paths are made
+    per container, not per value (a factor can hold 100k values)."""
     stack: list[tuple[Any, tuple]] = [(data, ())] if isinstance(data, (dict, list)) else []
     while stack:
         node, path = stack.pop()
         for k, v in node.items() if isinstance(node, dict) else enumerate(node):
             if isinstance(v, (dict, list)):
                 stack.append((v, path + (k,)))
-            elif len(path) + 1 > best[0]:  # leaves make no tuples: a factor has 100k of them
-                best = (len(path) + 1, path + (k,))
-        if len(path) > best[0]:
-            best = (len(path), path)
+            yield path, k, v
+
+
+def deepest(data: Any) -> tuple[int, tuple]:
+    """(depth, path) of the deepest value in a parsed document."""
+    best: tuple[int, tuple] = (0, ())
+    for path, key, _ in entries(data):
+        if len(path) + 1 > best[0]:
+            best = (len(path) + 1, path + (key,))
     return best
 
 
@@ -166,16 +171,9 @@ def nesting_message(depth: int | None = None) -> tuple[str, str]:
 def non_finite(data: Any) -> Iterator[tuple]:
     """The paths of inf and nan values: no field of the language means an infinite or undefined
     number, and a job's identity cannot hash one."""
-    if isinstance(data, float) and not math.isfinite(data):
-        yield ()
-    stack: list[tuple[Any, tuple]] = [(data, ())] if isinstance(data, (dict, list)) else []
-    while stack:
-        node, path = stack.pop()
-        for k, v in node.items() if isinstance(node, dict) else enumerate(node):
-            if isinstance(v, (dict, list)):
-                stack.append((v, path + (k,)))
-            elif isinstance(v, float) and not math.isfinite(v):
-                yield path + (k,)
+    for path, key, value in entries(data):
+        if isinstance(value, float) and not math.isfinite(value):
+            yield path + (key,)
 
 
 def document_problems(doc) -> list[Problem]:

@@ -292,7 +292,8 @@ def _apply_overrides(doc: Document, overrides: Sequence[str]) -> None:
     for text in overrides:
         path, value = parse_override(text)
         source = f"{SET_FILE} {text}"
-        if path[:2] == ("spec", "extends"):  # bases are read before overrides apply
+        if path[:2] == ("spec", "extends") or path == ("spec",) and isinstance(
+                value, dict) and "extends" in value:  # bases are read before overrides apply
             problems.append(Problem(source, None, dotted(path),
                                     "--set cannot change spec.extends: the bases are merged "
                                     "before --set applies",

@@ -57,7 +57,7 @@ def cases(folder: Path) -> dict[str, list[str]]:
         "lr = inf": [write("inf.toml", spec_with("lr = 2e-3", "lr = inf"))],
         "factor of 140k values": [write("factor.toml", spec_with(
             'invariance = ["same", "other"]', f'invariance = ["same", "other"]\nbig = [{big}]'))],
-        "68 MB spec": [write("huge.toml", SPEC + "[junk]\n" + "".join(
+        "80 MB spec of 4M keys": [write("huge.toml", SPEC + "[junk]\n" + "".join(
             f"key{i} = {i}\n" for i in range(4_000_000)))],
         "folder named x.toml": [str(folder / "x.toml")],
         "exclude removes every cell": [write("excl.toml", spec_with(

@@ -161,13 +161,17 @@ class _Checker:
                              or f"its values: {', '.join(map(_show, self.factors[name]))}")
 
     def check_distinct(self, path, rows: list[tuple], message: str) -> None:
-        seen: list[tuple] = []
+        seen: set[tuple] = set()  # a set: a factor of 100k values is checked in linear time
         for k, row in enumerate(rows):
             key = tuple((type(v).__name__, v) for v in row)
+            try:
+                hash(key)
+            except TypeError:  # a list or table where a scalar belongs (validation says so)
+                key = repr(key)
             if key in seen:
                 shown = ", ".join(_show(v) for v in row)
                 self.add(path + (k,), f"{message} {shown}", "each value (cell) only once")
-            seen.append(key)
+            seen.add(key)
 
     # --- placeholders ----------------------------------------------------------------------
     def check_placeholders(self) -> None:

@@ -103,24 +103,41 @@ def _from_run(run: Any, store: Any) -> Side:
                 tuple(str(o) for o in run.overrides or ()))
 
 
-def _git(args: list[str], cwd: Path) -> str:
+def _git(args: list[str], cwd: Path) -> bytes:
     try:
-        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as err:
         raise DslError(f"cannot run git: {err}") from err
     if out.returncode != 0:
-        raise DslError(f"git {' '.join(args)}: {out.stderr.strip() or 'failed'}")
+        stderr = out.stderr.decode("utf-8", errors="replace").strip()
+        raise DslError(f"git {' '.join(args)}: {stderr or 'failed'}")
     return out.stdout
+
+
+def commit_of(rev: str, root: Path, path: Any) -> str:
+    """The commit id a revision names. The revision never reaches git as an option: one that
+    starts with '-' is refused, and rev-parse reads it after --end-of-options."""
+    if rev.startswith("-") or "\0" in rev:
+        raise DslError(f"{path}@{rev}: '{rev}' is not a git revision (a revision such as "
+                       "HEAD~1, a branch, a tag or a commit id cannot start with '-')")
+    try:
+        out = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+                   root)
+    except DslError:
+        raise DslError(f"{path}@{rev}: no commit '{rev}' in the git repository at {root}"
+                       ) from None
+    return out.decode().strip()
 
 
 def checkout_spec(path: str | os.PathLike, rev: str, into: Path) -> Path:
     """Write the spec as it was at `rev` (with every file its `extends` chain names) under
     `into`, at the same paths relative to the repository root; returns the spec's new path."""
-    import tomllib
+    import tomli
 
     p = Path(path).absolute()
     start = p.parent if p.parent.is_dir() else Path.cwd()
-    root = Path(_git(["rev-parse", "--show-toplevel"], start).strip()).resolve()
+    root = Path(_git(["rev-parse", "--show-toplevel"], start).decode().strip()).resolve()
+    commit = commit_of(rev, root, path)
     try:
         rel = Path(os.path.relpath(p.parent.resolve() / p.name, root))
     except ValueError as err:
@@ -134,14 +151,14 @@ def checkout_spec(path: str | os.PathLike, rev: str, into: Path) -> Path:
         seen.add(key)
         if key.startswith(".."):
             raise DslError(f"{path}@{rev}: extends leaves the repository ({key})")
-        text = _git(["show", f"{rev}:{key}"], root)
+        raw = _git(["show", f"{commit}:{key}"], root)
         target = into / key
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
-            return  # planning the copy reports the syntax error with its line
+        target.write_bytes(raw)  # as committed: the loader reports bytes that are not UTF-8
+        try:  # the loader's parser, so both sides accept the same files
+            doc = tomli.loads(raw.decode("utf-8"))
+        except (tomli.TOMLDecodeError, UnicodeDecodeError, RecursionError):
+            return  # planning the copy reports the problem with its line
         ext = doc.get("spec", {}).get("extends") if isinstance(doc.get("spec"), dict) else None
         for e in [ext] if isinstance(ext, str) else ext if isinstance(ext, list) else []:
             if isinstance(e, str):
@@ -169,7 +186,8 @@ def load_side(ref: Any, *, store: Any = None, profile: str | None = None,
         path, rev = text.rsplit("@", 1)
         if path and rev:
             tmp = tmp or Path(tempfile.mkdtemp(prefix="dsl-diff-"))
-            copy = checkout_spec(path, rev, tmp / rev.replace("/", "_"))
+            safe = "".join(c if c.isalnum() or c in "-_.~^" else "_" for c in rev)
+            copy = checkout_spec(path, rev, tmp / f"at-{safe}")  # never '..' or absolute
             return _plan_file(copy, text, "git", profile, overrides, store, data_root)
     if text.endswith(".toml") or "/" in text or os.sep in text:
         raise DslError(f"{text}: no such spec file")

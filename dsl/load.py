@@ -7,19 +7,22 @@ raises one `SpecError` listing every problem with file, line, field path and a s
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import stat
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import tomli
 from pydantic import BaseModel, ValidationError
 
-from dsl import catalog
-from dsl.checks import check_document, misspelt_factors
+from dsl import catalog, limits
+from dsl.checks import RESERVED_FACTOR_KEYS, check_document, misspelt_factors
 from dsl.errors import Problem, SpecError, did_you_mean
 from dsl.spec import DRAW_SORTS, Spec
 from dsl.toml_positions import KeyPath, parse_toml
@@ -36,6 +39,7 @@ class Document:
     where: dict[KeyPath, tuple[str, int | None]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)  # display file name -> source text
     files: list[str] = field(default_factory=list)       # the file, then its bases, in order
+    named_by_stem: bool = False     # spec.name was not written: it is the file's stem
 
     @property
     def file(self) -> str:
@@ -87,8 +91,9 @@ def display_name(path: Path) -> str:
 def read_document(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Document:
     """The merged document of a spec file: its bases (`extends`) under it, overrides on top."""
     path = Path(path)
-    if not path.is_file():
-        raise SpecError([Problem(display_name(path), None, "", "spec file not found")])
+    unusable = not_a_file(path)
+    if unusable:
+        raise SpecError([Problem(display_name(path), None, "", f"spec file {unusable}")])
     doc = Document(path=path, data={})
     data, where = _read_chain(path, [], doc, via=None)
     _default_name(data, where, path, doc)
@@ -99,22 +104,30 @@ def read_document(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Doc
 
 def _read_chain(path: Path, stack: list[Path], doc: Document, via: tuple[str, int | None] | None
                 ) -> tuple[dict[str, Any], dict[KeyPath, tuple[str, int | None]]]:
-    real = path.resolve()
+    real = Path(os.path.realpath(path))  # never raises, even on a link loop
     name = display_name(path)
+    file, line = via if via else (name, None)
     if real in stack:
         chain = " -> ".join(display_name(p) for p in stack + [real])
-        file, line = via if via else (name, None)
         raise SpecError([Problem(file, line, "spec.extends", f"extends cycle: {chain}",
                                  "remove one of these extends")])
+    if len(stack) > limits.MAX_EXTENDS_DEPTH or len(doc.files) >= limits.MAX_SPEC_FILES:
+        raise SpecError([Problem(file, line, "spec.extends", (
+            f"extends goes deeper than {limits.MAX_EXTENDS_DEPTH} bases" if len(stack) >
+            limits.MAX_EXTENDS_DEPTH else f"extends reads more than {limits.MAX_SPEC_FILES} "
+            "files for one spec"), "a spec extends a base or two: merge these bases")])
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            raw = f.read(limits.MAX_SPEC_BYTES + 1)
+            size = os.fstat(f.fileno()).st_size
     except OSError as err:
-        file, line = via if via else (name, None)
-        raise SpecError([Problem(file, line, "spec.extends",
-                                 f"cannot read base spec '{name}': {err.strerror or err}")]) from None
-    except UnicodeDecodeError as err:
-        raise SpecError([Problem(name, None, "", f"not UTF-8 text (byte {err.start}): a spec "
-                                 "is a TOML file", "save it as UTF-8")]) from None
+        raise SpecError([Problem(file, line, "spec.extends" if via else "",
+                                 f"cannot read {'base ' if via else ''}spec '{name}': "
+                                 f"{err.strerror or err}")]) from None
+    too_big = limits.size_problem(raw, name, size)
+    if too_big:
+        raise SpecError([too_big])
+    text = limits.decode(raw, name)
     own, positions = parse_toml(text, name)
     doc.texts[name] = text
     doc.files.append(name)
@@ -133,27 +146,54 @@ def _read_chain(path: Path, stack: list[Path], doc: Document, via: tuple[str, in
                 "spec", "extends", k)
             base_path = path.parent / base
             line = positions.line_of(key)
-            if not base_path.is_file():
+            unusable = not_a_file(base_path)
+            if unusable == "not found":
                 raise SpecError([Problem(name, line, "spec.extends",
                                          f"base spec '{base}' not found (looked for "
                                          f"{display_name(base_path)})",
                                          _base_hint(base, base_path, stack + [real]))])
+            if unusable:
+                shown = display_name(base_path)
+                raise SpecError([Problem(name, line, "spec.extends", f"base spec '{base}' "
+                                         + (f"({shown}) " if shown != base else "") + unusable,
+                                         "extends names a .toml file")])
             data, where = _read_chain(base_path, stack + [real], doc, via=(name, line))
             merged, merged_where = merge(merged, merged_where, data, where)
     return merge(merged, merged_where, own, own_where)
 
 
+def not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a spec ("is a folder", "is a FIFO", ...), or None for a
+    regular file (or a link to one). Nothing is opened: a FIFO would block a read forever."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        if os.path.islink(path):
+            if err.errno == errno.ELOOP:
+                return "is a symbolic link that loops"
+            return f"is a link to '{os.readlink(path)}', which does not exist"
+        return "not found" if err.errno in (errno.ENOENT, errno.ENOTDIR) else \
+            f"cannot be read: {err.strerror or err}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    return "is not a regular file (a " + ("FIFO" if stat.S_ISFIFO(mode) else "socket" if
+                                          stat.S_ISSOCK(mode) else "device") + ")"
+
+
 def _base_hint(base: str, base_path: Path, chain: list[Path]) -> str | None:
     """A near file name for a missing base, written as `base` was (same folder part), never a
     spec of the chain itself (extending it would be a cycle)."""
-    if base_path.with_name(base_path.name + ".toml").is_file():
+    if base_path.name and base_path.with_name(base_path.name + ".toml").is_file():
         return f"did you mean '{base}.toml'?"
     folder = base_path.parent
     if not folder.is_dir():
         return None
     written = Path(base).parent
     near = [str(written / f.name) if str(written) != "." else f.name
-            for f in sorted(folder.glob("*.toml")) if f.resolve() not in chain]
+            for f in sorted(folder.glob("*.toml"))
+            if not_a_file(f) is None and Path(os.path.realpath(f)) not in chain]
     return did_you_mean(base, near)
 
 
@@ -191,10 +231,10 @@ def _default_name(data: dict, where: dict, path: Path, doc: Document) -> None:
     spec = data.get("spec")
     if not isinstance(spec, dict):
         return
-    own = tomli.loads(doc.texts[doc.files[0]]).get("spec", {})
-    if "name" in own:
-        return
+    if where.get(("spec", "name"), ("",))[0] == doc.files[0]:
+        return  # the file's own name (the merge keeps the position of the value that won)
     spec["name"] = path.stem
+    doc.named_by_stem = True
     where[("spec", "name")] = where.get(("spec",), (doc.files[0], None))
 
 
@@ -206,7 +246,7 @@ def parse_override(text: str) -> tuple[KeyPath, Any]:
     raw_path, raw_value = text.split("=", 1)
     try:
         path = _parse_key(raw_path.strip())
-    except tomli.TOMLDecodeError:
+    except (tomli.TOMLDecodeError, RecursionError):
         raise SpecError([Problem(SET_FILE, None, "", f"--set '{text}': '{raw_path}' is not a "
                                  "key path", "e.g. train.epochs or task.\"C+O->C\".n_train")]
                         ) from None
@@ -214,6 +254,9 @@ def parse_override(text: str) -> tuple[KeyPath, Any]:
         value = tomli.loads(f"v = {raw_value.strip()}")["v"]
     except tomli.TOMLDecodeError:
         value = raw_value.strip()
+    except RecursionError:
+        raise SpecError([Problem(SET_FILE, None, dotted(path), f"--set '{text[:60]}': "
+                                 + limits.nesting_message()[0])]) from None
     return path, value
 
 
@@ -249,6 +292,14 @@ def _apply_overrides(doc: Document, overrides: Sequence[str]) -> None:
     for text in overrides:
         path, value = parse_override(text)
         source = f"{SET_FILE} {text}"
+        if path[:2] == ("spec", "extends") or path == ("spec",) and isinstance(
+                value, dict) and "extends" in value:  # bases are read before overrides apply
+            problems.append(Problem(source, None, dotted(path),
+                                    "--set cannot change spec.extends: the bases are merged "
+                                    "before --set applies",
+                                    "write extends in the spec file, or --set the fields "
+                                    "themselves"))
+            continue
         if path[0] not in Spec.model_fields:
             problems.append(Problem(source, None, dotted(path),
                                     f"--set: unknown section '{path[0]}'",
@@ -306,19 +357,77 @@ def load_spec(path: str | os.PathLike, profile: str | None = None,
 
 def validate_document(doc: Document) -> Spec:
     """Field checks (pydantic) and whole-document checks, all problems in one SpecError."""
+    limited = limits.document_problems(doc)
+    if any(limits.stops_validation(p) for p in limited):
+        raise SpecError(limited)  # validation would recurse too deep, or check 100k values
     problems: list[Problem] = []
     spec = None
     try:
         spec = Spec.model_validate(doc.data)
     except ValidationError as err:
         problems.extend(problems_from_error(err, doc))
-    checked = check_document(doc)
+    mine = _reserved_typos(doc) + limited
+    problems = [p for p in problems if not _said_by_limits(p, mine)]
+    checked = check_document(doc) + mine
     problems = [p for p in problems if not _said_better(p, checked)] + checked
+    if spec is not None and not problems:
+        problems.extend(_empty_grid(spec, doc))
     if spec is not None and not problems:
         problems.extend(_draw_problems(spec, doc))
     if problems:
-        raise SpecError(_sorted_unique(problems))
+        raise SpecError(_sorted_unique([_stem_name_fix(p, doc) for p in problems]))
     return spec
+
+
+def _stem_name_fix(problem: Problem, doc: Document) -> Problem:
+    """A name the user did not write comes from the file name: say so, and how to fix it."""
+    if problem.path != "spec.name" or not doc.named_by_stem:
+        return problem
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", doc.path.stem).lstrip(".-") or "spec"
+    return replace(problem, message=problem.message + " (the file's name)",
+                               suggestion=f"rename the file, or write name = \"{safe}\" "
+                                          "under [spec]")
+
+
+def _reserved_typos(doc: Document) -> list[Problem]:
+    """`zipp = [["a", "b"]]` under [factors] reads as a factor whose values are lists: say it
+    is a misspelt `zip` (or `exclude`), which the value's shape shows."""
+    factors = doc.data.get("factors")
+    out = []
+    for key, value in (factors.items() if isinstance(factors, dict) else ()):
+        shape = "zip" if isinstance(value, list) and value and all(
+            isinstance(v, list) for v in value) else "exclude" if isinstance(
+            value, list) and value and all(isinstance(v, dict) for v in value) else None
+        if shape and key != shape and did_you_mean(key, RESERVED_FACTOR_KEYS) == \
+                f"did you mean '{shape}'?":
+            out.append(doc.problem(("factors", key), f"unknown key '{key}' (a factor's values "
+                                   "are scalars)", f"did you mean '{shape}'?"))
+    return out
+
+
+def _empty_grid(spec: Spec, doc: Document) -> list[Problem]:
+    """An `exclude` that removes every cell leaves a spec that plans nothing."""
+    from dsl.errors import DslError
+    from dsl.factors import grid
+
+    f = spec.factors
+    if not f.exclude:
+        return []
+    try:
+        cells = grid(f.values(), f.zip, f.exclude)
+    except DslError:
+        return []  # a zip problem: reported by the checks
+    if cells:
+        return []
+    return [doc.problem(("factors", "exclude"), "exclude removes every cell of the factor grid",
+                        "remove or narrow an exclude rule")]
+
+
+def _said_by_limits(problem: Problem, mine: list[Problem]) -> bool:
+    """pydantic's error on a non-finite number or a misspelt `zip` is the same mistake as the
+    problem that names the fix."""
+    return any(problem.path == q.path or problem.path.startswith(q.path + "[") for q in mine
+               if q.path)
 
 
 def _said_better(problem: Problem, checked: list[Problem]) -> bool:
@@ -666,13 +775,22 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
     out: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            out.extend(p for p in sorted(path.glob("*.toml")) if not p.name.startswith("_"))
-        elif path.is_file():
+        unusable = not_a_file(path)
+        if unusable is None:
             out.append(path)
-        else:
+        elif path.is_dir():
+            found = [p for p in sorted(path.glob("*.toml")) if not p.name.startswith("_")]
+            if not found:  # an empty run or validation would look like success
+                what = "is a folder, not a spec file, and holds" if path.suffix == ".toml" \
+                    else "is a folder that holds"
+                raise DslError(f"{display_name(path)}: {what} no specs (*.toml files not "
+                               "starting with _)")
+            out.extend(found)
+        elif unusable == "not found":
             raise DslError(f"{display_name(path)}: no such spec file or folder"
                            + _nearby_hint(path))
+        else:
+            raise DslError(f"{display_name(path)}: {unusable}")
     return out
 
 

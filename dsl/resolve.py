@@ -142,7 +142,7 @@ def class_count(data: Mapping[str, Any], label: str = "class") -> int:
     if kind == "image_folder":
         if data.get("classes") is not None:
             return len(data["classes"])
-        path = data["path"]
+        path = os.path.expanduser(data["path"])  # as the engine reads it
         if not os.path.isdir(path):
             where = "" if os.path.isabs(path) else \
                 f" (relative paths start from the folder dsl runs in, {os.getcwd()})"

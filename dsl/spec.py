@@ -181,8 +181,12 @@ class Raw(BaseModel):
 # [spec]
 # ---------------------------------------------------------------------------------------------
 
+# A spec's name becomes file names (reports, charts): one path component, never '.' or '..'.
+SPEC_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
+
+
 class SpecMeta(Raw):
-    name: str | None = Field(None, description="default: the file stem")
+    name: str | None = Field(None, description="default: the file stem", pattern=SPEC_NAME)
     title: str
     description: str | None = None
     seeds: Annotated[int, Field(ge=1, strict=True)] | Annotated[
@@ -190,6 +194,16 @@ class SpecMeta(Raw):
         1, description="a count n (seeds 0..n-1) or a list of seeds")
     extends: str | list[str] | None = Field(
         None, description="base spec file(s), relative to this file; merged under this one")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _identifier(cls, v):
+        if isinstance(v, str) and not re.fullmatch(SPEC_NAME, v):
+            raise PydanticCustomError(
+                "wrong_value", "a spec name is letters, digits, '_', '-' and '.', starting with "
+                "a letter, digit or '_' (it names the spec's report files), got {got}",
+                {"got": _show(v)})
+        return v
 
     @field_validator("seeds")
     @classmethod

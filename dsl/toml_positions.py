@@ -9,11 +9,13 @@ runs only on text tomli accepted, so it can skip values without validating them.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import tomli
 
+from dsl import limits
 from dsl.errors import Problem, SpecError
 
 KeyPath = tuple  # of str (table keys) and int (array indices)
@@ -41,14 +43,72 @@ class Positions:
 
 def parse_toml(text: str, file: str) -> tuple[dict[str, Any], Positions]:
     """Parse TOML text; a syntax error (duplicate keys included) becomes a SpecError with a line."""
+    deep_line = limits.bracket_overflow(text)  # before anything that recurses on nesting
+    if deep_line is not None:
+        raise SpecError([Problem(file, deep_line, "", *limits.nesting_message())])
     try:
         doc = tomli.loads(text)
     except tomli.TOMLDecodeError as err:
         message = getattr(err, "msg", None) or str(err).split(" (at ")[0]
         line = getattr(err, "lineno", None) or _line_from_message(str(err))
+        if getattr(err, "pos", None) is not None:
+            line, opened = mistake_line(text, message, err.pos, line)
+            message += f" (opened on line {opened})" if opened and opened != line else ""
         raise SpecError([Problem(file, line, "", f"invalid TOML: {message}",
                                  _toml_hint(message, text, line))]) from None
+    except RecursionError:  # a key of a thousand dotted parts
+        raise SpecError([Problem(file, limits.dotted_overflow(text), "",
+                                 *limits.nesting_message())]) from None
+    depth, path = limits.deepest(doc)
+    if depth > limits.MAX_NESTING:
+        # one long dotted key, else a header and a dotted key that together go too deep (each
+        # line's key is short then, so scanning positions is cheap)
+        line = limits.dotted_overflow(text) or scan_positions(text, file).line_of(
+            path[:limits.MAX_NESTING + 1])
+        raise SpecError([Problem(file, line, "", *limits.nesting_message(depth))])
     return doc, scan_positions(text, file)
+
+
+# The start of a `key = value` line or a [table] header.
+_STATEMENT = re.compile(r"""\s*(\[|[A-Za-z0-9_-]+\s*[=.]|"[^"\n]*"\s*[=.]|'[^'\n]*'\s*[=.])""")
+
+
+def mistake_line(text: str, message: str, pos: int, line: int) -> tuple[int, int | None]:
+    """(line of the mistake, line of the bracket it left open) behind a TOML syntax error that
+    the parser noticed later: a string left open (noticed at the end of the text), or an
+    array or inline table that a line before should have closed or continued with a comma
+    (noticed at the next line, e.g. after a '#' that commented out its ']' or '}'). An inline
+    table is one line in TOML 1.0: its mistake is on the line that opened it."""
+    opened: list[tuple[str, int]] = []
+    for ch, i in limits.brackets(text):
+        if i >= pos:
+            break
+        if ch == "unterminated":
+            return min(line, limits.line_at(text, i)), None
+        if ch in "[{":
+            opened.append((ch, i))
+        elif ch in "]}" and opened:
+            opened.pop()
+    start = text.rfind("\n", 0, pos) + 1
+    if not opened or text[start:pos].strip():
+        return line, None
+    bracket, at = opened[-1]
+    opened_line = limits.line_at(text, at)
+    if opened_line >= line or not (message.startswith("Unclosed") or pos >= len(text)
+                                   or _STATEMENT.match(text, start)):
+        return line, None
+    if bracket == "{":
+        return opened_line, opened_line
+    return _previous_content_line(text, start), opened_line
+
+
+def _previous_content_line(text: str, start: int) -> int:
+    """The line before the one starting at `start` that holds more than space and comments."""
+    lines = text[:start].split("\n")
+    for k in range(len(lines) - 1, -1, -1):
+        if lines[k].split("#")[0].strip():
+            return k + 1
+    return 1
 
 
 def _toml_hint(message: str, text: str, line: int | None) -> str | None:
@@ -82,6 +142,12 @@ def scan_positions(text: str, file: str = "<text>") -> Positions:
     return Positions(file, _Scanner(text).run())
 
 
+_SCALAR_END = re.compile(r"[,\]}\n#]")
+_SPACE = re.compile(r"[ \t\r]*")
+# an array item on the line where it starts: a bare scalar or a one-line string without escapes,
+# then a comma (the whitespace before it holds no newline, so the item is on the current line)
+_SIMPLE_ITEM = re.compile(r"""[ \t]*(?:[-+0-9A-Za-z_.:]+|"[^"\\\n]*"|'[^'\n]*')[ \t]*,""")
+_SPACE_LINES = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
 _BARE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -89,7 +155,7 @@ class _Scanner:
     def __init__(self, text: str):
         self.s = text
         self.i = 0
-        self.newlines = [k for k, ch in enumerate(text) if ch == "\n"]
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
         self.lines: dict[KeyPath, int] = {}
         # next index of each array of tables, keyed by its resolved path
         self.aot: dict[KeyPath, int] = {}
@@ -108,14 +174,8 @@ class _Scanner:
         self.lines.setdefault(path, line)
 
     def skip_space(self, newlines: bool = False) -> None:
-        while self.i < len(self.s):
-            ch = self.s[self.i]
-            if ch in " \t\r" or (newlines and ch == "\n"):
-                self.i += 1
-            elif ch == "#" and newlines:
-                self.skip_comment()
-            else:
-                return
+        # one regular expression per call: a 100k-value factor is 100k calls
+        self.i = (_SPACE_LINES if newlines else _SPACE).match(self.s, self.i).end()
 
     def skip_comment(self) -> None:
         end = self.s.find("\n", self.i)
@@ -223,8 +283,8 @@ class _Scanner:
         elif ch == "'":
             self.i = self.s.index("'", self.i + 1) + 1
         else:  # number, bool, date-time: runs to a delimiter
-            while self.i < len(self.s) and self.s[self.i] not in ",]}\n#":
-                self.i += 1
+            end = _SCALAR_END.search(self.s, self.i)
+            self.i = end.start() if end else len(self.s)
 
     def _escaped(self, k: int) -> bool:
         backslashes = 0
@@ -253,6 +313,12 @@ class _Scanner:
         self.i += 1  # "["
         index = 0
         while True:
+            simple = _SIMPLE_ITEM.match(self.s, self.i)
+            if simple:  # a number or plain string and its comma: one step (100k-value factors)
+                self.lines.setdefault(path + (index,), self.line())
+                self.i = simple.end()
+                index += 1
+                continue
             self.skip_space(newlines=True)
             if self.peek() == "]":
                 self.i += 1
@@ -260,6 +326,6 @@ class _Scanner:
             if self.peek() == ",":
                 self.i += 1
                 continue
-            self.record(path + (index,), self.line())
+            self.lines.setdefault(path + (index,), self.line())  # parents are recorded
             self.value(path + (index,))
             index += 1

@@ -62,7 +62,7 @@ def test_a_spec_that_is_not_utf8_is_named(tmp_path, capsys):
     bad = tmp_path / "bin.toml"
     bad.write_bytes(b"\xff\xfe\x00\x01")
     assert main(["validate", str(bad)]) == 1
-    assert "bin.toml: not UTF-8 text" in _err(capsys)
+    assert "bin.toml:1: not UTF-8 text (byte 0xff at column 1)" in _err(capsys)
     assert main(["plan", str(bad)]) == 2
     assert "save it as UTF-8" in _err(capsys)
 

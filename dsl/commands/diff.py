@@ -18,6 +18,7 @@ from dsl.commands._common import add_data_option, add_store_option
 from dsl.commands._last_run import CHOOSE, default_options, explicit, given, note, spec_name
 from dsl.errors import DslError
 from dsl.profiles import options_text
+from dsl.outputs import output_file, write_output
 
 
 def register(sub):
@@ -53,7 +54,7 @@ def _run(args):
     else:
         text = result.to_markdown()
     if args.output:
-        Path(args.output).write_text(text)
+        write_output(output_file(args.output), text)
     else:
         sys.stdout.write(text)
     if args.chart:
@@ -92,8 +93,9 @@ def _save_chart(chart, path: Path) -> None:
     from engine.results.charts import to_html, to_png, to_svg
 
     if path.suffix == ".png":
-        path.write_bytes(to_png(chart))
+        content: str | bytes = to_png(chart)
     elif path.suffix == ".svg":
-        path.write_text(to_svg(chart))
+        content = to_svg(chart)
     else:  # .html (the suffix was checked before the diff was computed)
-        path.write_text(to_html(chart))
+        content = to_html(chart)
+    write_output(output_file(path), content)

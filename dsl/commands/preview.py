@@ -95,8 +95,9 @@ def _run(args) -> int:
             f"{Path(args.spec).stem}-{args.task}-seed{args.seed}-{args.split}"))
     else:
         raise DslError("say what to preview: --transforms, or SPEC --task NAME")
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    image.save(out)
+    from dsl.outputs import output_file
+
+    image.save(output_file(out))
     print(out)
     return 0
 

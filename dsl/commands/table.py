@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
 from dsl.commands._common import add_plan_options, note_missing_store
 from dsl.commands._last_run import read_plans
 from dsl.errors import DslError
+from dsl.outputs import output_file, write_output
 
 FORMATS = ("terminal", "csv", "md", "json", "parquet")
 
@@ -38,9 +37,7 @@ def _run(args):
         print("no table reports in these specs", file=sys.stderr)
     out = render(tables, args.format)
     if args.output:
-        path = Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(out) if isinstance(out, bytes) else path.write_text(out)
+        write_output(output_file(args.output), out)
     else:
         sys.stdout.write(out)
     return 0

@@ -107,10 +107,13 @@ def _walk(folder) -> list[tuple[tuple[str, ...], str]]:
         except OSError:
             continue  # unreadable: what the loaders cannot read, they do not read either
         for e in entries:
-            if e.is_dir():  # follows symlinks
-                stack.append((e.path, prefix + (e.name,)))
-            elif os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES and e.is_file():
-                out.append((prefix + (e.name,), e.path))
+            try:
+                if e.is_dir():  # follows symlinks
+                    stack.append((e.path, prefix + (e.name,)))
+                elif os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES and e.is_file():
+                    out.append((prefix + (e.name,), e.path))
+            except OSError:
+                continue  # a link that loops: neither a folder nor a file anyone can read
     out.sort()
     return out
 

@@ -267,23 +267,23 @@ def save(chart: Chart, out_dir: str | os.PathLike,
     """Write the chart as <slug>.<fmt> for each format; returns the paths."""
     import json
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from dsl.outputs import output_path, write_output
+
     stem = (f"{slug(chart.spec)}-" if chart.spec else "") + chart.slug
     written = []
     for fmt in formats:
-        path = out / f"{stem}.{fmt}"
+        path = output_path(out_dir, f"{stem}.{fmt}")
         if fmt == "png":
-            path.write_bytes(to_png(chart))
+            content: str | bytes = to_png(chart)
         elif fmt == "svg":
-            path.write_text(to_svg(chart))
+            content = to_svg(chart)
         elif fmt == "html":
-            path.write_text(to_html(chart))
+            content = to_html(chart)
         elif fmt == "json":
-            path.write_text(json.dumps(chart.vegalite(), indent=1))
+            content = json.dumps(chart.vegalite(), indent=1)
         else:
             raise DslError(f"unknown chart format '{fmt}' ({', '.join(EXPORT_FORMATS)})")
-        written.append(path)
+        written.append(write_output(path, content))
     return written
 
 

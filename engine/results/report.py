@@ -257,26 +257,25 @@ def report(paths_or_plan: Any, out_dir: str | os.PathLike, *, store: Any = None,
 
     `paths_or_plan`: spec paths, a Plan, or a list of Plans (each page then names its own
     Plan's --profile and --set, as `dsl report` plans each spec with its last run's options)."""
+    from dsl.outputs import output_path, write_output
+
     st = open_store(store)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     plans = spec_plans(paths_or_plan, profile, overrides, st, data_root)
     made_with = _options_by_spec(paths_or_plan, profile, overrides)
     for sp in plans:
-        path = out / f"{sp.name}.html"
-        path.write_text(spec_page(sp, st, *made_with.get(sp.name, (profile, overrides))),
-                        encoding="utf-8")
-        written.append(path)
+        path = output_path(out_dir, f"{sp.name}.html")
+        written.append(write_output(path, spec_page(sp, st, *made_with.get(sp.name,
+                                                                          (profile, overrides)))))
     if len(plans) > 1:
         rows = "".join(_index_row(p.name, sp, st, *made_with.get(sp.name, (profile, overrides)))
                        for p, sp in zip(written, plans))
-        index = out / "index.html"
-        index.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>Reports"
-                         f"</title><style>{_CSS}</style></head><body><h1>Reports</h1>"
-                         "<table class='kv'><tr><th>spec</th><th>results</th><th>shown with"
-                         "</th><th>last run</th><th>its options</th><th>its status</th></tr>"
-                         f"{rows}</table></body></html>\n", encoding="utf-8")
+        index = write_output(output_path(out_dir, "index.html"), (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>Reports"
+            f"</title><style>{_CSS}</style></head><body><h1>Reports</h1>"
+            "<table class='kv'><tr><th>spec</th><th>results</th><th>shown with"
+            "</th><th>last run</th><th>its options</th><th>its status</th></tr>"
+            f"{rows}</table></body></html>\n"))
         written.append(index)
     return written
 

@@ -10,7 +10,7 @@ stderr says so; any --profile or --set given wins (`--profile none`: full size, 
 from __future__ import annotations
 
 import sys
-import tomllib
+import tomli
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -41,8 +41,8 @@ def spec_name(path: str | Path) -> str:
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            name = tomllib.load(f).get("spec", {}).get("name")
-    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+            name = tomli.load(f).get("spec", {}).get("name")
+    except (OSError, tomli.TOMLDecodeError, AttributeError):
         name = None
     return name if isinstance(name, str) and name else path.stem
 

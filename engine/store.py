@@ -521,7 +521,9 @@ class Store:
         """Record a failure (the full traceback; summaries show its last line).
 
         With `owner`, only while that owner still holds the claim: a driver whose claim was taken
-        over must not mark failed a job its successor is running or has finished.
+        over must not mark failed a job its successor is running or has finished. Metrics kept
+        from an earlier success (a job reopened for a damaged artifact) go: a failed job shows
+        as failed in tables, never with the numbers of an artifact that is gone.
         """
         sql = "UPDATE jobs SET status='failed', finished=?, seconds=?, host=?, error=? WHERE job_id=?"
         args: tuple = (time.time(), seconds, host, error, str(job_id))

@@ -531,7 +531,8 @@ class Store:
             sql += " AND owner=? AND status='running'"
             args += (owner,)
         with self._write() as con:
-            con.execute(sql, args)
+            if con.execute(sql, args).rowcount:
+                con.execute("DELETE FROM metrics WHERE job_id=?", (str(job_id),))
 
     def skip(self, job: "Job", reason: str) -> None:
         """Record that `job` was not run because an upstream job failed (unless it is done or

@@ -3,8 +3,9 @@
 Nobody else builds store paths. A job writes into a private staging folder under `<store>/tmp/`
 and the folder is renamed into `<store>/artifacts/<kind>/<job id>/` only when the job returned, so
 a reader never sees a half-written artifact and a crash leaves debris only under `tmp/`. Publishing
-adds a manifest of the files' sizes, so that an artifact damaged later (a file deleted or cut
-short) is told apart from a whole one before a job reads it (`problem`).
+adds a manifest of the files' sizes and content hashes (engine.integrity), so that an artifact
+damaged later is told apart from a whole one: by size here (`problem`, a stat per file, in the
+driver), by content in the worker before a job reads it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import uuid
 from pathlib import Path
 
 
-MANIFEST = ".manifest.json"
+from engine.integrity import MANIFEST  # noqa: F401 - the manifest's name, for readers of paths
 
 
 def cache_dir() -> Path:
@@ -58,15 +59,18 @@ class ArtifactPaths:
         path.mkdir()
         return path
 
-    def publish(self, staging: Path, job_id: str) -> Path:
+    def publish(self, staging: Path, job_id: str, job: dict | None = None,
+                metrics: tuple = ()) -> Path:
         """Move a finished staging folder into place with one rename (atomic on one filesystem).
 
         If an artifact is already there (a finished job whose database row was lost to a crash,
         or a slow twin), the new one replaces it, again by renames only, so the path always holds
-        a complete artifact. The manifest of its files' sizes is written first.
+        a complete artifact. The manifest is written first: its files' sizes and content hashes,
+        and the job that made them with its metrics (engine.integrity).
         """
-        (staging / MANIFEST).write_text(json.dumps({"files": _file_sizes(staging)},
-                                                   sort_keys=True))
+        from engine.integrity import write_manifest
+
+        write_manifest(staging, job, metrics)
         final = self.artifact(job_id)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -118,14 +122,3 @@ class ArtifactPaths:
     def discard(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
-
-def _file_sizes(folder: Path) -> dict[str, int]:
-    """{path relative to `folder`: size} of every file under it but the manifest."""
-    out = {}
-    for top, _dirs, files in os.walk(folder):
-        for name in files:
-            path = Path(top) / name
-            rel = path.relative_to(folder).as_posix()
-            if rel != MANIFEST:
-                out[rel] = path.stat().st_size
-    return out

@@ -189,6 +189,22 @@ def _adopt(paths: ArtifactPaths, found: Repaired) -> None:
         con.close()
 
 
+def published_metrics(paths: ArtifactPaths, job_id: str) -> list[tuple] | None:
+    """The metrics of a job whose artifact is published and intact and whose manifest names it,
+    though the database never recorded it (its driver died, or lost its database, between the
+    publish and the record); None when there is no such artifact."""
+    folder = paths.artifact(job_id)
+    if not folder.is_dir():
+        return None
+    try:
+        manifest = read_manifest(folder) or {}
+    except (OSError, ValueError):
+        return None
+    if (manifest.get("job") or {}).get("id") != str(job_id) or check(folder).status != "intact":
+        return None
+    return [(n, s, float(v)) for n, s, v in manifest.get("metrics", [])]
+
+
 def repair(root: str | os.PathLike) -> Repaired:
     """Rebuild the store database at `root` (see the module doc); the old file is kept."""
     paths = ArtifactPaths(root)

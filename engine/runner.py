@@ -160,6 +160,8 @@ class _Scheduler:
             job = self.jobs[jid]
             self.claimed.add(jid)  # before the claim: a signal may land right after it
             if self.store.claim(job, self.owner):
+                if self._adopt(jid):
+                    continue
                 task = _task(job, self.jobs, self.store, **self.opts)
                 self.executor.submit(task)
                 self.running[jid] = time.time()
@@ -169,6 +171,24 @@ class _Scheduler:
             else:
                 self.claimed.discard(jid)
                 self._settle_other(self.store.job(jid))
+
+    def _adopt(self, jid: str) -> bool:
+        """Record, instead of running, a claimed job whose intact artifact is already published
+        (a driver stopped between publish and record: a full disk, a kill)."""
+        from engine.jobs import Metric
+        from engine.repair import published_metrics
+
+        metrics = published_metrics(self.store.paths, jid)
+        if metrics is None:
+            return False
+        self.store.complete(jid, [Metric(*m) for m in metrics], 0.0, "re-adopted")
+        self.claimed.discard(jid)
+        self.done.add(jid)
+        self.summary.cached.append(jid)
+        self.progress.job_finished(jid, self.jobs[jid].kind, None, True)
+        if self.verbose:
+            self.console.log(f"adopt {jid}: published by a run that did not record it")
+        return True
 
     def _inputs_intact(self, jid: str) -> bool:
         """Check the artifacts a job is about to read against their manifests (a stat per file).

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from dsl.errors import DslError
+from engine.diskfull import describe as disk_full, is_disk_full
 from engine.jobs import error_line
 from engine.paths import ArtifactPaths
 
@@ -225,11 +226,9 @@ class Store:
 
     def _db_error(self, err: sqlite3.Error) -> DslError:
         """A database that cannot be used, as one line naming the file and what to do."""
-        from engine.diskfull import describe, is_disk_full
-
         db, text = self.paths.db, str(err)
         if is_disk_full(err, self.root):  # SQLite says "disk is full" or "disk I/O error"
-            return describe(self.root, f"the database {db}", err)
+            return disk_full(self.root, f"the database {db}", err)
         low = text.lower()
         if "readonly" in low or "read-only" in low or "unable to open" in low or \
                 "disk i/o" in low or "permission" in low:

@@ -128,3 +128,21 @@ def fake_kinds_owner() -> str:
     from engine.store import owner_id
 
     return owner_id()  # this test process: alive
+
+
+def test_a_job_published_but_never_recorded_is_adopted_not_run_again(tmp_path):
+    """A driver that stopped between a worker's publish and its record (a full disk under the
+    database, a kill): the next run records the artifact's own metrics instead of redoing it."""
+    plan, ledger, root, store, before = _finished_store(tmp_path)
+    names = fake_kinds.by_name(plan)
+    con = sqlite3.connect(store.paths.db)
+    con.execute("UPDATE jobs SET status='running', owner='gone-host:1', heartbeat=0 "
+                "WHERE job_id IN (?, ?)", (names["c1"], names["total"]))
+    con.execute("DELETE FROM metrics WHERE job_id IN (?, ?)", (names["c1"], names["total"]))
+    con.commit()
+    con.close()
+    again = run(plan, store=root, progress=False, echo=False)
+    assert again.ok and again.ran == [] and sorted(again.cached) == sorted(plan.jobs)
+    assert set(fake_kinds.ledger_counts(ledger).values()) == {1}
+    assert Store(root).metrics(plan.jobs).equals(before)
+    assert Store(root).job(names["c1"]).status == "done"

@@ -122,3 +122,21 @@ def test_dsl_verify_without_a_store_is_one_clear_error(tmp_path, capsys):
 
     assert main(["verify", "--store", str(tmp_path / "none")]) == 2
     assert "no store at" in capsys.readouterr().err
+
+
+def test_dsl_verify_with_a_spec_checks_only_the_jobs_it_uses(tmp_path, capsys, monkeypatch):
+    import dsl.commands._common
+    from dsl.cli import main
+
+    store_root = tmp_path / "store"
+    used = _plan(tmp_path / "ledger", 1.0)
+    other = _plan(tmp_path / "ledger", 2.0)  # shares s0, has its own combine
+    for plan in (used, other):
+        assert run(plan, store=store_root, progress=False, echo=False).ok
+    c2 = next(j for j in other.jobs.values() if j.kind == "fcombine").id
+    _flip(Store(store_root).paths.artifact(c2) / "value.json")
+    monkeypatch.setattr(dsl.commands._common, "plan_from_args", lambda args: used)
+    assert main(["verify", "x.toml", "--store", str(store_root)]) == 0
+    assert "2 finished jobs in" in capsys.readouterr().out
+    assert main(["verify", "--store", str(store_root)]) == 1
+    assert f"damaged   {c2}" in capsys.readouterr().out

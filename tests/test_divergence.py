@@ -14,17 +14,17 @@ from engine.divergence import Diverged, LossWatch
 from engine.jobs import Input, RunContext
 from engine.probes import finetune, linear
 from tests import synthetic
+from tests.test_train import config as train_config
 
 CPU = RunContext(device="cpu")
 
 
 def _train_config(**over):
-    cfg = {"model": {"arch": "small_cnn", "width": 0.5, "num_classes": 4}, "label": "class",
-           "optimizer": {"name": "sgd", "lr": 1e6, "weight_decay": 0.0, "momentum": 0.9},
+    """test_train's tiny config, with SGD at lr 1e6 for one epoch unless told otherwise."""
+    cfg = {"optimizer": {"name": "sgd", "lr": 1e6, "weight_decay": 0.0, "momentum": 0.9},
            "schedule": {"name": "constant", "warmup_epochs": 0, "final_lr": 0.0},
-           "epochs": 1, "batch_size": 32, "checkpoint": "last", "seed": 0}
-    cfg.update(over)
-    return cfg
+           "epochs": 1, "batch_size": 32}
+    return train_config(**{**cfg, **over})
 
 
 def test_a_nan_loss_fails_with_epoch_step_last_loss_and_hint(tmp_path):

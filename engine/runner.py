@@ -243,8 +243,10 @@ class _Scheduler:
             if dep in self.done and check(self.store.paths.artifact(dep)).damaged:
                 if dep in self.summary.recomputed:  # made again this run, and damaged again
                     self.pending.remove(jid)
-                    self._failed(jid, f"input {dep} is damaged again after it was made again "
-                                      f"in this run ({problem}): is the disk failing?")
+                    line = (f"input {dep} is damaged again after it was made again in this run "
+                            f"({problem}): is the disk failing?")
+                    self.store.fail(jid, line, host=hostname())
+                    self._failed(jid, line)
                     return
                 if not self._reopen(jid, dep, problem):
                     return

@@ -140,3 +140,33 @@ def test_dsl_verify_with_a_spec_checks_only_the_jobs_it_uses(tmp_path, capsys, m
     assert "2 finished jobs in" in capsys.readouterr().out
     assert main(["verify", "--store", str(store_root)]) == 1
     assert f"damaged   {c2}" in capsys.readouterr().out
+
+
+def vandal(config, inputs, out_dir, ctx):
+    """A job that damages the artifact it read (after its check passed): a failing disk."""
+    _flip(inputs["a"].path / "value.json", at=1)
+    return [Metric("value", None, 0.0)]
+
+
+def test_an_input_damaged_again_after_it_was_made_again_fails_the_job(tmp_path, monkeypatch):
+    import engine.kinds
+    from engine.kinds import Kind
+
+    monkeypatch.setitem(engine.kinds.KINDS, "fvandal",
+                        Kind("fvandal", "1", "test_integrity:vandal", False, "damages its input"))
+    ledger = tmp_path / "ledger"
+    s = Job.make("fsource", "1", {"name": "s0", "value": 1.0, "ledger": str(ledger)})
+    v1 = Job.make("fvandal", "1", {"name": "v1"}, {"a": s.id})
+    r = Job.make("fcombine", "1", {"name": "r", "ledger": str(ledger)}, {"a": s.id})
+    v2 = Job.make("fvandal", "1", {"name": "v2"}, {"a": s.id})
+    jobs = {j.id: j for j in (s, v1, r, v2)}
+    cell = Cell("fake", 0, {}, s.id, (ProbeRef("r", "fcombine", r.id),))
+    spec = SpecPlan(name="fake", path="/nonexistent/fake.toml", text="#\n", hash="0" * 16,
+                    title="fake", cells=(cell,), jobs=jobs, reports=())
+    summary = run(Plan(specs=(spec,), jobs=jobs), store=tmp_path / "store", jobs=1,
+                  progress=False, echo=False)
+    assert list(summary.recomputed) == [s.id]
+    assert list(summary.failed) == [r.id]
+    assert "is damaged again after it was made again in this run" in summary.failed[r.id]
+    assert Store(tmp_path / "store").job(r.id).status == "failed"
+    assert fake_kinds.ledger_counts(ledger) == {"s0": 2}  # made twice, then no loop

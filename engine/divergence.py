@@ -21,13 +21,11 @@ import math
 
 import torch
 
-from dsl.errors import DslError
+from dsl.errors import Diverged
+
+__all__ = ["GROWTH", "Diverged", "LossWatch", "check_finite", "check_weights"]
 
 GROWTH = 10.0
-
-
-class Diverged(DslError):
-    """A training or probe whose loss, features or weights stopped being usable numbers."""
 
 
 def _hint(lr: float | None, lr_field: str) -> str:

@@ -16,8 +16,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-
-from engine.integrity import MANIFEST  # noqa: F401 - the manifest's name, for readers of paths
+from engine.integrity import MANIFEST, write_manifest
 
 
 def cache_dir() -> Path:
@@ -68,8 +67,6 @@ class ArtifactPaths:
         a complete artifact. The manifest is written first: its files' sizes and content hashes,
         and the job that made them with its metrics (engine.integrity).
         """
-        from engine.integrity import write_manifest
-
         write_manifest(staging, job, metrics)
         final = self.artifact(job_id)
         final.parent.mkdir(parents=True, exist_ok=True)

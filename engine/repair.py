@@ -104,15 +104,21 @@ def _salvage(db: Path) -> tuple[dict[str, tuple[list[str], list[tuple]]], dict[s
 
 
 def _refuse_if_in_use(runs: tuple[list[str], list[tuple]] | None) -> None:
-    from engine.store import owner_alive
+    """Raise when a run the salvaged rows call running has a live driver: its process is alive
+    on this host, or (another host) its heartbeat is fresh."""
+    from engine.store import STALE_AFTER_S, owner_alive
 
     if not runs or "owner" not in runs[0]:
         return
-    at_status, at_owner = runs[0].index("status"), runs[0].index("owner")
+    col = {name: i for i, name in enumerate(runs[0])}
     for row in runs[1]:
-        if row[at_status] == "running" and owner_alive(row[at_owner]):
-            raise DslError(f"a `dsl run` ({row[at_owner]}) is using this store: let it finish "
-                           "or stop it, then repair")
+        if row[col["status"]] != "running":
+            continue
+        alive = owner_alive(row[col["owner"]])
+        beat = row[col["heartbeat"]] if "heartbeat" in col else None
+        if alive or (alive is None and beat and beat > time.time() - STALE_AFTER_S):
+            raise DslError(f"a `dsl run` ({row[col['owner']]}) is using this store: let it "
+                           "finish or stop it, then repair")
 
 
 def _write(new: Path, salvaged: dict[str, tuple[list[str], list[tuple]]]) -> dict[str, int]:

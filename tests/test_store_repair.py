@@ -113,10 +113,14 @@ def test_a_damaged_artifact_is_not_adopted(tmp_path, capsys):
     assert names["c1"] not in Store(root).finished(plan.jobs)
 
 
-def test_repair_refuses_while_a_live_run_uses_the_store(tmp_path, capsys):
+@pytest.mark.parametrize("where", ["this host", "another host"])
+def test_repair_refuses_while_a_live_run_uses_the_store(tmp_path, capsys, where):
+    import time
+
     _plan, _ledger, root, store, _ = _finished_store(tmp_path)
+    owner = fake_kinds_owner() if where == "this host" else "elsewhere-node:4242"
     con = sqlite3.connect(store.paths.db)
-    con.execute("UPDATE runs SET status='running', owner=?", (fake_kinds_owner(),))
+    con.execute("UPDATE runs SET status='running', owner=?, heartbeat=?", (owner, time.time()))
     con.commit()
     con.close()
     assert main(["store", "repair", "--store", str(root)]) == 2

@@ -6,7 +6,7 @@
    `sqlite3 OLD .dump | sqlite3 NEW` does; `.recover` is not used (it failed even on intact
    databases with the sqlite3 3.40 that common systems ship).
 2. The salvaged rows go into a new database, which replaces the old one by a rename; the old
-   file (and its -wal, -shm) is kept beside it as `dsl.sqlite.damaged-<time>`.
+   file (and its -wal, -shm) is kept beside it as `dsl.sqlite.before-repair-<time>`.
 3. Re-adopt: every artifact folder whose manifest names the job that made it (engine.integrity)
    and whose content is intact, but which the database does not know as finished, is recorded
    as done with the metrics its manifest holds. Artifacts published before manifests named
@@ -225,7 +225,7 @@ def repair(root: str | os.PathLike) -> Repaired:
     found.rows = _write(new, salvaged)
     if paths.db.exists():
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        found.kept_as = paths.db.with_name(f"{paths.db.name}.damaged-{stamp}")
+        found.kept_as = paths.db.with_name(f"{paths.db.name}.before-repair-{stamp}")
         for suffix in ("", "-wal", "-shm"):
             old = Path(f"{paths.db}{suffix}")
             if old.exists():

@@ -70,7 +70,7 @@ def test_after_repair_a_rerun_runs_nothing_and_the_numbers_are_the_same(tmp_path
     assert main(["store", "repair", "--store", str(root)]) == 0
     out = capsys.readouterr().out
     assert "kept the old database as" in out
-    kept = sorted(root.glob("dsl.sqlite.damaged-*"))
+    kept = sorted(root.glob("dsl.sqlite.before-repair-*"))
     assert kept and not any(p.name.endswith(".new") for p in root.iterdir())
     again = run(plan, store=root, progress=False, echo=False)
     assert again.ok and again.ran == [] and sorted(again.cached) == sorted(plan.jobs)
@@ -125,7 +125,7 @@ def test_repair_refuses_while_a_live_run_uses_the_store(tmp_path, capsys, where)
     con.close()
     assert main(["store", "repair", "--store", str(root)]) == 2
     assert "is using this store" in capsys.readouterr().err
-    assert not list(root.glob("dsl.sqlite.damaged-*"))
+    assert not list(root.glob("dsl.sqlite.before-repair-*"))
 
 
 def fake_kinds_owner() -> str:

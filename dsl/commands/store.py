@@ -1,10 +1,10 @@
 """`dsl store repair`: rebuild a damaged store database, keep the old file, re-adopt artifacts.
 
-Copies every readable row of the old database into a new one (as `sqlite3 OLD .dump | sqlite3
-NEW` would), puts the new one in place and keeps the old one beside it as
-`dsl.sqlite.damaged-<time>`; then records as finished every intact artifact whose manifest names
-the job that made it but that the database lost (with the metrics the manifest holds). Nothing is
-deleted. Run it while no `dsl run` uses the store.
+Copies every readable row of the old database into a new one (as `sqlite3 OLD .dump |
+sqlite3 NEW` would), puts the new one in place and keeps the old one beside it as
+`dsl.sqlite.before-repair-<time>`; then records as finished every intact artifact whose
+manifest names the job that made it but that the database lost (with the metrics the manifest
+holds). Nothing is deleted. Run it while no `dsl run` uses the store.
 """
 
 from __future__ import annotations

@@ -41,6 +41,12 @@ class DataMissing(DslError):
     """A dataset that must be provided locally (CIFAR, a folder) is not there."""
 
 
+class Diverged(DslError):
+    """A training or probe whose loss, features or weights stopped being usable numbers
+    (engine.divergence). Here, not there, so that the driver, which never imports torch,
+    prints a worker's divergence as its message alone."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     """'did you mean 'rotate'?' for the closest valid name, or None when nothing is close."""
     choices = [str(c) for c in choices]

@@ -13,6 +13,7 @@ import torch
 
 from engine import device as dev
 from engine.data import artifact
+from engine.divergence import check_finite
 from engine.jobs import Input, Metric, RunContext
 from engine.models import load_trained
 
@@ -33,7 +34,10 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
     splits = {}
     for name, split in data.splits.items():
         # Features of every sample (labels -1 included): the probe decides what it trains on.
-        feats = compute(model, torch.from_numpy(split.x.copy()), device).cpu().numpy()
+        feats = compute(model, torch.from_numpy(split.x.copy()), device)
+        check_finite(f"the model's {name} features", feats,
+                     f"the model ({inputs['model'].id}) diverged; train it with a lower learning rate")
+        feats = feats.cpu().numpy()
         splits[name] = artifact.Split(feats, {k: v.copy() for k, v in split.labels.items()})
         ctx.log(f"features {name}: {feats.shape}")
     artifact.save(Path(out_dir), splits, data.meta["labels"], array_name="features",

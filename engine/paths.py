@@ -3,8 +3,9 @@
 Nobody else builds store paths. A job writes into a private staging folder under `<store>/tmp/`
 and the folder is renamed into `<store>/artifacts/<kind>/<job id>/` only when the job returned, so
 a reader never sees a half-written artifact and a crash leaves debris only under `tmp/`. Publishing
-adds a manifest of the files' sizes, so that an artifact damaged later (a file deleted or cut
-short) is told apart from a whole one before a job reads it (`problem`).
+adds a manifest of the files' sizes and content hashes (engine.integrity), so that an artifact
+damaged later is told apart from a whole one: by size here (`problem`, a stat per file, in the
+driver), by content in the worker before a job reads it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-
-MANIFEST = ".manifest.json"
+from engine.integrity import MANIFEST, write_manifest
 
 
 def cache_dir() -> Path:
@@ -64,15 +64,16 @@ class ArtifactPaths:
         path.mkdir()
         return path
 
-    def publish(self, staging: Path, job_id: str) -> Path:
+    def publish(self, staging: Path, job_id: str, job: dict | None = None,
+                metrics: tuple = ()) -> Path:
         """Move a finished staging folder into place with one rename (atomic on one filesystem).
 
         If an artifact is already there (a finished job whose database row was lost to a crash,
         or a slow twin), the new one replaces it, again by renames only, so the path always holds
-        a complete artifact. The manifest of its files' sizes is written first.
+        a complete artifact. The manifest is written first: its files' sizes and content hashes,
+        and the job that made them with its metrics (engine.integrity).
         """
-        (staging / MANIFEST).write_text(json.dumps({"files": _file_sizes(staging)},
-                                                   sort_keys=True))
+        write_manifest(staging, job, metrics)
         final = self.artifact(job_id)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -124,14 +125,3 @@ class ArtifactPaths:
     def discard(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
-
-def _file_sizes(folder: Path) -> dict[str, int]:
-    """{path relative to `folder`: size} of every file under it but the manifest."""
-    out = {}
-    for top, _dirs, files in os.walk(folder):
-        for name in files:
-            path = Path(top) / name
-            rel = path.relative_to(folder).as_posix()
-            if rel != MANIFEST:
-                out[rel] = path.stat().st_size
-    return out

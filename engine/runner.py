@@ -5,8 +5,9 @@ after it has been claimed in the store (so two drivers on one store never run it
 another live driver holds is waited for). A failed job fails alone: its dependents are recorded
 as skipped and everything else goes on. Ctrl-C (or SIGTERM, as Slurm sends before preemption)
 stops the workers, gives the claims back and leaves the store consistent; a rerun continues.
-Before a job starts, the artifacts it reads are checked against their manifests (engine.paths);
-a finished input found damaged runs again first, and the summary says so.
+Before a job starts, the artifacts it reads are checked against their manifests: sizes here
+(engine.paths), content hashes in the worker (engine.integrity); a finished input found damaged
+runs again first, then the job, and the summary says so once.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def _task(job: Job, plan_jobs, store: Store, *, data_root, compile: bool | str,
                                  str(store.paths.artifact(dep)))
     return Task(str(job.id), job.kind, kind.impl, dict(job.config), inputs, str(store.root),
                 gpu=kind.gpu, data_root=str(data_root) if data_root else None,
-                compile=compile, verbose=verbose)
+                compile=compile, verbose=verbose, version=job.version)
 
 
 class _Scheduler:
@@ -173,6 +174,8 @@ class _Scheduler:
             job = self.jobs[jid]
             self.claimed.add(jid)  # before the claim: a signal may land right after it
             if self.store.claim(job, self.owner, force=jid in self.rerun):
+                if jid not in self.rerun and self._adopt(jid):
+                    continue
                 task = _task(job, self.jobs, self.store, **self.opts)
                 self.executor.submit(task)
                 self.running[jid] = time.time()
@@ -182,6 +185,24 @@ class _Scheduler:
             else:
                 self.claimed.discard(jid)
                 self._settle_other(self.store.job(jid))
+
+    def _adopt(self, jid: str) -> bool:
+        """Record, instead of running, a claimed job whose intact artifact is already published
+        (a driver stopped between publish and record: a full disk, a kill)."""
+        from engine.jobs import Metric
+        from engine.repair import published_metrics
+
+        metrics = published_metrics(self.store.paths, jid)
+        if metrics is None:
+            return False
+        self.store.complete(jid, [Metric(*m) for m in metrics], 0.0, "re-adopted")
+        self.claimed.discard(jid)
+        self.done.add(jid)
+        self.summary.cached.append(jid)
+        self.progress.job_finished(jid, self.jobs[jid].kind, None, True)
+        if self.verbose:
+            self.console.log(f"adopt {jid}: published by a run that did not record it")
+        return True
 
     def _inputs_intact(self, jid: str) -> bool:
         """Check the artifacts a job is about to read against their manifests (a stat per file).
@@ -195,23 +216,54 @@ class _Scheduler:
                 self.verified.add(dep)
                 continue
             ok = False
-            if dep not in self.jobs:
-                self._skip(jid, f"input {dep} is damaged ({problem}) and not part of this plan: "
-                                "run the spec that makes it")
+            if not self._reopen(jid, dep, problem):
                 return False
-            self.store.reopen(dep, problem)
-            self.summary.recomputed[dep] = problem
-            self.done.discard(dep)
-            if dep in self.summary.cached:
-                self.summary.cached.remove(dep)
-            if dep in self.summary.elsewhere:
-                self.summary.elsewhere.remove(dep)
-            self.progress.job_reopened(self.jobs[dep].kind)
-            if dep not in self.pending:
-                self.pending.insert(0, dep)
-            if self.verbose:
-                self.console.log(f"again {dep}: {problem}")
         return ok
+
+    def _reopen(self, jid: str, dep: str, problem: str) -> bool:
+        """Input `dep` of `jid` is damaged: run it again first (False: it cannot be, `jid` is
+        skipped)."""
+        if dep not in self.jobs:
+            self._skip(jid, f"input {dep} is damaged ({problem}) and not part of this plan: "
+                            "run the spec that makes it")
+            return False
+        self.store.reopen(dep, problem)
+        self.summary.recomputed[dep] = problem
+        self.done.discard(dep)
+        self.verified.discard(dep)
+        if dep in self.summary.cached:
+            self.summary.cached.remove(dep)
+        if dep in self.summary.elsewhere:
+            self.summary.elsewhere.remove(dep)
+        self.progress.job_reopened(self.jobs[dep].kind)
+        if dep not in self.pending:
+            self.pending.insert(0, dep)
+        if self.verbose:
+            self.console.log(f"again {dep}: {problem}")
+        return True
+
+    def _input_damaged(self, jid: str, damaged: dict[str, str]) -> None:
+        """A worker found an input's content unlike its manifest's hashes (engine.integrity):
+        the claim goes back, the input runs again, then the job."""
+        from engine.integrity import check
+
+        self.store.release(self.owner, [jid])
+        self.store.paths.clear_staging(jid)
+        self.progress.job_finished(jid, self.jobs[jid].kind, None, True)
+        self.progress.job_reopened(self.jobs[jid].kind)  # (not finished after all)
+        self.pending.append(jid)
+        for dep, problem in damaged.items():
+            # Another job may have reported it first and it was made again meanwhile.
+            if dep in self.done and check(self.store.paths.artifact(dep)).damaged:
+                if dep in self.summary.recomputed:  # made again this run, and damaged again
+                    self.pending.remove(jid)
+                    line = (f"input {dep} is damaged again after it was made again in this run "
+                            f"({problem}): is the disk failing?")
+                    self.store.fail(jid, line, host=hostname())
+                    self._failed(jid, line)
+                    return
+                if not self._reopen(jid, dep, problem):
+                    return
 
     def _settle_other(self, rec) -> None:
         """A job we could not claim: finished, failed, or in the hands of a live other driver."""
@@ -244,7 +296,9 @@ class _Scheduler:
         del self.running[jid]
         self.claimed.discard(jid)
         job = self.jobs[jid]
-        if result.ok:
+        if not result.ok and result.extra.get("damaged"):
+            self._input_damaged(jid, dict(result.extra["damaged"]))
+        elif result.ok:
             self.store.complete(jid, result.metric_objects(), result.seconds, result.host)
             provenance.record_job(self.store, jid, self.code.get(job.kind),
                                   result.extra.get("environment"))

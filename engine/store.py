@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from dsl.errors import DslError
+from engine.diskfull import describe as disk_full, is_disk_full
 from engine.jobs import error_line
 from engine.paths import ArtifactPaths
 
@@ -241,6 +242,8 @@ class Store:
     def _db_error(self, err: sqlite3.Error) -> DslError:
         """A database that cannot be used, as one line naming the file and what to do."""
         db, text = self.paths.db, str(err)
+        if is_disk_full(err, self.root):  # SQLite says "disk is full" or "disk I/O error"
+            return disk_full(self.root, f"the database {db}", err)
         low = text.lower()
         if "readonly" in low or "read-only" in low or "unable to open" in low or \
                 "disk i/o" in low or "permission" in low:
@@ -250,10 +253,10 @@ class Store:
             return DslError(f"the store database {db} stayed locked ({text}): another process "
                             "holds a write transaction on it (a sqlite3 shell?); end it and run "
                             "again")
-        return DslError(f"the store database {db} is damaged ({text}): rename it and its -wal "
-                        "and -shm files (e.g. to *.damaged) and run again to start a new one "
-                        "(jobs run again; the artifacts are replaced), or salvage the old one "
-                        "with `sqlite3 OLD .recover | sqlite3 NEW`")
+        return DslError(f"the store database {db} is damaged ({text}): `dsl store repair "
+                        f"--store {self.root}` rebuilds it from what can still be read, keeps "
+                        "the old file beside it and re-adopts finished artifacts from their "
+                        "manifests (by hand: `sqlite3 OLD .dump | sqlite3 NEW`)")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -331,18 +334,24 @@ class Store:
             raise DslError(f"cannot create the store folder {self.root} ({err.strerror}): pass "
                            "--store DIR (or set DSL_STORE) for a folder you can write") from None
         tmp = self.paths.db.with_name(f"{self.paths.db.name}.{os.getpid()}.new")
-        con = sqlite3.connect(tmp, isolation_level=None)
         try:
-            con.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
-            con.executescript(_SCHEMA)
-        finally:
-            con.close()
-        try:
+            con = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                # The tables first, with a rollback journal: committed into the file itself. (In
+                # WAL mode they would sit in tmp's -wal until a checkpoint at close, which fails
+                # silently on a full disk, and the file linked into place would lack them.)
+                con.executescript(_SCHEMA)
+                con.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
+            finally:
+                con.close()
             os.link(tmp, self.paths.db)  # fails if another driver created it first: fine
         except FileExistsError:
             pass
+        except sqlite3.Error as err:
+            raise self._db_error(err) from None
         finally:
-            tmp.unlink(missing_ok=True)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{tmp}{suffix}").unlink(missing_ok=True)
 
     def _connect(self) -> sqlite3.Connection:
         if not self._ready and not self.exists():
@@ -539,7 +548,9 @@ class Store:
         """Record a failure (the full traceback; summaries show its last line).
 
         With `owner`, only while that owner still holds the claim: a driver whose claim was taken
-        over must not mark failed a job its successor is running or has finished.
+        over must not mark failed a job its successor is running or has finished. Metrics kept
+        from an earlier success (a job reopened for a damaged artifact) go: a failed job shows
+        as failed in tables, never with the numbers of an artifact that is gone.
         """
         sql = "UPDATE jobs SET status='failed', finished=?, seconds=?, host=?, error=? WHERE job_id=?"
         args: tuple = (time.time(), seconds, host, error, str(job_id))
@@ -547,7 +558,8 @@ class Store:
             sql += " AND owner=? AND status='running'"
             args += (owner,)
         with self._write() as con:
-            con.execute(sql, args)
+            if con.execute(sql, args).rowcount:
+                con.execute("DELETE FROM metrics WHERE job_id=?", (str(job_id),))
 
     def skip(self, job: "Job", reason: str) -> None:
         """Record that `job` was not run because an upstream job failed (unless it is done or

@@ -26,6 +26,7 @@ from dsl.errors import DslError
 from engine import compiled
 from engine import device as dev
 from engine.data import artifact
+from engine.divergence import LossWatch, check_weights
 from engine.jobs import Input, Metric, RunContext
 from engine.models import CHECKPOINT, seeded_build
 
@@ -149,11 +150,14 @@ def labelled(data: artifact.Arrays, split: str, label: str, n: int | None = None
 
 def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor,
         val_y: torch.Tensor, hp: Hyper, device: torch.device, compile: bool | str = False,
-        log: Callable[[str], None] = lambda m: None) -> dict:
+        log: Callable[[str], None] = lambda m: None, *, what: str = "training",
+        lr_field: str = "train.lr") -> dict:
     """Train `model` in place on uint8 images and int64 labels; return the history.
 
     With checkpoint "best_val" the model ends with the weights of the epoch of highest val
-    accuracy (earliest on ties); with "last", those after the final epoch.
+    accuracy (earliest on ties); with "last", those after the final epoch. A run that diverges
+    (engine.divergence: a non-finite loss, or a final loss far above the initial one) raises
+    `Diverged`, naming `what` and the config field `lr_field` to lower.
     """
     device = dev.resolve(device)
     n = int(train_x.shape[0])
@@ -192,6 +196,7 @@ def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: t
                                hp.momentum, device)
     # Batch order comes from the config seed alone (a CPU generator: the same order on any device).
     order = torch.Generator().manual_seed(hp.seed)
+    watch = LossWatch(what, steps_per_epoch, device, lr=hp.lr, lr_field=lr_field)
 
     history: dict[str, Any] = {"epochs": [], "steps_per_epoch": steps_per_epoch,
                                "batch_size": batch_size, "checkpoint": hp.checkpoint}
@@ -216,10 +221,12 @@ def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: t
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            watch.record(loss)
             loss_sum += loss.detach() * y.shape[0]
             correct += (logits.argmax(1) == y).sum()
             step += 1
 
+        watch.end_epoch(epoch + 1)  # reads the epoch's losses once: no per-step sync
         seen = steps_per_epoch * batch_size
         record = {"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum.item() / seen,
                   "train_accuracy": correct.item() / seen}
@@ -233,6 +240,9 @@ def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: t
         log(f"epoch {epoch + 1}/{hp.epochs} " +
             " ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"))
 
+    if history["epochs"]:
+        watch.check_final(history["epochs"][-1]["train_loss"])
+    check_weights(what, model, hp.lr, lr_field)
     seconds = time.perf_counter() - started
     history["seconds"] = seconds
     history["images_per_second"] = total_steps * batch_size / seconds if seconds > 0 else 0.0

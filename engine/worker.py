@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from engine.integrity import DamagedInput, check_inputs
 from engine.paths import ArtifactPaths
 
 
@@ -42,6 +43,7 @@ class Task:
     device: str | None = None  # None: cuda when the worker sees one, else cpu
     compile: bool | str = "auto"  # engine.compiled.mode_for decides per training
     verbose: bool = False
+    version: str | None = None  # the kind's version, recorded in the artifact's manifest
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ def execute(task: Task) -> Result:
         for role, inp in inputs.items():
             if not inp.path.is_dir():
                 raise FileNotFoundError(f"input {role!r} ({inp.id}) has no artifact at {inp.path}")
+        check_inputs(inputs)  # content against the manifests' hashes (engine.integrity)
         staging = paths.staging(task.job_id)
         log_file = staging / "log.txt"
 
@@ -120,7 +123,7 @@ def execute(task: Task) -> Result:
             kwargs["data_root"] = Path(task.data_root)
         ctx = RunContext(**kwargs)
         metrics = _check_metrics(task.job_id, fn(dict(task.config), inputs, staging, ctx))
-        paths.publish(staging, task.job_id)
+        paths.publish(staging, task.job_id, _made_by(task), metrics)
         staging = None
         finished = time.time()
         # What the job ran with (versions, the GPU or CPU it used), recorded beside its result.
@@ -135,11 +138,31 @@ def execute(task: Task) -> Result:
         from engine.runfiles import keep_failed_log  # `dsl logs JOB` shows it after the failure
 
         keep_failed_log(task.store_root, task.job_id, staging)
+        extra = {"damaged": exc.damaged} if isinstance(exc, DamagedInput) else {}
         return Result(task.job_id, False, (), finished - started, host,
-                      "".join(traceback.format_exception(exc)), started, finished)
+                      "".join(traceback.format_exception(_as_disk_full(exc, task))), started,
+                      finished, extra)
     finally:
         if staging is not None:
             paths.discard(staging)
+
+
+def _made_by(task: Task) -> dict:
+    """The job as the manifest records it (what `dsl store repair` re-adopts an artifact as)."""
+    return {"id": task.job_id, "kind": task.kind, "version": task.version,
+            "config": dict(task.config), "inputs": {r: i.id for r, i in task.inputs.items()}}
+
+
+def _as_disk_full(exc: BaseException, task: Task) -> BaseException:
+    """A write that failed for want of space, as one line saying so (engine.diskfull)."""
+    from engine.diskfull import describe, is_disk_full
+
+    if not is_disk_full(exc, task.store_root):
+        return exc
+    try:  # raised, so the traceback ends with it and summaries show its message
+        raise describe(task.store_root, f"the artifact of {task.job_id} ({task.kind})", exc) from exc
+    except Exception as full:  # noqa: BLE001
+        return full
 
 
 def worker_env(device_index: int | None, threads: int | None = None) -> dict[str, str]:

@@ -343,7 +343,7 @@ def test_a_damaged_database_is_one_clear_error(tmp_path, damage):
         with pytest.raises(DslError) as err:
             call()
         assert str(store.paths.db) in str(err.value) and "damaged" in str(err.value)
-        assert "run again" in str(err.value)
+        assert "dsl store repair" in str(err.value) and ".dump" in str(err.value)
 
 
 def test_an_empty_database_file_is_an_empty_store(tmp_path):

@@ -44,7 +44,8 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
                       epochs=int(lin["epochs"]), lr=float(lin["lr"]),
                       batch_size=int(lin["batch_size"]),
                       weight_decay=float(lin.get("weight_decay", 0.0)),
-                      seed=int(lin.get("seed", config["seed"])), device=device)
+                      seed=int(lin.get("seed", config["seed"])), device=device,
+                      lr_field="the finetune probe's linear_lr")
     linear = {split: score(head, compute(model, x, device), y)
               for split, (x, y) in (("val", (val_x, val_y)), ("test", (test_x, test_y)))
               if x.shape[0]}
@@ -60,7 +61,7 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
                epochs=int(config["epochs"]), batch_size=int(config["batch_size"]),
                checkpoint="last", seed=int(config["seed"]))
     history = fit(model, train_x, train_y, val_x, val_y, hp, device, compile=ctx.compile,
-                  log=ctx.log)
+                  log=ctx.log, what="fine-tuning", lr_field="the finetune probe's lr")
 
     metrics = [Metric("linear_accuracy", split, acc) for split, (_, acc) in linear.items()]
     for split, (x, y) in (("val", (val_x, val_y)), ("test", (test_x, test_y))):

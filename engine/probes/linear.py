@@ -17,13 +17,14 @@ from torch import nn
 from dsl.errors import DslError
 from engine import device as dev
 from engine.data import artifact
+from engine.divergence import LossWatch, check_finite, check_weights
 from engine.jobs import Input, Metric, RunContext
 from engine.train import labelled
 
 
 def fit_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int, *, epochs: int,
                lr: float, batch_size: int, weight_decay: float = 0.0, seed: int = 0,
-               device: torch.device | str = "cpu") -> nn.Linear:
+               device: torch.device | str = "cpu", lr_field: str = "the probe's lr") -> nn.Linear:
     """Minibatch Adam on cross-entropy of a linear head; deterministic given `seed`.
 
     Init and batch order both come from the seed (init through a forked global RNG, order
@@ -33,12 +34,15 @@ def fit_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int, *
     A linear head can express the same functions either way; standardising only conditions the
     problem, which matters for features that are tiny or offset (a briefly trained or narrow
     network's), where a fixed Adam budget would otherwise stop at chance.
+    Non-finite features, or a probe that diverges (engine.divergence), raise `Diverged`.
     """
     device = dev.resolve(device)
     features, labels = features.to(device, torch.float32), labels.to(device)
     n, d = features.shape
     if n == 0:
         raise DslError("the linear probe has no training samples")
+    check_finite("the linear probe's training features", features,
+                 "the network that made them diverged; train it with a lower learning rate")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         head = nn.Linear(d, num_classes)
@@ -60,7 +64,9 @@ def fit_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int, *
     optimizer = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay, **fused)
     order = torch.Generator().manual_seed(seed)
     batch_size = min(batch_size, n)
-    for _ in range(epochs):
+    watch = LossWatch("linear probe", -(-n // batch_size), device, lr=lr, lr_field=lr_field)
+    mean_loss = None
+    for epoch in range(epochs):
         perm = torch.randperm(n, generator=order).to(device)
         # Every sample every epoch (a ragged last batch is harmless here: no BatchNorm, no compile).
         for start in range(0, n, batch_size):
@@ -69,10 +75,15 @@ def fit_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int, *
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            watch.record(loss)
+        mean_loss = watch.end_epoch(epoch + 1)
+    if mean_loss is not None:
+        watch.check_final(mean_loss)
     with torch.no_grad():  # W (x - m) / s + b  ==  (W / s) x + (b - W (m / s))
         head.weight[:, constant] = 0.0  # (Adam or weight decay may have nudged them)
         head.bias -= head.weight @ (mean / std)
         head.weight /= std
+    check_weights("linear probe", head, lr, lr_field)
     return head
 
 
@@ -97,6 +108,8 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
         n = config.get("n_train") if split == "train" else None
         x, y = labelled(data, split, label, n)
         splits[split] = (torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
+        check_finite(f"the {split} features", splits[split][0],
+                     "the network that made them diverged; train it with a lower learning rate")
     head = fit_linear(*splits["train"], data.num_classes(label), epochs=int(config["epochs"]),
                       lr=float(config["lr"]), batch_size=int(config["batch_size"]),
                       weight_decay=float(config.get("weight_decay", 0.0)),

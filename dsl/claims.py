@@ -173,7 +173,8 @@ class Verdict:
         """The test used, in words (what every rendering prints)."""
         pairing = "paired by seed" if all(p.cells_paired for p in self.parts if p.n) else \
             "per-seed differences of pooled means"
-        return f"{stats.CI_NAMES[self.method]} 95% interval of the mean difference, {pairing}"
+        return f"effect: mean difference over seeds, {pairing}; 95% {stats.CI_NAMES[self.method]}"
+
 
     def shown(self) -> Part | None:
         """The part a one-line summary quotes: a contradicted one, else the weakest."""
@@ -303,7 +304,8 @@ def summary_line(v: Verdict, fmt=None) -> str:
         return f"{v.verdict}: no results"
     if p.effect is None:
         return f"{v.verdict}: {p.why}"
-    text = f"{v.verdict}: {p.label()}, effect {fmt(p.effect)}"
+    shown = f"{p.label()}, " if len(v.parts) > 1 else ""
+    text = f"{v.verdict}: {shown}effect {fmt(p.effect)}"
     if p.low is not None:
         text += f" [{fmt(p.low)}, {fmt(p.high)}]"
     text += f", {p.n} seed{'s' if p.n != 1 else ''}"

@@ -179,7 +179,7 @@ def test_the_t_interval_is_wider_at_few_seeds():
     assert boot.verdict == "supported"  # two seeds that agree: the bootstrap is their range
     assert (boot.parts[0].low, boot.parts[0].high) == pytest.approx((0.20, 0.30))
     assert t.verdict == "inconclusive" and t.parts[0].low < 0 < t.parts[0].high
-    assert "t 95%" in t.test
+    assert "95% t" in t.test
 
 
 # -- validation -------------------------------------------------------------------------------

@@ -74,21 +74,22 @@ def _fmt(x: float) -> str:
 
 
 def terminal_lines(spec: str, verdicts: Sequence[Verdict], details: bool = False) -> list[str]:
-    """Rich markup lines: one per claim (its verdict, effect, interval, seeds), parts on demand."""
+    """Rich markup lines: per claim its verdict and text, then what it expects and the number
+    it rests on (effect, 95% interval, paired seeds); every part with `details`."""
     if not verdicts:
         return []
     out = [f"[bold]{spec}: claims[/] ({verdicts[0].test})"]
     for v in verdicts:
         colour = STYLE[v.verdict]
-        out.append(f"  [{colour}]{v.verdict.upper()}[/] {v.text}")
-        out.append(f"      {expectation(v)} on {v.metric}")
-        out.append(f"      {summary_line(v, _fmt).split(': ', 1)[1]}")
+        out.append(f"  [{colour}]{v.verdict.upper():<12}[/] {v.text}")
+        out.append(f"  {'':<12} {expectation(v)} on {v.metric}: "
+                   f"{summary_line(v, _fmt).split(': ', 1)[1]}")
         if details and len(v.parts) > 1:
             for p in v.parts:
                 ci = "" if p.low is None else f" [{_fmt(p.low)}, {_fmt(p.high)}]"
                 effect = "-" if p.effect is None else _fmt(p.effect)
-                out.append(f"        {p.verdict:<12} {p.label()}: {effect}{ci}, {p.n} seeds"
-                           + (f" ({p.why})" if p.why else ""))
+                out.append(f"  {'':<12}   {p.verdict:<12} {p.label()}: {effect}{ci}, {p.n} "
+                           f"seeds" + (f" ({p.why})" if p.why else ""))
     return out
 
 

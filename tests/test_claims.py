@@ -80,7 +80,7 @@ def test_a_clear_paired_effect_is_supported_with_its_interval_and_seed_count():
     [p] = v.parts
     assert p.effect == pytest.approx(0.30) and p.n == 5 and p.cells_paired
     assert 0.28 <= p.low < p.effect < p.high <= 0.32
-    assert "bootstrap" in v.test and "paired by seed" in v.test
+    assert "95% t" in v.test and "paired by seed" in v.test
 
 
 def test_pairing_by_seed_removes_seed_to_seed_variation():
@@ -174,8 +174,8 @@ def test_cells_are_paired_by_the_other_factors_within_a_seed():
 
 def test_the_t_interval_is_wider_at_few_seeds():
     rows = _rows([0.30, 0.20])
-    boot = judge(_claim(), rows)
-    t = judge(_claim(), rows, method="t")
+    boot = judge(_claim(), rows, method="bootstrap")
+    t = judge(_claim(), rows)
     assert boot.verdict == "supported"  # two seeds that agree: the bootstrap is their range
     assert (boot.parts[0].low, boot.parts[0].high) == pytest.approx((0.20, 0.30))
     assert t.verdict == "inconclusive" and t.parts[0].low < 0 < t.parts[0].high

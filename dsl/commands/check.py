@@ -1,8 +1,8 @@
 """`dsl check SPEC...`: judge each spec's [[claim]]s on the results in the store.
 
 Each claim is supported, contradicted or inconclusive, with its effect (the mean over seeds of
-the paired difference), a 95% interval (percentile bootstrap over seeds; --ci t for the t
-interval) and the number of paired seeds; docs/claims.md says how the verdict is decided.
+the paired difference), a 95% interval (t over seeds; --ci bootstrap for scipy's percentile
+bootstrap) and the number of paired seeds; docs/claims.md says how the verdict is decided.
 Exit status: 1 when any claim is contradicted (with --strict, also when any is inconclusive),
 else 0; give the --profile and --set options the results were run with.
 """
@@ -21,8 +21,9 @@ def register(sub):
                                      "one is contradicted)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_plan_options(p)
-    p.add_argument("--ci", choices=("bootstrap", "t"), default="bootstrap",
-                   help="interval of the effect (default: percentile bootstrap over seeds)")
+    p.add_argument("--ci", choices=("t", "bootstrap"), default="t",
+                   help="interval of the effect over seeds: t (default) or percentile bootstrap "
+                        "(which covers less than 95%% below ~10 seeds)")
     p.add_argument("--format", "-f", choices=("terminal", "md", "json"), default="terminal")
     p.add_argument("--details", action="store_true",
                    help="every part of a claim (each level of for_every, each ordered pair)")

@@ -69,7 +69,7 @@ def _claims_text(args) -> str:
     from engine.results.tables import open_store
 
     store = open_store(args.store)
-    judged = [(sp.name, spec_claims(sp, store, args.ci)) for sp in plan_from_args(args).specs]
+    judged = [(sp.name, spec_claims(sp, store)) for sp in plan_from_args(args).specs]
     if args.format == "md":
         return "".join("\n" + to_markdown(name, v) for name, v in judged if v)
     buf = io.StringIO()

@@ -42,7 +42,7 @@ def claim_rows(cells: Sequence[Mapping] | pl.DataFrame, metrics: pl.DataFrame | 
 
 def judge_claims(cells: Sequence[Mapping], claims: Sequence[Mapping[str, Any]],
                  metrics: pl.DataFrame | None, statuses: Mapping[str, str] | None = None,
-                 method: str = "bootstrap") -> list[Verdict]:
+                 method: str = "t") -> list[Verdict]:
     """Every claim of a spec judged on its cells' metrics (pure: no store)."""
     s = slots(cells)
     factors = factor_names(cells)
@@ -53,7 +53,7 @@ def judge_claims(cells: Sequence[Mapping], claims: Sequence[Mapping[str, Any]],
     return out
 
 
-def spec_claims(spec_plan: Any, store: Any, method: str = "bootstrap") -> list[Verdict]:
+def spec_claims(spec_plan: Any, store: Any, method: str = "t") -> list[Verdict]:
     """The claims of one planned spec, judged on what the store holds."""
     from engine.results.tables import spec_inputs
 

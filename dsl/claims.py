@@ -86,6 +86,8 @@ def check_claims(checker) -> None:
 
 
 def _check_levels(checker, path, dim: str, levels: list) -> None:
+    from dsl.checks import _show  # dsl.checks imports this module: a late import
+
     known = _known_levels(checker, dim)
     if known is None:
         return
@@ -109,14 +111,6 @@ def _known_levels(checker, dim: str) -> list | None:
 
 def _same(a: Any, b: Any) -> bool:
     return a == b and isinstance(a, bool) == isinstance(b, bool)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return f"'{value}'"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return repr(value)
 
 
 # -- judging ---------------------------------------------------------------------------------

@@ -310,3 +310,29 @@ def test_tables_and_reports_show_the_claims(tmp_path, capsys):
     assert main(["report", str(spec), "--store", str(store.root), "-o", str(out_dir)]) == 0
     page = (out_dir / "claims.html").read_text()
     assert "<h2>Claims</h2>" in page and "supported" in page
+
+
+# -- the real pipeline -----------------------------------------------------------------------
+
+TINY_QUICKSTART = ["--set", "task.source.n_train=300", "--set", "task.source.n_val=50",
+                   "--set", "task.source.n_test=50", "--set", "task.target.n_train=300",
+                   "--set", "task.target.n_val=50", "--set", "task.target.n_test=300",
+                   "--set", "data.same.resolution=16", "--set", "data.other.resolution=16",
+                   "--set", "task.target.data.resolution=16", "--set", "train.batch_size=32",
+                   "--set", "train.epochs=8", "--set", "probe.0.epochs=50"]
+
+
+def test_dsl_check_after_a_tiny_quickstart_run_supports_its_claim(tmp_path, capsys):
+    """The quickstart's own claim, on real training at a tiny scale (3 seeds, 300 images of
+    16x16: enough steps for "same" to learn the target's invariances, in seconds)."""
+    from dsl.cli import main
+
+    store = ["--store", str(tmp_path / "store")]
+    assert main(["run", str(QUICK), *store, *TINY_QUICKSTART, "--no-progress"]) == 0
+    ran = capsys.readouterr().out
+    assert "SUPPORTED" in ran  # printed after the run, under the tables
+    assert main(["check", str(QUICK), *store, *TINY_QUICKSTART, "--format", "json"]) == 0
+    [claim] = json.loads(capsys.readouterr().out)["specs"][0]["claims"]
+    [part] = claim["parts"]
+    assert claim["verdict"] == "supported" and part["seeds"] == 3 and part["paired_cells"]
+    assert part["ci_low"] > 0.05  # the claim's margin

@@ -285,6 +285,16 @@ def test_dsl_check_exit_status_follows_the_verdict(tmp_path, capsys):
                for p in claim["parts"])
 
 
+def test_python_api_check_returns_the_verdicts_by_spec(tmp_path):
+    import dsl
+
+    spec, store = _filled(tmp_path, 0.2)
+    [(name, [verdict])] = dsl.check(spec, store=store).items()
+    assert name == "claims" and verdict.verdict == "supported" and verdict.method == "t"
+    assert [p.where for p in verdict.parts] == [{"size": 1}, {"size": 2}]
+    assert dsl.check(spec, store=store, ci="bootstrap")["claims"][0].method == "bootstrap"
+
+
 def test_dsl_check_without_results_is_inconclusive_and_strict_fails(tmp_path, capsys):
     from dsl.cli import main
 

@@ -32,13 +32,12 @@ def register(sub):
 
 
 def _run(args) -> int:
-    from dsl.commands._common import plan_from_args
-    from engine.results.claims import print_claims, spec_claims, to_markdown
-    from engine.results.tables import open_store
+    from engine.results.claims import check, print_claims, to_markdown
 
     note_missing_store(args)
-    store = open_store(args.store)
-    judged = [(sp.name, spec_claims(sp, store, args.ci)) for sp in plan_from_args(args).specs]
+    judged = list(check(args.paths, store=args.store, profile=args.profile,
+                        overrides=tuple(args.overrides), data_root=args.data_root,
+                        ci=args.ci).items())
     if args.format == "json":
         sys.stdout.write(json.dumps({"format": "dsl.claims/1", "specs": [
             {"spec": name, "claims": [v.to_json() for v in verdicts]}

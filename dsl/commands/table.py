@@ -64,12 +64,10 @@ def _claims_text(args) -> str:
 
     from rich.console import Console
 
-    from dsl.commands._common import plan_from_args
-    from engine.results.claims import print_claims, spec_claims, to_markdown
-    from engine.results.tables import open_store
+    from engine.results.claims import check, print_claims, to_markdown
 
-    store = open_store(args.store)
-    judged = [(sp.name, spec_claims(sp, store)) for sp in plan_from_args(args).specs]
+    judged = check(args.paths, store=args.store, profile=args.profile,
+                   overrides=tuple(args.overrides), data_root=args.data_root).items()
     if args.format == "md":
         return "".join("\n" + to_markdown(name, v) for name, v in judged if v)
     buf = io.StringIO()

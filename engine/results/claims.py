@@ -64,6 +64,18 @@ def spec_claims(spec_plan: Any, store: Any, method: str = "t") -> list[Verdict]:
     return judge_claims(cells, claims, metrics, statuses, method)
 
 
+def check(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = None,
+          overrides: Sequence[str] = (), data_root: Any = None, ci: str = "t"
+          ) -> dict[str, list[Verdict]]:
+    """Every [[claim]] of the specs (file, folder, Plan or SpecPlan), judged on the store's
+    results: {spec name: verdicts}, what `dsl check` prints."""
+    from engine.results.tables import open_store, spec_plans
+
+    st = open_store(store)
+    return {sp.name: spec_claims(sp, st, ci)
+            for sp in spec_plans(spec_path_or_plan, profile, overrides, st, data_root)}
+
+
 # -- renderings -------------------------------------------------------------------------------
 
 STYLE = {"supported": "green", "contradicted": "red", "inconclusive": "yellow"}

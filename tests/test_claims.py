@@ -316,6 +316,15 @@ def test_tables_and_reports_show_the_claims(tmp_path, capsys):
     assert "SUPPORTED" in out
     assert main(["table", str(spec), "--store", str(store.root), "-f", "md"]) == 0
     assert "**supported**" in capsys.readouterr().out
+    assert main(["table", str(spec), "--store", str(store.root), "-f", "json", "--stat", "iqm",
+                 "--ci", "bootstrap"]) == 0
+    [t] = json.loads(capsys.readouterr().out)["tables"]
+    assert t["center"] == "iqm" and t["interval"] == "95% percentile bootstrap"
+    assert all(c["iqm"] is not None and 0 <= c["ci_low"] <= c["ci_high"] <= 1
+               for c in t["cells"])
+    assert main(["table", str(spec), "--store", str(store.root), "--stat", "iqm", "--ci",
+                 "t"]) == 2  # the t interval is of a mean, not of an IQM
+    capsys.readouterr()
     out_dir = tmp_path / "rep"
     assert main(["report", str(spec), "--store", str(store.root), "-o", str(out_dir)]) == 0
     page = (out_dir / "claims.html").read_text()

@@ -36,11 +36,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from dsl import stats
 from dsl.errors import did_you_mean
-from dsl.spec import CLAIM_RELATIONS
 
 MIN_PAIRS = 2
 VERDICTS = ("supported", "contradicted", "inconclusive")
-RELATION_WORDS = {">": ">", "<": "<", "~": "~"}
 # Values a derived column can take, where the language knows them.
 DERIVED_LEVELS = {"transform_relation": ("same", "subset", "superset", "other", "none")}
 
@@ -326,5 +324,3 @@ def expectation(v: Verdict) -> str:
         extra.append(f"~ within {v.within:g}")
     return f"{v.dim}: {text}" + (f" ({'; '.join(extra)})" if extra else "")
 
-
-assert set(RELATION_WORDS) == set(CLAIM_RELATIONS)

@@ -655,9 +655,6 @@ class Report(Raw):
 # [[claim]]: statements about the results, checked after a run (dsl.claims judges them)
 # ---------------------------------------------------------------------------------------------
 
-CLAIM_RELATIONS = (">", "<", "~")
-
-
 class Claim(Raw):
     """A finding the results should show: `compare`'s levels in order, each pair related by
     `expect` (">" first beats second, "<" first below second, "~" equal within `within`)."""

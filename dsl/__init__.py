@@ -18,6 +18,7 @@ _API = {
     "chart": "engine.results.charts:chart",  # spec -> Altair charts
     "report": "engine.results.report:report",  # specs -> HTML pages
     "diff": "dsl.diff:diff",                # two spec versions or runs -> spec/plan/results diff
+    "check": "engine.results.claims:check",  # spec -> its [[claim]] verdicts on stored results
 }
 
 __all__ = sorted(_API)

@@ -13,6 +13,7 @@ import re
 from typing import Any, Iterator
 
 from dsl import catalog
+from dsl.claims import check_claims
 from dsl.errors import Problem, did_you_mean
 from dsl.factors import text as factor_text
 from dsl.spec import (BUILTIN_DATA, DERIVED_COLUMNS, DRAW_SORTS, FACTOR_NAME, METRICS,
@@ -98,6 +99,7 @@ class _Checker:
         self.check_train()
         self.check_probes()
         self.check_reports()
+        check_claims(self)
         return self.problems
 
     # --- factors ---------------------------------------------------------------------------

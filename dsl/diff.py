@@ -4,9 +4,11 @@
 2. plan diff: jobs only in A, only in B, shared; each changed job is paired with its counterpart
    by (cell, role) and explained by the resolved config field that differs, following inputs
    (a probe that changed only because its model did says so: "train epochs 50 -> 2").
-3. results diff: cells matched on factor values; mean A, mean B and the delta with its 95% CI,
-   paired by seed when both sides have the same seeds (Welch otherwise), flagged as a real change
-   or within noise.
+3. results diff: cells matched on factor values; mean A, mean B and the delta with its 95% CI
+   (percentile bootstrap, or t), paired by seed when both sides have the same seeds, the
+   probability of improvement P(B > A), and a p-value corrected across every value tested
+   (Benjamini-Hochberg or Holm, named in the output): "changed" or "within noise"
+   (dsl/diff_stats.py). `diff_many` compares several versions with the first.
 
 A side is a spec file, `path@gitrev` (read with `git show`, with its `extends` chain, into a temp
 folder keeping the repository layout so relative paths still resolve), or a recorded run id.
@@ -27,6 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import polars as pl
 
 from dsl.counts import kind_rank
+from dsl import diff_stats, stats
 from dsl.errors import DslError
 from dsl.identity import canonical
 from dsl.profiles import options_text
@@ -414,47 +417,26 @@ def _measurements(side: Side, metrics: pl.DataFrame) -> tuple[dict, dict]:
     return values, jobs
 
 
-def compare(a: Mapping[int, float], b: Mapping[int, float]) -> dict[str, Any]:
-    """Delta (B - A) of seed means with a 95% t interval: paired by seed when both sides have
-    the same seeds (seed-to-seed variation cancels), Welch's otherwise."""
-    from scipy import stats
-
-    from engine.results.aggregate import t_halfwidth
-
-    va, vb = [a[s] for s in sorted(a)], [b[s] for s in sorted(b)]
-    mean_a, mean_b = sum(va) / len(va), sum(vb) / len(vb)
-    delta = mean_b - mean_a
-    paired = sorted(a) == sorted(b) and len(a) >= 2
-    half = None
-    if paired:
-        d = [b[s] - a[s] for s in sorted(a)]
-        m = sum(d) / len(d)
-        sd = math.sqrt(sum((x - m) ** 2 for x in d) / (len(d) - 1))
-        half = t_halfwidth(sd, len(d))
-    elif len(va) >= 2 and len(vb) >= 2:
-        var_a = sum((x - mean_a) ** 2 for x in va) / (len(va) - 1) / len(va)
-        var_b = sum((x - mean_b) ** 2 for x in vb) / (len(vb) - 1) / len(vb)
-        se = math.sqrt(var_a + var_b)
-        if se > 0:
-            df = (var_a + var_b) ** 2 / (var_a ** 2 / (len(va) - 1) + var_b ** 2 / (len(vb) - 1))
-            half = float(stats.t.ppf(0.975, df) * se)
-        else:
-            half = 0.0
-    return {"n_a": len(va), "n_b": len(vb), "mean_a": mean_a, "mean_b": mean_b, "delta": delta,
-            "ci_low": None if half is None else delta - half,
-            "ci_high": None if half is None else delta + half, "paired": paired}
+def compare(a: Mapping[int, float], b: Mapping[int, float], ci: str = "bootstrap",
+            test: str = "t") -> dict[str, Any]:
+    """Delta (B - A) of seed means with a 95% interval, p-value and P(B > A); paired by seed
+    when both sides have the same seeds. The statistics are dsl.diff_stats'."""
+    return diff_stats.compare(a, b, ci, test)
 
 
 _RESULT_SCHEMA = {
     "cell": pl.String, "factors": pl.String, "probe": pl.String, "metric": pl.String,
     "split": pl.String, "n_a": pl.Int64, "n_b": pl.Int64, "mean_a": pl.Float64,
     "mean_b": pl.Float64, "delta": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-    "paired": pl.Boolean, "status": pl.String}
+    "paired": pl.Boolean, "p_value": pl.Float64, "p_improve": pl.Float64, "status": pl.String}
 
 
-def results_diff(a: Side, b: Side, metrics_a: pl.DataFrame, metrics_b: pl.DataFrame
+def results_diff(a: Side, b: Side, metrics_a: pl.DataFrame, metrics_b: pl.DataFrame,
+                 ci: str = "bootstrap", test: str = "t", correction: str | None = "bh"
                  ) -> pl.DataFrame:
-    """One row per (cell's factor values, probe, metric, split) seen on either side."""
+    """One row per (cell's factor values, probe, metric, split) seen on either side; tested
+    rows are flagged after `correction` of their p-values (None: left for the caller, who
+    corrects across several diffs with dsl.diff_stats.flag)."""
     va, ja = _measurements(a, metrics_a)
     vb, jb = _measurements(b, metrics_b)
     rows = []
@@ -471,17 +453,16 @@ def results_diff(a: Side, b: Side, metrics_a: pl.DataFrame, metrics_b: pl.DataFr
         row = {"cell": label, "factors": fkey, "probe": probe, "metric": metric, "split": split,
                "n_a": len(va.get(key, {})), "n_b": len(vb.get(key, {})), "mean_a": None,
                "mean_b": None, "delta": None, "ci_low": None, "ci_high": None,
-               "paired": False, "status": None}
+               "paired": False, "p_value": None, "p_improve": None, "status": None}
         sa, sb = va.get(key), vb.get(key)
         if sa and sb:
-            row.update(compare(sa, sb))
+            row.update(compare(sa, sb, ci, test))
             if ja.get(key) == jb.get(key):
-                row["status"] = "same jobs"
-            elif row["ci_low"] is None:
+                row["status"], row["p_value"] = "same jobs", None  # nothing to test
+            elif row["p_value"] is None:
                 row["status"] = "no CI"
             else:
-                real = row["ci_low"] > 0 or row["ci_high"] < 0
-                row["status"] = "changed" if real else "within noise"
+                row["status"] = "within noise"  # until the corrected p-values say otherwise
         elif sa or sb:
             side_vals = sa or sb
             mean = sum(side_vals.values()) / len(side_vals)
@@ -495,7 +476,9 @@ def results_diff(a: Side, b: Side, metrics_a: pl.DataFrame, metrics_b: pl.DataFr
             in_a, in_b = (fkey, probe) in planned_a, (fkey, probe) in planned_b
             row["status"] = "only in A" if not in_b else "only in B" if not in_a else "no results"
         rows.append(row)
-    return pl.DataFrame(rows, schema=_RESULT_SCHEMA)
+    frame = pl.DataFrame(rows, schema=_RESULT_SCHEMA)
+    return diff_stats.flag([frame], correction)[0] if correction else \
+        frame.with_columns(p_adjusted=pl.lit(None, dtype=pl.Float64))
 
 
 # -- the whole diff ---------------------------------------------------------------------------
@@ -506,8 +489,9 @@ class DiffResult:
     b: Side
     spec: pl.DataFrame  # path, change, old, new (JSON-encoded values)
     plan: PlanDiff
-    results: pl.DataFrame  # see _RESULT_SCHEMA
+    results: pl.DataFrame  # see _RESULT_SCHEMA, plus p_adjusted
     notes: list[str] = field(default_factory=list)
+    method: str = ""  # how deltas, intervals and statuses were computed (dsl.diff_stats)
 
     @property
     def cells_only_a(self) -> pl.DataFrame:
@@ -555,7 +539,7 @@ class DiffResult:
                      "changes": [{**r, "old": dec(r["old"]), "new": dec(r["new"])}
                                  for r in self.plan.changes.iter_rows(named=True)],
                      "only_a": self.plan.only_a, "only_b": self.plan.only_b},
-            "results": {"counts": self.status_counts(),
+            "results": {"counts": self.status_counts(), "method": self.method,
                         "rows": [{**r, "factors": json.loads(r["factors"])}
                                  for r in self.results.iter_rows(named=True)]},
             "notes": self.notes,
@@ -601,16 +585,18 @@ class DiffResult:
         counts = ", ".join(f"{v} {k}" for k, v in self.status_counts().items())
         out += ["", "## Results", "", f"values (a cell's metric on one split), by status: {counts}"
                 if counts else "no results", ""]
+        out += [f"_{self.method}_", ""] if self.method and counts else []
         shown = self._reported_first(self.results.filter(pl.col("status").is_in(
             ["changed", "within noise", "no CI"])))
         if shown.height:
-            out += ["| cell | value | A | B | delta | 95% CI | seeds A/B | paired | status |",
-                    "|---|---|---:|---:|---:|---|---:|---|---|"]
+            out += ["| cell | value | A | B | delta | 95% CI | P(B>A) | p adj. | seeds A/B | "
+                    "paired | status |", "|---|---|---:|---:|---:|---|---:|---:|---:|---|---|"]
             for r in shown.head(max_rows).iter_rows(named=True):
                 ci = "-" if r["ci_low"] is None else \
                     f"[{fmt_number(r['ci_low'], r['delta'])}, {fmt_number(r['ci_high'], r['delta'])}]"
                 out.append(f"| {_md(r['cell'])} | {_value(r)} | {fmt_number(r['mean_a'])} | "
                            f"{fmt_number(r['mean_b'])} | {fmt_number(r['delta'])} | {ci} | "
+                           f"{_p(r['p_improve'])} | {_p(r['p_adjusted'])} | "
                            f"{r['n_a']}/{r['n_b']} | {'yes' if r['paired'] else 'no'} | "
                            f"{r['status']}{' †' if r.get('stale') else ''} |")
             if shown.height > max_rows:
@@ -667,6 +653,10 @@ class DiffResult:
                                              subtitle="delta with 95% CI", anchor="start"))
 
 
+def _p(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}" if v >= 0.01 else f"{v:.0e}"
+
+
 def _md(v: Any) -> str:
     """A value in a markdown cell; a field absent (or null) on one side reads "(unset)"."""
     return UNSET if v is None else str(v).replace("|", "\\|")
@@ -713,9 +703,40 @@ def _value(r: Mapping[str, Any]) -> str:
 
 
 def diff(a: Any, b: Any = None, *, store: Any = None, profile: str | None = None,
-         overrides: Sequence[str] = (), data_root: Any = None) -> DiffResult:
+         overrides: Sequence[str] = (), data_root: Any = None, ci: str = "bootstrap",
+         test: str = "t", correction: str = "bh") -> DiffResult:
     """Compare two versions of a spec (files, `path@gitrev`, run ids), or, with only `a`, the
-    spec file against its most recent recorded run."""
+    spec file against its most recent recorded run. `ci`, `test` and `correction` choose the
+    results statistics (dsl.diff_stats)."""
+    return diff_many([a] if b is None else [a, b], store=store, profile=profile,
+                     overrides=overrides, data_root=data_root, ci=ci, test=test,
+                     correction=correction)[0]
+
+
+def diff_many(refs: Sequence[Any], *, store: Any = None, profile: str | None = None,
+              overrides: Sequence[str] = (), data_root: Any = None, ci: str = "bootstrap",
+              test: str = "t", correction: str = "bh") -> list[DiffResult]:
+    """`dsl diff A B C ...`: B, C, ... each compared with A (one DiffResult each); p-values are
+    corrected across every value tested in all of them. One ref: the file vs its last run."""
+    if not refs:
+        raise DslError("diff needs a spec, run or PATH@GITREV to compare")
+    for name, value, known in (("ci", ci, stats.CI_METHODS), ("test", test, diff_stats.TESTS),
+                               ("correction", correction, stats.CORRECTIONS)):
+        if value not in known:
+            raise DslError(f"unknown {name} '{value}' (one of: {', '.join(known)})")
+    pairs = [(refs[0], None)] if len(refs) == 1 else [(refs[0], other) for other in refs[1:]]
+    results = [_diff_pair(a, b, store=store, profile=profile, overrides=overrides,
+                          data_root=data_root, ci=ci, test=test) for a, b in pairs]
+    flagged = diff_stats.flag([r.results for r in results], correction)
+    tested = sum(f["p_value"].is_not_null().sum() for f in flagged)
+    note = diff_stats.method_note(ci, test, correction, tested)
+    return [replace(r, results=f, method=note) for r, f in zip(results, flagged)]
+
+
+def _diff_pair(a: Any, b: Any = None, *, store: Any = None, profile: str | None = None,
+               overrides: Sequence[str] = (), data_root: Any = None, ci: str = "bootstrap",
+               test: str = "t") -> DiffResult:
+    """One comparison, its values' p-values not yet corrected."""
     from engine.store import Store, resolve_root
 
     st = store if isinstance(store, Store) else Store(resolve_root(store))
@@ -752,7 +773,8 @@ def diff(a: Any, b: Any = None, *, store: Any = None, profile: str | None = None
     metrics = st.metrics(ids_a | ids_b)
     result = DiffResult(old, new, spec_diff(old, new), plan_diff(old, new),
                         results_diff(old, new, metrics.filter(pl.col("job_id").is_in(list(ids_a))),
-                                     metrics.filter(pl.col("job_id").is_in(list(ids_b)))), notes)
+                                     metrics.filter(pl.col("job_id").is_in(list(ids_b))), ci, test,
+                                     correction=None), notes)
     # Values resting on jobs made by other code than today's: a `stale` column and a note.
     from engine.results.stale import mark_diff, stale_view
 

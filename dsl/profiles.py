@@ -67,6 +67,7 @@ class Profile:
     name: str
     doc: str
     first_seed_only: bool = False
+    max_seeds: int | None = None  # only the spec's first N seeds run (None: all)
     rules: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)  # job kind -> rules
 
     def apply(self, kind: str, config: dict) -> dict:
@@ -117,7 +118,38 @@ SMOKE = Profile(
     },
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE,)}
+_LAPTOP_TRAIN = 2000
+
+# The scale at which a spec's findings should show on a 2-core CPU in about 15 minutes
+# (docs/claims.md has the arithmetic): 3 seeds (the fewest at which a claim's interval means
+# more than "both seeds agreed"), 2,000 training images for 8 epochs, width-1/8 networks (a
+# ResNet-18 step costs ~1.75 ms of one core per image at that width, measured).
+LAPTOP = Profile(
+    "laptop",
+    "CPU, about 15 minutes a spec: first 3 seeds, <= 2000/500/1000 samples, width x 0.125 (not "
+    "small_cnn), train <= 8 epochs at batch <= 128, linear <= 100 epochs, finetune <= 5 epochs, "
+    "sensitivity <= 500 pairs",
+    max_seeds=3,
+    rules={
+        "dataset": (Rule(("sizes", "train"), "cap", _LAPTOP_TRAIN),
+                    Rule(("sizes", "val"), "cap", 500),
+                    Rule(("sizes", "test"), "cap", 1000)),
+        "train": (_WIDTH, Rule(("epochs",), "cap", 8), Rule(("batch_size",), "cap", 128),
+                  Rule(("schedule", "warmup_epochs"), "cap", 1)),
+        "features": (_WIDTH,),
+        "linear": (Rule(("epochs",), "cap", 100),
+                   Rule(("n_train",), "cap", _LAPTOP_TRAIN, null_is_all=False)),
+        "finetune": (_WIDTH, Rule(("epochs",), "cap", 5), Rule(("batch_size",), "cap", 128),
+                     Rule(("schedule", "warmup_epochs"), "cap", 1),
+                     Rule(("n_train",), "cap", _LAPTOP_TRAIN),
+                     Rule(("linear", "epochs"), "cap", 100),
+                     Rule(("linear", "n_train"), "cap", _LAPTOP_TRAIN)),
+        "sensitivity": (_WIDTH, Rule(("pairs",), "cap", 500)),
+        "accuracy": (_WIDTH,),
+    },
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, LAPTOP)}
 
 
 def get(name: str | None) -> Profile | None:

@@ -226,7 +226,9 @@ class Resolver:
     # --- the grid ------------------------------------------------------------------------------
     def seeds(self) -> list[int]:
         seeds = self.spec.spec.seed_list()
-        return seeds[:1] if self.profile and self.profile.first_seed_only else seeds
+        if self.profile and self.profile.first_seed_only:
+            return seeds[:1]
+        return seeds[:self.profile.max_seeds] if self.profile and self.profile.max_seeds else seeds
 
     def grid(self) -> list[dict[str, Any]]:
         f = self.spec.factors

@@ -666,6 +666,61 @@ class Report(Raw):
 
 
 # ---------------------------------------------------------------------------------------------
+# [[claim]]: statements about the results, checked after a run (dsl.claims judges them)
+# ---------------------------------------------------------------------------------------------
+
+class Claim(Raw):
+    """A finding the results should show: `compare`'s levels in order, each pair related by
+    `expect` (">" first beats second, "<" first below second, "~" equal within `within`)."""
+
+    text: str = Field(description="the finding, in words")
+    metric: str = Field(description='a VALUE, as in reports: "PROBE.METRIC[@split]"')
+    compare: dict[str, Annotated[list[Scalar], Field(min_length=2)]] = Field(
+        description="one DIM and two or more of its levels, e.g. { invariance = [\"same\", "
+                    "\"other\"] }")
+    expect: Literal[">", "<", "~"] | Annotated[list[Literal[">", "<", "~"]], Field(
+        min_length=1)] = Field(">", description="the relation of each neighbouring pair of "
+                                                "levels; one for all, or one per pair")
+    at_least: NonNegFloat = Field(0.0, description='margin for ">" and "<": the difference must '
+                                                   "exceed it")
+    within: PosFloat | None = Field(None, description='tolerance of "~" (required by it)')
+    for_every: str | list[str] = Field(default_factory=list,
+                                       description="DIMs judged level by level: the claim "
+                                                   "must hold at every level")
+    filter: dict[str, Scalar | list[Scalar]] = Field(
+        default_factory=dict, description="DIM = value (or a list of values) to keep")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if len(self.compare) != 1:
+            raise PydanticCustomError(
+                "one_of", "compare names exactly one DIM with its levels, got {n}",
+                {"n": len(self.compare), "key": "compare"})
+        levels = next(iter(self.compare.values()))
+        relations = self.relations()
+        if isinstance(self.expect, list) and len(self.expect) != len(levels) - 1:
+            raise PydanticCustomError(
+                "wrong_value", "expect lists {got} relations for {n} levels: give {want} (one "
+                "per neighbouring pair) or one for all", {"got": len(self.expect), "n": len(levels),
+                                                          "want": len(levels) - 1, "key": "expect"})
+        if "~" in relations and self.within is None:
+            raise PydanticCustomError("claim", '"~" needs within = TOLERANCE (e.g. 0.05)',
+                                      {"key": "within"})
+        if "~" not in relations and self.within is not None:
+            raise PydanticCustomError("wrong_value", 'within is the tolerance of "~"; this claim '
+                                      "expects {rel}", {"rel": " ".join(relations),
+                                                        "key": "within"})
+        return self
+
+    def relations(self) -> list[str]:
+        """One relation per neighbouring pair of levels."""
+        levels = next(iter(self.compare.values()), [])
+        if isinstance(self.expect, list):
+            return list(self.expect)
+        return [self.expect] * max(len(levels) - 1, 0)
+
+
+# ---------------------------------------------------------------------------------------------
 # The whole spec
 # ---------------------------------------------------------------------------------------------
 
@@ -685,6 +740,7 @@ class Spec(Raw):
     train: TrainSpec
     probe: list[Probe] = Field(default_factory=list)
     report: list[Report] = Field(default_factory=list)
+    claim: list[Claim] = Field(default_factory=list)
 
     def probe_names(self) -> list[str]:
         return [p.name_or_kind for p in self.probe]

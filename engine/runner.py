@@ -557,7 +557,7 @@ def _print_tables(specs: list[SpecPlan], store: Store, console: Console) -> None
     except ImportError:
         return
     for spec in specs:
-        if not spec.reports:
+        if not spec.reports and not (spec.resolved or {}).get("claim"):
             continue
         try:
             print_spec_tables(spec, store)

@@ -80,12 +80,12 @@ def test_flatten_paths():
 def test_compare_paired_and_welch():
     from scipy import stats
     a, b = {0: 0.5, 1: 0.6, 2: 0.7}, {0: 0.6, 1: 0.72, 2: 0.79}
-    r = compare(a, b)
+    r = compare(a, b, ci="t")
     d = [0.1, 0.12, 0.09]
     ref = stats.ttest_rel(list(b.values()), list(a.values())).confidence_interval(0.95)
     assert r["paired"] and r["delta"] == pytest.approx(sum(d) / 3)
     assert (r["ci_low"], r["ci_high"]) == (pytest.approx(ref.low), pytest.approx(ref.high))
-    w = compare(a, {3: 0.6, 4: 0.72, 5: 0.79, 6: 0.7})
+    w = compare(a, {3: 0.6, 4: 0.72, 5: 0.79, 6: 0.7}, ci="t")
     ref = stats.ttest_ind([0.6, 0.72, 0.79, 0.7], [0.5, 0.6, 0.7],
                           equal_var=False).confidence_interval(0.95)
     assert not w["paired"]

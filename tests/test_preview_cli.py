@@ -26,7 +26,7 @@ def test_preview_refuses_a_seed_the_spec_lacks_and_an_empty_sheet(tmp_path, caps
     out = tmp_path / "p.png"
     assert main(["preview", str(QUICKSTART), "--task", "target", "--seed", "5",
                  "-o", str(out)]) == 2
-    assert "quickstart.toml has seeds 0, 1; --seed 5 is not one of them" in capsys.readouterr().err
+    assert "quickstart.toml has seeds 0, 1, 2; --seed 5 is not one of them" in capsys.readouterr().err
     assert main(["preview", str(QUICKSTART), "--task", "target", "-n", "0", "-o", str(out)]) == 2
     assert "-n 0: show at least one sample" in capsys.readouterr().err
     assert not out.exists()

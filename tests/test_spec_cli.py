@@ -85,7 +85,7 @@ def test_schema_prints_json(capsys):
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "dsl spec"
     assert set(schema["properties"]) == {"spec", "draw", "data", "task", "factors", "train",
-                                         "probe", "report"}
+                                         "probe", "report", "claim"}
 
 
 def test_a_missing_spec_points_at_the_closest_one(tmp_path, capsys):

@@ -14,7 +14,9 @@ from typing import Sequence
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import stats as _scipy_stats
+
+from dsl import stats
 
 CONFIDENCE = 0.95
 
@@ -32,7 +34,7 @@ def t_halfwidth(std: float | None, n: int, confidence: float = CONFIDENCE) -> fl
     """Half the width of the t interval for a mean of n values with sample std `std`."""
     if std is None or n < 2 or (isinstance(std, float) and math.isnan(std)):
         return None
-    return float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n))
+    return float(_scipy_stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n))
 
 
 def summarize(values: Sequence[float | None]) -> Summary:
@@ -48,8 +50,13 @@ def summarize(values: Sequence[float | None]) -> Summary:
                    None if half is None else mean + half)
 
 
-def aggregate(selected: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+def aggregate(selected: pl.DataFrame, by: Sequence[str], ci: str = "t", center: str = "mean",
+              clip01: bool = False) -> pl.DataFrame:
     """Group `select`ed slots by the dims `by`: mean/std/n/ci over seeds, plus what is missing.
+
+    `ci`: "t" or "bootstrap" (scipy's percentile bootstrap over seeds, dsl.stats); `center`:
+    "mean" or "iqm" (the interquartile mean, in column `iqm`, which the interval is then of);
+    `clip01` cuts the interval to [0, 1] (accuracies).
 
     Columns: *by, mean, std, n (seeds with a value), seeds (seeds planned), expected (slots
     planned), missing (slots without a value), jobs (the job ids behind the number), statuses.
@@ -70,6 +77,7 @@ def aggregate(selected: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
         mean=pl.col("value").mean(),
         std=pl.col("value").std(ddof=1),
         n=pl.col("value").count(),
+        values=pl.col("value").drop_nulls(),
         seeds=pl.len(),
         expected=pl.col("expected").sum(),
         missing=(pl.col("expected") - pl.col("have")).sum(),
@@ -77,10 +85,20 @@ def aggregate(selected: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
         statuses=pl.col("statuses").list.explode(keep_nulls=False, empty_as_null=False),
     )
     std = out["std"].to_list()
-    half = [t_halfwidth(s, n) for s, n in zip(std, out["n"].to_list())]
     mean = out["mean"].to_list()
-    low = [None if h is None else m - h for m, h in zip(mean, half)]
-    high = [None if h is None else m + h for m, h in zip(mean, half)]
+    per_group = out["values"].to_list()
+    if ci == "t" and center == "mean":
+        half = [t_halfwidth(s, n) for s, n in zip(std, out["n"].to_list())]
+        bounds = [None if h is None else (m - h, m + h) for m, h in zip(mean, half)]
+    elif ci == "bootstrap":
+        bounds = stats.bootstrap_intervals(per_group, statistic=center)
+    else:
+        raise ValueError(f"no {ci} interval of the {center}: use ci='bootstrap'")
+    if clip01:
+        bounds = [stats.clip(b) for b in bounds]
+    low = [None if b is None else b[0] for b in bounds]
+    high = [None if b is None else b[1] for b in bounds]
+    iqm = [stats.iqm(v) for v in per_group]
     # A single seed has no spread: std is null rather than polars' NaN/None mix.
     std = [None if s is None or (isinstance(s, float) and math.isnan(s)) else s for s in std]
     missing_why = [_why(sts) for sts in out["statuses"].to_list()]
@@ -91,8 +109,9 @@ def aggregate(selected: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
         n=pl.col("n").cast(pl.Int64), seeds=pl.col("seeds").cast(pl.Int64),
         expected=pl.col("expected").cast(pl.Int64), missing=pl.col("missing").cast(pl.Int64),
         why_missing=pl.Series(missing_why, dtype=pl.String),
+        iqm=pl.Series(iqm, dtype=pl.Float64),
     ).select(*by, "mean", "std", "n", "ci_low", "ci_high", "seeds", "expected", "missing",
-             "why_missing", "jobs")
+             "why_missing", "jobs", "iqm")
 
 
 def _why(statuses: list[str]) -> str | None:

@@ -166,7 +166,8 @@ def _planned_with(prov: Mapping[str, Any]) -> str:
 
 def render_page(spec_plan: Any, tables: Sequence[Table], charts: Sequence[Chart],
                 counts: Mapping[str, Any], prov: Mapping[str, Any],
-                statuses: Mapping[str, str] | None = None, artifact: Any = None) -> str:
+                statuses: Mapping[str, str] | None = None, artifact: Any = None,
+                claims_html: str = "") -> str:
     """The HTML page of one spec."""
     statuses = statuses or {}
     reports = sorted([(t.report_index, _table_html(t, k, artifact, statuses))
@@ -196,6 +197,7 @@ def render_page(spec_plan: Any, tables: Sequence[Table], charts: Sequence[Chart]
 <th>cached</th></tr>{kinds}</table></details>
 <h2>Results</h2>
 {''.join(h for _, h in reports) or '<p>This spec has no [[report]].</p>'}
+{claims_html}
 <h2>Provenance</h2>
 <table class='kv'>
 <tr><th>spec hash</th><td><code>{_e(prov['spec_hash'])}</code></td></tr>
@@ -237,7 +239,15 @@ def spec_page(spec_plan: Any, store: Any, profile: str | None = None,
                        {**provenance(spec_plan, store), "profile": profile,
                         "overrides": list(overrides), "stale": stale},
                        {**all_status, **statuses},
-                       store.paths.artifact)
+                       store.paths.artifact, claims_html=_claims_html(spec_plan, cells, metrics,
+                                                                      statuses))
+
+
+def _claims_html(spec_plan: Any, cells, metrics, statuses) -> str:
+    from engine.results.claims import judge_claims, to_html
+
+    claims = list((spec_plan.resolved or {}).get("claim") or [])
+    return to_html(judge_claims(cells, claims, metrics, statuses)) if claims else ""
 
 
 def _options_by_spec(source: Any, profile: str | None, overrides: Sequence[str]) -> dict:

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import polars as pl
 
 from dsl.errors import DslError
+from dsl.stats import CI_NAMES, bounded
 from dsl.profiles import options_text
 from engine.results.aggregate import aggregate
 from engine.results.stale import STALE_MARK, mark_tables, stale_view
@@ -44,6 +45,19 @@ class Table:
     report_index: int = 0
     notes: list[str] = field(default_factory=list)
     stale: set = field(default_factory=set)  # (row, column) resting on stale jobs (results.stale)
+    ci: str = "bootstrap"  # how ci_low/ci_high were computed: "bootstrap" | "t"
+    center: str = "mean"  # what a cell shows: "mean" | "iqm" (the interval is of it)
+
+    def footer(self) -> str:
+        """What the numbers are: "mean ± std over seeds; 95% CI: percentile bootstrap"."""
+        what = "IQM (interquartile mean) ± std" if self.center == "iqm" else "mean ± std"
+        clipped = ", clipped to [0, 1]" if bounded(self.value) else ""
+        n = [k for k in self.data["n"].to_list() if k and k >= 2] if self.data.height else []
+        # simulated coverage of a 95% percentile bootstrap of a mean: ~50% at 2 seeds, ~75% at
+        # 3, ~85% at 5, ~91% at 10 (docs/claims.md); a reader must not take it for 95%
+        few = "; below 10 seeds it covers less than 95% (docs/claims.md)" \
+            if self.ci == "bootstrap" and n and min(n) < 10 else ""
+        return f"{self.value}: {what} over seeds; 95% CI: {CI_NAMES[self.ci]}{clipped}{few}"
 
     def cell(self, row: Any, column: Any) -> dict | None:
         """The aggregate at one position, or None when no cell was planned there."""
@@ -52,7 +66,7 @@ class Table:
 
     def text(self, row: Any, column: Any) -> str:
         mark = f" {STALE_MARK}" if (row, column) in self.stale else ""
-        return cell_text(self.cell(row, column)) + mark
+        return cell_text(self.cell(row, column), self.center) + mark
 
     def display(self) -> pl.DataFrame:
         """The grid as text ("mean ± std"), rows dim first: what terminal and md print."""
@@ -85,6 +99,7 @@ class Table:
             "expected": d["expected"], "missing": d["missing"],
             "why_missing": d["why_missing"],
             "jobs": [" ".join(j) for j in d["jobs"].to_list()],
+            **({"iqm": d["iqm"]} if self.center == "iqm" else {}),
         }, schema_overrides={"mean": pl.Float64, "std": pl.Float64, "ci_low": pl.Float64,
                              "ci_high": pl.Float64, "why_missing": pl.String})
 
@@ -108,16 +123,16 @@ def fmt_number(x: float | None, like: float | None = None) -> str:
     return f"{x:.3g}"
 
 
-def cell_text(agg: Mapping[str, Any] | None) -> str:
-    """"mean ± std", "missing (failed 2)", or "-" where nothing was planned."""
+def cell_text(agg: Mapping[str, Any] | None, center: str = "mean") -> str:
+    """"mean ± std" (or IQM ± std), "missing (failed 2)", or "-" where nothing was planned."""
     if agg is None:
         return NOT_PLANNED
     if agg["mean"] is None:
         why = agg.get("why_missing")
         return f"missing ({why})" if why else "missing"
-    out = fmt_number(agg["mean"])
+    out = fmt_number(agg[center])
     if agg["std"] is not None:
-        out += f" ± {fmt_number(agg['std'], agg['mean'])}"
+        out += f" ± {fmt_number(agg['std'], agg[center])}"
     if agg["missing"]:
         out += f" [{agg['expected'] - agg['missing']}/{agg['expected']}]"
     return out
@@ -135,7 +150,8 @@ def default_title(report: Mapping[str, Any]) -> str:
 
 def build_table(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, Any],
                 metrics: pl.DataFrame | None, statuses: Mapping[str, str] | None = None,
-                *, spec: str = "", index: int = 0) -> Table:
+                *, spec: str = "", index: int = 0, ci: str = "bootstrap",
+                center: str = "mean") -> Table:
     """One `table = {rows, columns, value}` report from cells and metrics."""
     view = report["table"]
     rows, columns, value = view["rows"], view.get("columns"), view["value"]
@@ -151,7 +167,7 @@ def build_table(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
                      "seed", "value", "job", "status")
     notes = [] if sel.height else [f"no cell matches the report's filter {report.get('filter')}"
                                    if report.get("filter") else f"no probe produces '{value}'"]
-    data = aggregate(sel, ["row", "column"])
+    data = aggregate(sel, ["row", "column"], ci=ci, center=center, clip01=bounded(value))
     if data.height and data["n"].max() == 1:  # "0.336" alone would read as exact
         notes.append("one seed: no std or CI (they need two or more)")
     if pooling:
@@ -160,15 +176,15 @@ def build_table(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
                  columns=columns, value=value, filter=dict(report.get("filter") or {}),
                  data=data,
                  row_levels=levels(sel, "row", rows), column_levels=levels(sel, "column", columns),
-                 report_index=index, notes=notes)
+                 report_index=index, notes=notes, ci=ci, center=center)
 
 
 def build_tables(cells: Sequence[Mapping], reports: Iterable[Mapping[str, Any]],
                  metrics: pl.DataFrame | None, statuses: Mapping[str, str] | None = None,
-                 *, spec: str = "") -> list[Table]:
+                 *, spec: str = "", ci: str = "bootstrap", center: str = "mean") -> list[Table]:
     """Every table report of a spec (chart reports are skipped: see charts.py)."""
     s = slots(cells)
-    return [build_table(s, r, metrics, statuses, spec=spec, index=i)
+    return [build_table(s, r, metrics, statuses, spec=spec, index=i, ci=ci, center=center)
             for i, r in enumerate(reports) if r.get("table")]
 
 
@@ -222,9 +238,11 @@ def options_note(spec_plan: Any, store: Any, statuses: Mapping[str, str]) -> str
             f"({last.run_id}) used {used}: give the same options to see its results")
 
 
-def spec_tables(spec_plan: Any, store: Any) -> list[Table]:
+def spec_tables(spec_plan: Any, store: Any, ci: str = "bootstrap", center: str = "mean"
+                ) -> list[Table]:
     cells, metrics, statuses = spec_inputs(spec_plan, store)
-    tables = build_tables(cells, spec_plan.reports, metrics, statuses, spec=spec_plan.name)
+    tables = build_tables(cells, spec_plan.reports, metrics, statuses, spec=spec_plan.name,
+                          ci=ci, center=center)
     note = options_note(spec_plan, store, statuses)
     for t in tables if note else ():
         t.notes.append(note)
@@ -233,7 +251,8 @@ def spec_tables(spec_plan: Any, store: Any) -> list[Table]:
 
 
 def table(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = None,
-          overrides: Sequence[str] = (), data_root: Any = None) -> list[Table]:
+          overrides: Sequence[str] = (), data_root: Any = None, ci: str = "bootstrap",
+          center: str = "mean") -> list[Table]:
     """The [[report]] tables of a spec (file, folder, Plan or SpecPlan) from the store's results.
 
     Each Table holds its aggregates as a polars frame (`.data`, `.long()`, `.wide()`) and
@@ -242,7 +261,7 @@ def table(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = No
     st = open_store(store)
     out: list[Table] = []
     for sp in spec_plans(spec_path_or_plan, profile, overrides, st, data_root):
-        out += spec_tables(sp, st)
+        out += spec_tables(sp, st, ci, center)
     return out
 
 
@@ -260,8 +279,12 @@ def print_spec_tables(spec_plan: Any, store: Any, console: Any = None) -> None:
     from rich.console import Console
 
     console = console or Console(highlight=False)
-    for t in spec_tables(spec_plan, open_store(store)):
+    store = open_store(store)
+    for t in spec_tables(spec_plan, store):
         console.print(rich_table(t))
+    from engine.results.claims import print_spec_claims
+
+    print_spec_claims(spec_plan, store, console)
 
 
 # -- renderings -------------------------------------------------------------------------------
@@ -270,7 +293,7 @@ def rich_table(t: Table):
     from rich.table import Table as RichTable
 
     d = t.display()
-    caption = f"{t.value}: mean ± std over seeds"
+    caption = t.footer()
     if t.notes:
         caption += "; " + "; ".join(t.notes)
     rt = RichTable(title=f"{t.spec}: {t.title}" if t.spec else t.title, caption=caption)
@@ -288,7 +311,7 @@ def to_markdown(tables: Sequence[Table]) -> str:
         d = t.display()
         head = [t.rows + (f" \\ {t.columns}" if t.columns else "")] + d.columns[1:]
         title = f"{t.spec}: {t.title}" if t.spec else t.title  # as the terminal titles it
-        lines = [f"### {_md(title)}", "", f"{t.value}: mean ± std over seeds", "",
+        lines = [f"### {_md(title)}", "", t.footer(), "",
                  "| " + " | ".join(_md(h) for h in head) + " |",
                  "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
         lines += ["| " + " | ".join(_md(v) for v in row) + " |" for row in d.iter_rows()]
@@ -327,11 +350,13 @@ def to_json(tables: Sequence[Table]) -> dict[str, Any]:
                               **{k: agg[k] for k in ("mean", "std", "n", "ci_low", "ci_high",
                                                       "seeds", "expected", "missing",
                                                       "why_missing")},
+                              **({"iqm": agg["iqm"]} if t.center == "iqm" else {}),
                               "jobs": list(agg["jobs"]), "text": cell_text(agg),
                               "stale": (r, c) in t.stale})
         out.append({"spec": t.spec, "title": t.title, "rows": t.rows, "columns": t.columns,
                     "value": t.value, "filter": dict(t.filter), "row_levels": t.row_levels,
                     "column_levels": t.column_levels if t.columns else [], "cells": cells,
+                    "center": t.center, "interval": f"95% {CI_NAMES[t.ci]}",
                     "notes": t.notes})
     return {"format": "dsl.tables/1", "tables": out}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Mapping, Sequence
 
-from dsl import profiles
+from dsl import kinds, profiles
 from dsl.errors import DslError, did_you_mean
 from dsl.graph import Cell, Job, Plan, SpecPlan
 from dsl.identity import JobId, canonical, normalise, text_hash
@@ -55,8 +55,9 @@ def plan_spec(path: str | os.PathLike, profile: str | None = None,
             if job.id not in jobs:
                 jobs[job.id] = job
     requires: set[str] = set()
+    readers = kinds.reads_files()
     for job in jobs.values():
-        if job.kind in ("dataset", "sensitivity"):
+        if job.kind in readers:
             requires |= local_sources(job.config["data"])
     resolved = normalise(_plain(doc.data))
     return SpecPlan(

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from dsl.errors import DslError
+from dsl.kinds import reads_files
 from engine.jobs import error_line
 from engine.paths import ArtifactPaths
 
@@ -404,9 +405,11 @@ class Store:
         with self._read() as con:
             if con is None:
                 return None
+            readers = reads_files()  # the kinds whose configs carry fingerprints (dsl.kinds)
             rows = con.execute(
-                "SELECT config FROM jobs WHERE status='done' AND kind IN ('dataset', "
-                "'sensitivity') AND config LIKE '%\"files\"%' ORDER BY finished DESC").fetchall()
+                f"SELECT config FROM jobs WHERE status='done' AND kind IN "
+                f"({', '.join('?' * len(readers))}) AND config LIKE '%\"files\"%' "
+                "ORDER BY finished DESC", readers).fetchall()
         for row in rows:
             found = (json.loads(row["config"]).get("files") or {}).get(source)
             if found:

@@ -19,9 +19,7 @@ from collections import Counter
 from typing import Any, Iterable
 
 from dsl.commands._common import add_plan_options
-
-KIND_ORDER = ("dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy")
-
+from dsl.kinds import KINDS
 
 def register(sub):
     p = sub.add_parser("plan", help="count cells and jobs (new, shared, cached) and estimate "
@@ -42,7 +40,9 @@ def _by_kind(kinds: Iterable[str]) -> dict[str, int]:
 
 
 def _kind_rank(kind: str) -> tuple:
-    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+    """Dependencies first: each kind's display order in the registry, unknown kinds last."""
+    known = KINDS.get(kind)
+    return (known.order if known is not None else float("inf"), kind)
 
 
 def cell_label(cell) -> str:

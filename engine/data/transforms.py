@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from dsl.catalog import TRANSFORMS
-from engine.data import kernels, rand
+from engine.data import hue, kernels, rand
 
 GEOMETRIC = ("translate", "rotate", "scale", "shear", "vflip", "hflip", "elastic")
 ORDER = tuple(TRANSFORMS)
@@ -375,8 +375,7 @@ def _on_visible(x, sparse, dense):
     return x
 
 
-# HSV's channel n (5, 3, 1 for r, g, b) reaches its maximum at hue 2 - n (mod 6): 3, 5, 1
-_CENTRES = (3.0, 5.0, 1.0)
+_CENTRES = hue.CENTRES  # where each channel peaks on the hue circle
 
 
 def _rotate_hue(rgb, shift6, out=None):

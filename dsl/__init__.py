@@ -13,7 +13,7 @@ from typing import Any
 _API = {
     "load_spec": "dsl.load:load_spec",      # a spec file -> validated spec model
     "plan": "dsl.planner:plan",             # spec files -> Plan (deduplicated job graph)
-    "run": "engine.runner:run",             # Plan or spec files -> RunSummary
+    "run": "dsl.commands.run:run",          # Plan or spec files -> RunSummary (tables printed)
     "table": "engine.results.tables:table",  # spec -> polars DataFrames of its [[report]] tables
     "chart": "engine.results.charts:chart",  # spec -> Altair charts
     "report": "engine.results.report:report",  # specs -> HTML pages

@@ -121,19 +121,6 @@ def plan(paths: str | os.PathLike | Iterable[str | os.PathLike], profile: str | 
                 dict(files.origin))
 
 
-def cached(plan_: Plan, store: Any = None) -> set[JobId]:
-    """JobIds of the plan already finished in the store (none when it does not exist yet; the
-    store folder is never created here)."""
-    from engine.store import Store, resolve_root
-
-    if not isinstance(store, Store):
-        root = resolve_root(store)
-        if not root.exists():
-            return set()
-        store = Store(root)
-    return {JobId(j) for j in store.finished(plan_.jobs)}
-
-
 def resolve_task(spec_path: str | os.PathLike, task: str, seed: int = 0,
                  profile: str | None = None, overrides: Sequence[str] = ()
                  ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from rich.console import Console
 
@@ -377,11 +377,13 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
         overrides: Iterable[str] = (), data_root: str | os.PathLike | None = None,
         address: str | None = None, verbose: bool = False, progress: bool = True,
         compile: bool = False, echo: bool = True, console: Console | None = None,
-        executor_options: dict | None = None) -> RunSummary:
+        executor_options: dict | None = None,
+        tables: Callable[[SpecPlan, Store], None] | None = None) -> RunSummary:
     """Run every unfinished job of the plan (or of the specs at the given paths).
 
-    Returns a RunSummary; prints missing-data skips, each spec's report tables and a summary
-    unless `echo` is false. Raises KeyboardInterrupt after a clean stop on Ctrl-C.
+    Returns a RunSummary; prints missing-data skips, each spec's report tables (through
+    `tables`, which the layer above passes: the engine does not tabulate) and a summary unless
+    `echo` is false. Raises KeyboardInterrupt after a clean stop on Ctrl-C.
     `executor_options` go to `engine.executors.make` (e.g. `resources`, `retries`).
     """
     t0 = time.time()
@@ -444,17 +446,15 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     for spec in specs:
         store.finish_run(summary.run_ids[spec.name], _spec_status(spec, summary, finished))
     summary.seconds = time.time() - t0
+    if echo and tables is not None:
+        _print_tables(specs, store, console, tables)
     if echo:
-        _print_tables(specs, store, console)
         print_summary(summary, console)
     return summary
 
 
-def _print_tables(specs: list[SpecPlan], store: Store, console: Console) -> None:
-    try:
-        from engine.results.tables import print_spec_tables
-    except ImportError:
-        return
+def _print_tables(specs: list[SpecPlan], store: Store, console: Console,
+                  print_spec_tables: Callable[[SpecPlan, Store], None]) -> None:
     for spec in specs:
         if not spec.reports:
             continue

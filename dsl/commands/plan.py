@@ -216,9 +216,21 @@ def _local_data(plan) -> list[str]:
             for source, fp in sorted(plan.files.items())]
 
 
+def cached(plan_, store: Any = None) -> set[str]:
+    """JobIds of the plan already finished in the store (none when it does not exist yet; the
+    store folder is never created here)."""
+    from engine.store import Store, resolve_root
+
+    if not isinstance(store, Store):
+        root = resolve_root(store)
+        if not root.exists():
+            return set()
+        store = Store(root)
+    return set(store.finished(plan_.jobs))
+
+
 def _run(args) -> int:
     from dsl.commands._common import plan_from_args
-    from dsl.planner import cached
 
     plan = plan_from_args(args)
     summary = Summary(plan, cached(plan, args.store))

@@ -42,10 +42,18 @@ def register(sub) -> None:
     p.set_defaults(func=_run)
 
 
+def run(plan_or_paths, **options):
+    """`engine.runner.run`, printing each spec's report tables after it as `dsl run` does (the
+    engine executes; tabulating sits above it). What `dsl.run` is."""
+    from engine.results.tables import print_spec_tables
+    from engine.runner import run as execute
+
+    return execute(plan_or_paths, tables=print_spec_tables, **options)
+
+
 def _run(args: argparse.Namespace) -> int:
     from dsl.errors import DslError
     from engine.resources import ResourcePolicy
-    from engine.runner import run
 
     # Checked before planning or starting Ray, so a typo costs nothing.
     ResourcePolicy.from_options(args.resources, per_gpu=max(args.per_gpu, 1))

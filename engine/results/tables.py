@@ -240,7 +240,7 @@ def table(spec_path_or_plan: Any, *, store: Any = None, profile: str | None = No
 
 
 def print_spec_tables(spec_plan: Any, store: Any, console: Any = None) -> None:
-    """Print a spec's tables after `dsl run` (the runner calls this)."""
+    """Print a spec's tables after `dsl run` (the command hands this to the runner)."""
     from rich.console import Console
 
     console = console or Console(highlight=False)

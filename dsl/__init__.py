@@ -12,7 +12,7 @@ from typing import Any
 # public name -> "module:attribute"
 _API = {
     "load_spec": "dsl.load:load_spec",      # a spec file -> validated spec model
-    "plan": "dsl.planner:plan",             # spec files -> Plan (deduplicated job graph)
+    "plan": "dsl.commands.plan:plan",       # spec files -> Plan (deduplicated job graph)
     "run": "dsl.commands.run:run",          # Plan or spec files -> RunSummary (tables printed)
     "table": "engine.results.tables:table",  # spec -> polars DataFrames of its [[report]] tables
     "chart": "engine.results.charts:chart",  # spec -> Altair charts

@@ -72,9 +72,10 @@ def _from_spec_plan(sp: Any, label: str, source: str, profile: str | None,
 def _plan_file(path: str | os.PathLike, label: str, source: str, profile: str | None,
                overrides: Sequence[str], store: Any = None, data_root: Any = None) -> Side:
     from dsl.planner import plan
+    from engine.store import recorded_lookup
 
-    p = plan([path], profile=profile, overrides=tuple(overrides), store=store,
-             data_root=data_root)
+    p = plan([path], profile=profile, overrides=tuple(overrides),
+             recorded=recorded_lookup(store), data_root=data_root)
     if len(p.specs) != 1:
         raise DslError(f"diff compares one spec at a time; {path} holds {len(p.specs)}")
     return _from_spec_plan(p.specs[0], label, source, profile, overrides)

@@ -38,7 +38,7 @@ def _plain(value: Any) -> Any:
 def plan_spec(path: str | os.PathLike, profile: str | None = None,
               overrides: Sequence[str] = (), files: Any = None) -> SpecPlan:
     """One spec's plan: its cells and its own unique jobs, dependencies first. `files` maps a
-    local data source to its fingerprint (engine.data.local_files.LocalFiles)."""
+    local data source to its fingerprint (dsl.local_files.LocalFiles)."""
     from dsl.resolve import Resolver, local_sources
 
     prof = profiles.get(profile)
@@ -89,18 +89,19 @@ def spec_files(paths: Iterable[str | os.PathLike]) -> list:
 
 
 def plan(paths: str | os.PathLike | Iterable[str | os.PathLike], profile: str | None = None,
-         overrides: Sequence[str] = (), store: Any = None, data_root: Any = None) -> Plan:
+         overrides: Sequence[str] = (), recorded: Any = None, data_root: Any = None) -> Plan:
     """The deduplicated job graph of every spec at `paths` (files or folders).
 
     Identity never depends on what has run, with one exception: jobs that read local data
     (CIFAR under `data_root`, default $DSL_DATA else ./data; image folders) carry the content
-    fingerprint of those files, and when the files are absent here, the fingerprint the `store`
-    last ran with (so results stay findable without the data). `dsl plan` asks the store which
-    jobs are finished (`cached`).
+    fingerprint of those files, and when the files are absent here, the fingerprint the store
+    last ran with (so results stay findable without the data): `recorded` asks it, a lookup
+    (source, spec, profile) -> fingerprint or None from the layer above
+    (engine.store.recorded_lookup); without one, absent files are "missing".
     """
-    from engine.data.local_files import LocalFiles
+    from dsl.local_files import LocalFiles
 
-    files = LocalFiles(data_root, store)
+    files = LocalFiles(data_root, recorded)
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     profiles.get(profile)  # an unknown profile fails before any spec is read

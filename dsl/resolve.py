@@ -30,7 +30,7 @@ from dsl.errors import DataMissing, DslError, SpecError, did_you_mean
 from dsl.graph import Cell, Job, ProbeRef
 from dsl.profiles import Profile
 from dsl.spec import BUILTIN_DATA, SECTION_MODELS, TrainSpec, validate_section
-from engine.data.local_files import FOLDER, folder_classes, folder_pools
+from dsl.local_files import FOLDER, folder_classes, folder_pools
 
 GENERATED_SIZES = {"train": 50000, "val": 10000, "test": 10000}
 CIFAR_VAL = 5000  # taken from the training set; the test set is used whole
@@ -91,7 +91,7 @@ def real_kind(data: Mapping[str, Any]) -> str | None:
 
 
 def local_sources(data: Mapping[str, Any]) -> set[str]:
-    """The local files a data config reads, as fingerprint sources (engine.data.local_files):
+    """The local files a data config reads, as fingerprint sources (dsl.local_files):
     "cifar10", "cifar100", or "folder:<path>" for image, foreground and background folders."""
     kind = data["kind"]
     if kind == "composite":

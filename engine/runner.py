@@ -59,7 +59,7 @@ class RunSummary:
 
 def _missing_data(source: str, data_root: Path) -> str | None:
     """Why a local data source a spec needs is absent, or None."""
-    from engine.data.local_files import missing
+    from dsl.local_files import missing
 
     return missing(source, data_root)
 
@@ -269,21 +269,24 @@ class _Scheduler:
         self.progress.job_skipped(self.jobs[jid].kind)
 
 
-def _plan(plan_or_paths, store: Store, profile, overrides, data_root: Path) -> Plan:
+def _plan(plan_or_paths, data_root: Path,
+          planner: Callable[[list[str]], Plan] | None = None) -> Plan:
+    """The plan to run: the one given, or the specs at the given paths planned by `planner`,
+    which the layer above hands in (the engine does not plan)."""
     if isinstance(plan_or_paths, Plan):
         _check_files(plan_or_paths, data_root)
         return plan_or_paths
-    from dsl.planner import plan
-
+    if planner is None:
+        raise TypeError("engine.runner.run needs a Plan, or a planner for spec paths "
+                        "(dsl.run passes one)")
     paths = [plan_or_paths] if isinstance(plan_or_paths, (str, os.PathLike)) else plan_or_paths
-    return plan([str(p) for p in paths], profile=profile, overrides=tuple(overrides), store=store,
-                data_root=data_root)
+    return planner([str(p) for p in paths])
 
 
 def _check_files(plan: Plan, data_root: Path) -> None:
     """A plan made before (or elsewhere) names local data by fingerprint: running it against
     other files would store their results under the wrong identity."""
-    from engine.data.local_files import fingerprint, folder_of, label
+    from dsl.local_files import fingerprint, folder_of, label
 
     for source, planned in plan.files.items():
         now = fingerprint(source, data_root)
@@ -320,7 +323,7 @@ def _changed_data(plan: Plan, store: Store, summary: RunSummary, console: Consol
         if was is not None and was != now:
             summary.changed_data[source] = (was, now)
             if echo:
-                from engine.data.local_files import label
+                from dsl.local_files import label
 
                 console.print(f"[yellow]changed[/] {label(source)}: the files differ from those this "
                               f"store last ran with ({was}, now {now}); the jobs that read them "
@@ -378,8 +381,10 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
         address: str | None = None, verbose: bool = False, progress: bool = True,
         compile: bool = False, echo: bool = True, console: Console | None = None,
         executor_options: dict | None = None,
-        tables: Callable[[SpecPlan, Store], None] | None = None) -> RunSummary:
-    """Run every unfinished job of the plan (or of the specs at the given paths).
+        tables: Callable[[SpecPlan, Store], None] | None = None,
+        planner: Callable[[list[str]], Plan] | None = None) -> RunSummary:
+    """Run every unfinished job of the plan (or of the specs at the given paths, planned by
+    `planner`: dsl.run hands one in).
 
     Returns a RunSummary; prints missing-data skips, each spec's report tables (through
     `tables`, which the layer above passes: the engine does not tabulate) and a summary unless
@@ -390,7 +395,7 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     console = console or Console(highlight=False, log_path=False)
     store = store if isinstance(store, Store) else Store(resolve_root(store))
     data_root = Path(data_root or os.environ.get("DSL_DATA", "data"))
-    plan = _plan(plan_or_paths, store, profile, overrides, data_root)
+    plan = _plan(plan_or_paths, data_root, planner)
     summary = RunSummary()
     specs = _runnable(plan, data_root, store, summary, console, echo)
     _changed_data(plan, store, summary, console, echo)

@@ -20,7 +20,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from dsl.errors import DslError
 from dsl.kinds import reads_files
@@ -76,6 +76,22 @@ def resolve_root(cli_value: str | os.PathLike | None = None) -> Path:
     """--store DIR, else $DSL_STORE, else ./.dsl (one rule for every command)."""
     value = cli_value or os.environ.get("DSL_STORE") or DEFAULT_ROOT
     return Path(value).expanduser().absolute()
+
+
+def recorded_lookup(store: "Store | str | os.PathLike | None" = None
+                    ) -> Callable[[str, str | None, str | None], str | None]:
+    """The fingerprint lookup planning is handed (dsl.local_files.LocalFiles): what the store at
+    `store` (a Store, a folder, or None for the default) last ran a local source with. The store
+    is opened at the first question, and only if it exists: planning never creates one."""
+    opened: list[Store | None] = []
+
+    def lookup(source: str, spec: str | None, profile: str | None) -> str | None:
+        if not opened:
+            root = None if isinstance(store, Store) else resolve_root(store)
+            opened.append(store if root is None else Store(root) if root.exists() else None)
+        return opened[0].recorded_files(source, spec, profile) if opened[0] else None
+
+    return lookup
 
 
 def hostname() -> str:
@@ -393,7 +409,7 @@ class Store:
 
     def recorded_files(self, source: str, spec: str | None = None,
                        profile: str | None = None) -> str | None:
-        """The fingerprint of local data `source` (engine.data.local_files) that the newest run
+        """The fingerprint of local data `source` (dsl.local_files) that the newest run
         of `spec` under `profile` read, else that the newest finished job reading it ran with;
         None when no job ever read it."""
         if spec is not None:

@@ -89,6 +89,7 @@ def main(folder: str) -> int:
     from engine.resources import ResourcePolicy
     from engine.results.tables import table
     from engine.runner import run as run_plan
+    from engine.store import recorded_lookup
 
     root = Path(folder)
     spec = root / "plugin.toml"
@@ -100,10 +101,11 @@ def main(folder: str) -> int:
         load_spec(bad)
     except DslError as err:
         out["bad_metric"] = str(err)
-    p = plan([spec], store=root / "store", data_root=root / "data")
+    p = plan([spec], recorded=recorded_lookup(root / "store"), data_root=root / "data")
     counts = [j for j in p.jobs.values() if j.kind == "count"]
     out["planned"] = sorted(j.config["scale"] for j in counts)
-    smoke = plan([spec], profile="smoke", store=root / "store", data_root=root / "data")
+    smoke = plan([spec], profile="smoke",
+                 recorded=recorded_lookup(root / "store"), data_root=root / "data")
     out["smoke"] = sorted(j.config["scale"] for j in smoke.jobs.values() if j.kind == "count")
     out["cost"] = estimate(p.jobs).as_dict()["pflop_by_kind"]
     out["request"] = str(ResourcePolicy().request("count", counts[0].config))

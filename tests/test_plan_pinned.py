@@ -16,13 +16,15 @@ from pathlib import Path
 import pytest
 
 from dsl.planner import plan
+from engine.store import recorded_lookup
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 
 def fingerprint(spec: Path, profile: str | None, tmp: Path) -> dict[str, str]:
     """{kind: "count:sha256 of its sorted job ids (16 hex)"} of one spec's plan."""
-    p = plan([spec], profile=profile, store=tmp / "store", data_root=tmp / "no-data")
+    p = plan([spec], profile=profile,
+             recorded=recorded_lookup(tmp / "store"), data_root=tmp / "no-data")
     by_kind: dict[str, list[str]] = {}
     for job in p.jobs.values():
         by_kind.setdefault(job.kind, []).append(str(job.id))

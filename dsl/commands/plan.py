@@ -216,6 +216,18 @@ def _local_data(plan) -> list[str]:
             for source, fp in sorted(plan.files.items())]
 
 
+def plan(paths, profile: str | None = None, overrides=(), store: Any = None,
+         data_root: Any = None):
+    """`dsl.planner.plan` against a store, as `dsl plan` does: local data absent here takes the
+    fingerprint the store (a Store, a folder, or None for the default) last ran with. What
+    `dsl.plan` is."""
+    from dsl.planner import plan as make_plan
+    from engine.store import recorded_lookup
+
+    return make_plan(paths, profile=profile, overrides=tuple(overrides),
+                     recorded=recorded_lookup(store), data_root=data_root)
+
+
 def cached(plan_, store: Any = None) -> set[str]:
     """JobIds of the plan already finished in the store (none when it does not exist yet; the
     store folder is never created here)."""

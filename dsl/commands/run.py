@@ -8,6 +8,8 @@ Ctrl-C (finished jobs are kept; run again to continue).
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from dsl.commands._common import add_plan_options
 
@@ -42,13 +44,22 @@ def register(sub) -> None:
     p.set_defaults(func=_run)
 
 
-def run(plan_or_paths, **options):
-    """`engine.runner.run`, printing each spec's report tables after it as `dsl run` does (the
-    engine executes; tabulating sits above it). What `dsl.run` is."""
+def run(plan_or_paths, *, store=None, profile: str | None = None, overrides=(),
+        data_root=None, **options):
+    """`engine.runner.run` handed what the engine does not do itself, as `dsl run` does: the
+    planner for spec paths (against the same store and data) and the printing of each spec's
+    report tables. What `dsl.run` is; `options` go to engine.runner.run."""
+    from dsl.commands.plan import plan
     from engine.results.tables import print_spec_tables
     from engine.runner import run as execute
 
-    return execute(plan_or_paths, tables=print_spec_tables, **options)
+    data_root = Path(data_root or os.environ.get("DSL_DATA", "data"))
+
+    def planner(paths: list[str]):
+        return plan(paths, profile, tuple(overrides), store, data_root)
+
+    return execute(plan_or_paths, store=store, profile=profile, overrides=overrides,
+                   data_root=data_root, tables=print_spec_tables, planner=planner, **options)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -191,8 +191,10 @@ def spec_plans(source: Any, profile: str | None = None, overrides: Sequence[str]
     from dsl.planner import plan
 
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    return list(plan(paths, profile=profile, overrides=tuple(overrides), store=store,
-                     data_root=data_root).specs)
+    from engine.store import recorded_lookup
+
+    return list(plan(paths, profile=profile, overrides=tuple(overrides),
+                     recorded=recorded_lookup(store), data_root=data_root).specs)
 
 
 def spec_inputs(spec_plan: Any, store: Any) -> tuple[list[dict], pl.DataFrame, dict[str, str]]:

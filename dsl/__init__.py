@@ -17,7 +17,7 @@ _API = {
     "table": "engine.results.tables:table",  # spec -> polars DataFrames of its [[report]] tables
     "chart": "engine.results.charts:chart",  # spec -> Altair charts
     "report": "engine.results.report:report",  # specs -> HTML pages
-    "diff": "dsl.diff:diff",                # two spec versions or runs -> spec/plan/results diff
+    "diff": "engine.results.diff:diff",     # two spec versions or runs -> spec/plan/results diff
 }
 
 __all__ = sorted(_API)

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_LAYOUT = {
+LAYOUT = {
     # name: (folder, train files, test files, meta file, names key, labels key)
     "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"],
                 "batches.meta", "label_names", "labels"),
     "cifar100": ("cifar-100-python", ["train"], ["test"], "meta", "fine_label_names",
                  "fine_labels"),
 }
-_ARCHIVE = {"cifar10": "cifar-10-python.tar.gz", "cifar100": "cifar-100-python.tar.gz"}
+ARCHIVE = {"cifar10": "cifar-10-python.tar.gz", "cifar100": "cifar-100-python.tar.gz"}
 
 
 def _candidates(name: str, root: Path) -> list[Path]:
-    folder = _LAYOUT[name][0]
+    folder = LAYOUT[name][0]
     return [root / folder, root / name / folder]
 
 
@@ -32,7 +32,7 @@ def folder(name: str, root) -> Path | None:
 
 
 def files(name: str) -> list[str]:
-    _, train, test, meta, _, _ = _LAYOUT[name]
+    _, train, test, meta, _, _ = LAYOUT[name]
     return [*train, *test, meta]
 
 
@@ -41,8 +41,8 @@ def missing(name: str, root) -> str | None:
     if folder(name, root) is not None:
         return None
     root = Path(root)
-    want = root / _LAYOUT[name][0]
+    want = root / LAYOUT[name][0]
     absent = [f for f in files(name) if not (want / f).is_file()]
     return (f"{name} not found: expected folder {want.resolve()} with {', '.join(absent)}; "
-            f"download {_ARCHIVE[name]} from https://www.cs.toronto.edu/~kriz/cifar.html and "
+            f"download {ARCHIVE[name]} from https://www.cs.toronto.edu/~kriz/cifar.html and "
             f"extract it into {root.resolve()} (or point --data / $DSL_DATA at its parent)")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dsl.cifar_files import _ARCHIVE, _LAYOUT, files, folder, missing  # noqa: F401
+from dsl.cifar_files import ARCHIVE as _ARCHIVE, LAYOUT as _LAYOUT, folder, missing
 from dsl.errors import DataMissing
 
 

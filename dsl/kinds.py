@@ -38,7 +38,7 @@ class Kind:
     cost: str | None = None  # "module:function" (job, jobs) -> forward FLOPs; None: no model work
     order: int = 100  # where `dsl plan` lists it (dependencies first)
     probe: str | None = None  # "module:Model": the pydantic model of its [[probe]] table
-    resolve: str | None = None  # "module:function" building a probe's jobs (dsl.resolve)
+    resolve: str | None = None  # "module:function" building a probe's jobs (dsl.probe_jobs)
 
     def function(self) -> Callable:
         return load(self.impl)
@@ -76,7 +76,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
          metrics=("accuracy", "loss"), cost="dsl.estimate:linear_flop", order=3,
          profiles={"smoke": (Rule(("epochs",), "cap", 20),
                              Rule(("n_train",), "cap", _SMOKE_TRAIN, null_is_all=False))},
-         probe="dsl.spec:LinearProbe", resolve="dsl.resolve:linear_jobs"),
+         probe="dsl.spec:LinearProbe", resolve="dsl.probe_jobs:linear_jobs"),
     Kind("finetune", "3", "engine.probes.finetune:run", True,
          "linear probe, then the whole model, on n target samples",
          arch=True, metrics=("accuracy", "loss", "linear_accuracy"),
@@ -87,18 +87,18 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
                              Rule(("n_train",), "cap", _SMOKE_TRAIN),
                              Rule(("linear", "epochs"), "cap", 20),
                              Rule(("linear", "n_train"), "cap", _SMOKE_TRAIN))},
-         probe="dsl.spec:FinetuneProbe", resolve="dsl.resolve:finetune_jobs"),
+         probe="dsl.spec:FinetuneProbe", resolve="dsl.probe_jobs:finetune_jobs"),
     Kind("sensitivity", "2", "engine.probes.sensitivity:run", True,
          "Eq. 1: pair distance under a varied component over independent-pair distance",
          arch=True, metrics=("sensitivity", "pair_distance", "independent_distance"),
          reads_files=True, cost="dsl.estimate:sensitivity_flop", order=5,
          profiles={"smoke": (_WIDTH, Rule(("pairs",), "cap", 64))},
-         probe="dsl.spec:SensitivityProbe", resolve="dsl.resolve:sensitivity_jobs"),
+         probe="dsl.spec:SensitivityProbe", resolve="dsl.probe_jobs:sensitivity_jobs"),
     Kind("accuracy", "1", "engine.probes.accuracy:run", True,
          "the source model's own head evaluated on a dataset",
          arch=True, metrics=("accuracy",), cost="dsl.estimate:accuracy_flop", order=6,
          profiles={"smoke": (_WIDTH,)},
-         probe="dsl.spec:AccuracyProbe", resolve="dsl.resolve:accuracy_jobs"),
+         probe="dsl.spec:AccuracyProbe", resolve="dsl.probe_jobs:accuracy_jobs"),
 ]}
 
 

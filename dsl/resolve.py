@@ -34,7 +34,6 @@ from dsl.local_files import FOLDER, folder_classes, folder_pools
 
 GENERATED_SIZES = {"train": 50000, "val": 10000, "test": 10000}
 CIFAR_VAL = 5000  # taken from the training set; the test set is used whole
-LINEAR_DEFAULTS = {"batch_size": 512, "weight_decay": 0.0}  # a finetune's linear stage
 CHAIN = re.compile(r"^(.+)\[(\d+)\]$")
 REAL_KINDS = ("cifar10", "cifar100", "image_folder")
 _TRAIN_FIELDS = frozenset(f.alias or n for n, f in TrainSpec.model_fields.items())
@@ -168,64 +167,6 @@ def _transform(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
             value = float(value)
         params[pname] = value
     return {"name": name, "params": params}
-
-
-# --- probes: each kind's record in dsl.kinds names its builder ------------------------------
-# build(resolver, probe model, target task, seed, factor values, spec path, model config, train
-# job) -> (the probe's job, every job it needs, the transforms it probes)
-
-def linear_jobs(r: "Resolver", p: Any, target: Task, seed: int, env: Mapping[str, Any],
-                path: tuple, model: dict, train: Job) -> tuple[Job, list[Job], tuple[str, ...]]:
-    r._check_n_train(p.n_train, target, path, env)
-    features = r.job("features", {"model": model},
-                     {"model": train.id, "data": target.dataset.id})
-    job = r.job("linear", {
-        "label": target.label, "epochs": int(p.epochs), "lr": float(p.lr),
-        "batch_size": int(p.batch_size), "weight_decay": float(p.weight_decay),
-        "n_train": p.n_train, "seed": seed}, {"features": features.id})
-    return job, [target.dataset, features, job], target.transforms
-
-
-def finetune_jobs(r: "Resolver", p: Any, target: Task, seed: int, env: Mapping[str, Any],
-                  path: tuple, model: dict, train: Job) -> tuple[Job, list[Job], tuple[str, ...]]:
-    r._check_n_train(p.n_train, target, path, env)
-    linear = {"label": target.label, "epochs": int(p.linear_epochs),
-              "lr": float(p.linear_lr), **LINEAR_DEFAULTS, "n_train": int(p.n_train),
-              "seed": seed}
-    job = r.job("finetune", {
-        "model": model, "label": target.label, "n_train": int(p.n_train),
-        "linear": linear, "epochs": int(p.epochs), "lr": float(p.lr),
-        "batch_size": int(p.batch_size), "optimizer": p.optimizer,
-        "weight_decay": float(p.weight_decay),
-        "schedule": {"name": p.schedule, "warmup_epochs": int(p.warmup_epochs),
-                     "final_lr": float(p.final_lr)},
-        "seed": seed}, {"model": train.id, "data": target.dataset.id})
-    return job, [target.dataset, job], target.transforms
-
-
-def sensitivity_jobs(r: "Resolver", p: Any, target: Task, seed: int, env: Mapping[str, Any],
-                     path: tuple, model: dict, train: Job
-                     ) -> tuple[Job, list[Job], tuple[str, ...]]:
-    vary, probed = r._vary(p.vary, target, seed, env, path + ("vary",))
-    job = r.job("sensitivity", r.with_files(
-        {"model": model, "data": target.data, "vary": vary, "pairs": int(p.pairs),
-         "seed": seed}), {"model": train.id})
-    return job, [job], probed
-
-
-def accuracy_jobs(r: "Resolver", p: Any, target: Task, seed: int, env: Mapping[str, Any],
-                  path: tuple, model: dict, train: Job) -> tuple[Job, list[Job], tuple[str, ...]]:
-    # the source model's own head, so the class counts must agree
-    if target.num_classes != model["num_classes"]:
-        raise r._fail(path + ("task",), f"task '{target.name}' has "
-                      f"{target.num_classes} classes, the model "
-                      f"{model['num_classes']}", "an accuracy probe needs a task "
-                      "with the training task's classes", env)
-    job = r.job("accuracy", {"model": model, "label": target.label,
-                             # a set of splits: one identity whatever the order
-                             "splits": [s for s in catalog.SPLITS if s in p.splits]},
-                {"model": train.id, "data": target.dataset.id})
-    return job, [target.dataset, job], target.transforms
 
 
 class Resolver:

@@ -4,6 +4,8 @@ pydantic checks each field on its own; these checks need the whole spec (does `t
 a task? is "{k}" a factor? does the report's value name a probe?). They run on the raw merged
 document, skipping values of the wrong type (validation reports those), so one pass finds every
 problem. Draw feasibility (sizes, cycles) is the draw resolver's (`dsl.draws`).
+Longer than 400 lines: one check per cross-reference the language allows, all walking the same
+raw document.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ Speed: every section remembers which factors it can depend on (its own "{NAME}"s
 any task or data it may refer to, for every value of the factors in that reference), and its
 resolution is memoised per seed on just those factor values. A 10,000-job spec plans in well
 under two seconds because each distinct job is built and hashed once.
+Longer than 400 lines: that memoisation ties factor analysis, data resolution and task building
+to one Resolver; probe jobs are built by each kind's builder (dsl.probe_jobs, named by dsl.kinds).
 """
 
 from __future__ import annotations

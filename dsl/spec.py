@@ -12,6 +12,8 @@ unchecked. After substituting a cell's factor values, the back end validates the
 section again with the same model (`TrainSpec.model_validate(section)` etc., see
 `validate_section`): by then no placeholder is left, so every check of this module applies.
 [spec], [draw], [factors] and [[report]] take no placeholders: they define the grid itself.
+Longer than 400 lines: the whole raw language, one model per section (`dsl schema` is made from
+it).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ as skipped and everything else goes on. Ctrl-C (or SIGTERM, as Slurm sends befor
 stops the workers, gives the claims back and leaves the store consistent; a rerun continues.
 Before a job starts, the artifacts it reads are checked against their manifests (engine.paths);
 a finished input found damaged runs again first, and the summary says so.
+Longer than 400 lines because the scheduler's loop and the interrupt and clean-up paths share one
+set of state (claims, workers, summary); a ready queue per job would be where it shrinks.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ results instead. A job is claimed by a row update inside an IMMEDIATE transactio
 which is what lets two drivers share one store without running a job twice. A claim held by a
 process that is gone (dead pid on this host, or a heartbeat gone stale) is taken over.
 
-Torch-free and cheap to import: the planner asks `finished()` while planning.
+Torch-free and cheap to import: `dsl plan` asks `finished()`, and planning is handed
+`recorded_lookup`. Longer than 400 lines: every SQL statement of the store is here, so the schema
+and its transactions are read in one place.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ Colour is kept premultiplied by alpha for as long as the ops allow (resampling, 
 need it; hue rotation and grey are linear in it), and converted to straight alpha only for ops
 that need straight colour or when the caller wants it: each conversion is several passes over
 the batch, and that, not arithmetic, is what this code spends its time on.
+Longer than 400 lines: every transform's batch op is here, so the alpha conventions above are
+kept in one file.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@
 A side is a spec file, `path@gitrev` (read with `git show`, with its `extends` chain, into a temp
 folder keeping the repository layout so relative paths still resolve), or a recorded run id.
 With one argument, A is the newest recorded run of that spec and B the file as it is now.
+Longer than 400 lines: the three diffs share the Side type and one DiffResult that renders them
+as text, markdown and JSON.
 """
 
 from __future__ import annotations

@@ -37,3 +37,20 @@ def test_a_language_module_importing_the_store_breaks_the_layers(tmp_path):
     out = lint(tmp_path)
     assert out.returncode != 0
     assert "dsl.spec is not allowed to import engine.store" in out.stdout
+
+
+def test_every_module_sits_in_a_layer():
+    """A module no layer names escapes every contract: a new module must be placed."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
+    placed = [m.strip() for layer in layers for m in layer.split(":")]
+    for package in ("dsl", "engine"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            if module.endswith("__init__"):
+                continue
+            assert any(module == p or module.startswith(p + ".") for p in placed), (
+                f"{module} is in no layer: add it to one in pyproject.toml "
+                "[tool.importlinter] (docs/architecture.md says which)")

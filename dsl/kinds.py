@@ -126,6 +126,26 @@ def reads_files() -> tuple[str, ...]:
     return tuple(k.name for k in KINDS.values() if k.reads_files)
 
 
+def _rule_text(rule: Rule) -> str:
+    path = ".".join(rule.path)
+    text = f"{path} <= {rule.value}" if rule.op == "cap" else f"{path} x {rule.value}"
+    return text + "".join(f" unless {'.'.join(w)} is {', '.join(map(str, v))}"
+                          for w, v in rule.unless)
+
+
+def markdown() -> str:
+    """The registry as the table in docs/jobs.md (tests/test_kind_registry.py keeps them equal;
+    `python3 -m dsl.kinds` prints it)."""
+    rows = ["| kind | version | metrics | GPU | CPUs | reads local files | smoke profile |",
+            "|---|---|---|---|---|---|---|"]
+    for k in ordered():
+        gpu = ("share by arch" if k.arch else "one slot") if k.gpu else "no"
+        smoke = "; ".join(_rule_text(r) for r in k.profiles.get("smoke", ())) or "-"
+        rows.append(f"| `{k.name}` | {k.version} | {', '.join(k.metrics) or '-'} | {gpu} | "
+                    f"{k.cpu:g} | {'yes' if k.reads_files else 'no'} | {smoke} |")
+    return "\n".join(rows) + "\n"
+
+
 class _Metrics(Mapping[str, tuple[str, ...]]):
     """kind -> metrics of every registered kind that reports any: a live view of the registry,
     so a kind registered later is known to checks and tables alike."""
@@ -144,3 +164,7 @@ class _Metrics(Mapping[str, tuple[str, ...]]):
 
 
 METRICS: Mapping[str, tuple[str, ...]] = _Metrics()
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

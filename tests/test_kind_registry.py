@@ -71,3 +71,11 @@ def test_a_plugin_probe_kind_goes_from_spec_to_table(tmp_path):
     assert out["request"] == "gpu:0,cpu:2"
     assert out["ran"] == {"ok": True, "count": 4}  # dataset, train, two count jobs
     assert out["table"] == [{"s": 1.5, "count.score": 3.0}, {"s": 3.0, "count.score": 6.0}]
+
+
+def test_the_kinds_table_in_the_docs_is_the_registry():
+    text = (ROOT / "docs" / "jobs.md").read_text()
+    begin = "<!-- kinds table: generated -->\n"
+    start = text.index(begin) + len(begin)
+    end = text.index("<!-- end of kinds table -->")
+    assert text[start:end] == kinds.markdown(), "regenerate it with python3 -m dsl.kinds"

@@ -37,6 +37,19 @@ def plan_from_args(args: argparse.Namespace):
                 recorded=recorded_lookup(args.store), data_root=args.data_root)
 
 
+def cached(plan_, store=None) -> set[str]:
+    """JobIds of the plan already finished in the store (none when it does not exist yet; the
+    store folder is never created here)."""
+    from engine.store import Store, resolve_root
+
+    if not isinstance(store, Store):
+        root = resolve_root(store)
+        if not root.exists():
+            return set()
+        store = Store(root)
+    return set(store.finished(plan_.jobs))
+
+
 def note_missing_store(args: argparse.Namespace) -> None:
     """Results read from a store that does not exist are all "not run": say why once, on
     stderr (a mistyped --store would otherwise look like results that were never made)."""

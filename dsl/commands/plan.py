@@ -228,21 +228,8 @@ def plan(paths, profile: str | None = None, overrides=(), store: Any = None,
                      recorded=recorded_lookup(store), data_root=data_root)
 
 
-def cached(plan_, store: Any = None) -> set[str]:
-    """JobIds of the plan already finished in the store (none when it does not exist yet; the
-    store folder is never created here)."""
-    from engine.store import Store, resolve_root
-
-    if not isinstance(store, Store):
-        root = resolve_root(store)
-        if not root.exists():
-            return set()
-        store = Store(root)
-    return set(store.finished(plan_.jobs))
-
-
 def _run(args) -> int:
-    from dsl.commands._common import plan_from_args
+    from dsl.commands._common import cached, plan_from_args
 
     plan = plan_from_args(args)
     summary = Summary(plan, cached(plan, args.store))

@@ -121,6 +121,12 @@ def ordered() -> list[Kind]:
     return sorted(KINDS.values(), key=lambda k: (k.order, k.name))
 
 
+def rank(kind: str) -> tuple:
+    """Sort key of a kind name: dependencies first (its display order), unknown kinds last."""
+    known = KINDS.get(kind)
+    return (known.order if known is not None else float("inf"), kind)
+
+
 def reads_files() -> tuple[str, ...]:
     """Kinds whose configs carry the fingerprints of the local files they read."""
     return tuple(k.name for k in KINDS.values() if k.reads_files)

@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Any, Iterable
 
 from dsl.commands._common import add_plan_options
-from dsl.kinds import KINDS
+from dsl.kinds import rank
 
 def register(sub):
     p = sub.add_parser("plan", help="count cells and jobs (new, shared, cached) and estimate "
@@ -40,9 +40,7 @@ def _by_kind(kinds: Iterable[str]) -> dict[str, int]:
 
 
 def _kind_rank(kind: str) -> tuple:
-    """Dependencies first: each kind's display order in the registry, unknown kinds last."""
-    known = KINDS.get(kind)
-    return (known.order if known is not None else float("inf"), kind)
+    return rank(kind)
 
 
 def cell_label(cell) -> str:

@@ -79,3 +79,15 @@ def test_the_kinds_table_in_the_docs_is_the_registry():
     start = text.index(begin) + len(begin)
     end = text.index("<!-- end of kinds table -->")
     assert text[start:end] == kinds.markdown(), "regenerate it with python3 -m dsl.kinds"
+
+
+def test_a_profile_with_its_own_rules_ignores_the_registry():
+    """A profile made outside the registry (a benchmark's calibration sample) says its rules."""
+    mine = profiles.Profile("mine", "test", rules={"train": (
+        profiles.Rule(("epochs",), "cap", 3),)})
+    assert mine.apply("train", {"epochs": 50, "batch_size": 512}) == {"epochs": 3,
+                                                                      "batch_size": 512}
+    assert mine.apply("linear", {"epochs": 200}) == {"epochs": 200}
+    smoke = profiles.get("smoke")
+    assert smoke.apply("linear", {"epochs": 200, "n_train": None}) == {"epochs": 20,
+                                                                      "n_train": None}

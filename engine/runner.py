@@ -1,4 +1,6 @@
-"""`dsl run`: plan, skip what is finished, run what is ready, record everything, summarise.
+"""`dsl run`'s engine: skip what is finished, run what is ready, record everything, summarise.
+(Longer than 400 lines: the scheduler's loop and the interrupt and clean-up paths share one set
+of state, claims, workers and summary; a ready queue per job would be where it shrinks.)
 
 The runner is the only place that decides what runs: a job starts once every input is finished,
 after it has been claimed in the store (so two drivers on one store never run it twice; a job
@@ -7,8 +9,6 @@ as skipped and everything else goes on. Ctrl-C (or SIGTERM, as Slurm sends befor
 stops the workers, gives the claims back and leaves the store consistent; a rerun continues.
 Before a job starts, the artifacts it reads are checked against their manifests (engine.paths);
 a finished input found damaged runs again first, and the summary says so.
-Longer than 400 lines because the scheduler's loop and the interrupt and clean-up paths share one
-set of state (claims, workers, summary); a ready queue per job would be where it shrinks.
 """
 
 from __future__ import annotations

@@ -12,12 +12,12 @@ from typing import Any
 # public name -> "module:attribute"
 _API = {
     "load_spec": "dsl.load:load_spec",      # a spec file -> validated spec model
-    "plan": "dsl.planner:plan",             # spec files -> Plan (deduplicated job graph)
-    "run": "engine.runner:run",             # Plan or spec files -> RunSummary
+    "plan": "dsl.commands.plan:plan",       # spec files -> Plan (deduplicated job graph)
+    "run": "dsl.commands.run:run",          # Plan or spec files -> RunSummary (tables printed)
     "table": "engine.results.tables:table_frame",  # spec -> one polars DataFrame, a row per cell
     "chart": "engine.results.charts:chart",  # spec -> Altair charts
     "report": "engine.results.report:report",  # specs -> HTML pages
-    "diff": "dsl.diff:diff",                # two spec versions or runs -> spec/plan/results diff
+    "diff": "engine.results.diff:diff",     # two spec versions or runs -> spec/plan/results diff
     "check": "engine.results.claims:check",  # spec -> its [[claim]] verdicts on stored results
 }
 

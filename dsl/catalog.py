@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from dsl import kinds
+
 ParamType = Literal["range", "prob", "float", "int"]
 
 
@@ -163,7 +165,7 @@ DATA_KINDS = ("transforms2d", "random_patterns", "cifar10", "cifar100", "image_f
               "composite", "solid")
 CIFAR_CLASSES = {"cifar10": 10, "cifar100": 100}
 LABELS = ("class", "foreground", "background")
-PROBE_KINDS = ("linear", "finetune", "sensitivity", "accuracy")
+PROBE_KINDS = kinds.probe_kinds()  # from the job-kind registry, as registered at import
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "linear")
 CHECKPOINTS = ("last", "best_val")

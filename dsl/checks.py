@@ -4,6 +4,8 @@ pydantic checks each field on its own; these checks need the whole spec (does `t
 a task? is "{k}" a factor? does the report's value name a probe?). They run on the raw merged
 document, skipping values of the wrong type (validation reports those), so one pass finds every
 problem. Draw feasibility (sizes, cycles) is the draw resolver's (`dsl.draws`).
+Longer than 400 lines: one check per cross-reference the language allows, all walking the same
+raw document.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 from typing import Any, Iterator
 
 from dsl import catalog
-from dsl.claims import check_claims
+from dsl.claims import _show, check_claims
 from dsl.errors import Problem, did_you_mean
 from dsl.factors import text as factor_text
 from dsl.spec import (BUILTIN_DATA, DERIVED_COLUMNS, DRAW_SORTS, FACTOR_NAME, METRICS,
@@ -663,9 +665,3 @@ def _strings(path: tuple, value: Any) -> Iterator[tuple[tuple, str]]:
             yield from _strings(path + (k,), v)
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return f"'{value}'"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return repr(value)

@@ -83,9 +83,16 @@ def check_claims(checker) -> None:
                           wanted if isinstance(wanted, list) else [wanted])
 
 
-def _check_levels(checker, path, dim: str, levels: list) -> None:
-    from dsl.checks import _show  # dsl.checks imports this module: a late import
+def _show(value: Any) -> str:
+    """A level as a spec writes it (dsl.checks shows values the same way)."""
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value)
 
+
+def _check_levels(checker, path, dim: str, levels: list) -> None:
     known = _known_levels(checker, dim)
     if known is None:
         return

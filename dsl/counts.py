@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-# The order job kinds are listed in wherever counts or changes are shown by kind: the pipeline's.
-KIND_ORDER = ("dataset", "train", "features", "linear", "finetune", "sensitivity", "accuracy")
+from dsl.kinds import rank
 
-
-def kind_rank(kind: str) -> tuple[int, str]:
-    """Sort key: KIND_ORDER's place, unknown kinds after it by name."""
-    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+# Sort key for job kinds wherever counts or changes are shown by kind: the pipeline's order,
+# each kind's `order` in its registry record (unknown kinds after it by name).
+kind_rank = rank
 
 
 WORDS: dict[str, str] = {

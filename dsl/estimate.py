@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from dsl import catalog
+from dsl import catalog, kinds
 
 # Forward GFLOP per 32x32 image at width 1 (2 FLOP per multiply-add).
 FORWARD_GFLOP: dict[str, float] = {
@@ -102,44 +102,63 @@ def assumption() -> str:
 
 
 def job_flop(job, jobs: Mapping[str, Any]) -> float:
-    """FLOPs of one job; its inputs (looked up in `jobs`) give the data sizes."""
+    """FLOPs of one job by its kind's cost function (dsl.kinds); its inputs (looked up in
+    `jobs`) give the data sizes. A kind without one does no model work (dataset generation and
+    loading run on the CPU side)."""
+    known = kinds.KINDS.get(job.kind)
+    if known is None or known.cost is None:
+        return 0.0
+    return float(kinds.load(known.cost)(job, jobs))
+
+
+def train_flop(job, jobs: Mapping[str, Any]) -> float:
     c = job.config
-    kind = job.kind
-    if kind == "dataset":
-        return 0.0  # generated or loaded on the CPU side
-    if kind == "train":
-        ds = jobs[job.inputs["data"]].config
-        n = split_sizes(ds)
-        f = forward_flop(c["model"], ds["data"].get("resolution", 32))
-        return f * (3 * n["train"] * c["epochs"] + n["val"] * c["epochs"] + n["test"])
-    if kind == "features":
-        ds = jobs[job.inputs["data"]].config
-        n = split_sizes(ds)
-        return forward_flop(c["model"], ds["data"].get("resolution", 32)) * sum(n.values())
-    if kind == "linear":
-        feat = jobs[job.inputs["features"]]
-        ds = jobs[feat.inputs["data"]].config
-        n = split_sizes(ds)
-        dim = catalog.ARCHS[feat.config["model"]["arch"]] * feat.config["model"]["width"]
-        train = min(n["train"], c["n_train"] or n["train"])
-        classes = _classes(ds, c["label"])
-        return 2 * dim * classes * (3 * train * c["epochs"] + n["val"] + n["test"])
-    if kind == "finetune":
-        ds = jobs[job.inputs["data"]].config
-        n = split_sizes(ds)
-        f = forward_flop(c["model"], ds["data"].get("resolution", 32))
-        train = min(n["train"], c["n_train"])
-        # features once for the linear stage, then full fine-tuning, then evaluation
-        return f * (train + 3 * train * c["epochs"] + (n["val"] + n["test"]) * (c["epochs"] + 1))
-    if kind == "sensitivity":
-        # four images per pair: x1, x2 (varied) and xa, xb (independent)
-        return forward_flop(c["model"], c["data"].get("resolution", 32)) * 4 * c["pairs"]
-    if kind == "accuracy":
-        ds = jobs[job.inputs["data"]].config
-        n = split_sizes(ds)
-        return forward_flop(c["model"], ds["data"].get("resolution", 32)) * sum(
-            n[s] for s in c["splits"])
-    return 0.0
+    ds = jobs[job.inputs["data"]].config
+    n = split_sizes(ds)
+    f = forward_flop(c["model"], ds["data"].get("resolution", 32))
+    return f * (3 * n["train"] * c["epochs"] + n["val"] * c["epochs"] + n["test"])
+
+
+def features_flop(job, jobs: Mapping[str, Any]) -> float:
+    c = job.config
+    ds = jobs[job.inputs["data"]].config
+    n = split_sizes(ds)
+    return forward_flop(c["model"], ds["data"].get("resolution", 32)) * sum(n.values())
+
+
+def linear_flop(job, jobs: Mapping[str, Any]) -> float:
+    c = job.config
+    feat = jobs[job.inputs["features"]]
+    ds = jobs[feat.inputs["data"]].config
+    n = split_sizes(ds)
+    dim = catalog.ARCHS[feat.config["model"]["arch"]] * feat.config["model"]["width"]
+    train = min(n["train"], c["n_train"] or n["train"])
+    classes = _classes(ds, c["label"])
+    return 2 * dim * classes * (3 * train * c["epochs"] + n["val"] + n["test"])
+
+
+def finetune_flop(job, jobs: Mapping[str, Any]) -> float:
+    c = job.config
+    ds = jobs[job.inputs["data"]].config
+    n = split_sizes(ds)
+    f = forward_flop(c["model"], ds["data"].get("resolution", 32))
+    train = min(n["train"], c["n_train"])
+    # features once for the linear stage, then full fine-tuning, then evaluation
+    return f * (train + 3 * train * c["epochs"] + (n["val"] + n["test"]) * (c["epochs"] + 1))
+
+
+def sensitivity_flop(job, jobs: Mapping[str, Any]) -> float:
+    c = job.config
+    # four images per pair: x1, x2 (varied) and xa, xb (independent)
+    return forward_flop(c["model"], c["data"].get("resolution", 32)) * 4 * c["pairs"]
+
+
+def accuracy_flop(job, jobs: Mapping[str, Any]) -> float:
+    c = job.config
+    ds = jobs[job.inputs["data"]].config
+    n = split_sizes(ds)
+    return forward_flop(c["model"], ds["data"].get("resolution", 32)) * sum(
+        n[s] for s in c["splits"])
 
 
 def _classes(dataset_config: Mapping[str, Any], label: str) -> int:

@@ -3,6 +3,8 @@
 `read_document` gives the back end the merged TOML document with the (file, line) of every key;
 `load_spec` validates it (pydantic field checks, then whole-document checks in `dsl.checks`) and
 raises one `SpecError` listing every problem with file, line, field path and a suggestion.
+Longer than 400 lines: reading, `extends`, `--set` and turning pydantic's errors into positioned
+problems are one pipeline over one Document.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Mapping, Sequence
 
-from dsl import profiles
+from dsl import kinds, profiles
 from dsl.errors import DslError, did_you_mean
 from dsl.graph import Cell, Job, Plan, SpecPlan
 from dsl.identity import JobId, canonical, normalise, text_hash
@@ -38,7 +38,7 @@ def _plain(value: Any) -> Any:
 def plan_spec(path: str | os.PathLike, profile: str | None = None,
               overrides: Sequence[str] = (), files: Any = None) -> SpecPlan:
     """One spec's plan: its cells and its own unique jobs, dependencies first. `files` maps a
-    local data source to its fingerprint (engine.data.local_files.LocalFiles)."""
+    local data source to its fingerprint (dsl.local_files.LocalFiles)."""
     from dsl.resolve import Resolver, local_sources
 
     prof = profiles.get(profile)
@@ -55,8 +55,9 @@ def plan_spec(path: str | os.PathLike, profile: str | None = None,
             if job.id not in jobs:
                 jobs[job.id] = job
     requires: set[str] = set()
+    readers = kinds.reads_files()
     for job in jobs.values():
-        if job.kind in ("dataset", "sensitivity"):
+        if job.kind in readers:
             requires |= local_sources(job.config["data"])
     resolved = normalise(_plain(doc.data))
     return SpecPlan(
@@ -88,18 +89,19 @@ def spec_files(paths: Iterable[str | os.PathLike]) -> list:
 
 
 def plan(paths: str | os.PathLike | Iterable[str | os.PathLike], profile: str | None = None,
-         overrides: Sequence[str] = (), store: Any = None, data_root: Any = None) -> Plan:
+         overrides: Sequence[str] = (), recorded: Any = None, data_root: Any = None) -> Plan:
     """The deduplicated job graph of every spec at `paths` (files or folders).
 
     Identity never depends on what has run, with one exception: jobs that read local data
     (CIFAR under `data_root`, default $DSL_DATA else ./data; image folders) carry the content
-    fingerprint of those files, and when the files are absent here, the fingerprint the `store`
-    last ran with (so results stay findable without the data). `dsl plan` asks the store which
-    jobs are finished (`cached`).
+    fingerprint of those files, and when the files are absent here, the fingerprint the store
+    last ran with (so results stay findable without the data): `recorded` asks it, a lookup
+    (source, spec, profile) -> fingerprint or None from the layer above
+    (engine.store.recorded_lookup); without one, absent files are "missing".
     """
-    from engine.data.local_files import LocalFiles
+    from dsl.local_files import LocalFiles
 
-    files = LocalFiles(data_root, store)
+    files = LocalFiles(data_root, recorded)
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     profiles.get(profile)  # an unknown profile fails before any spec is read
@@ -118,19 +120,6 @@ def plan(paths: str | os.PathLike | Iterable[str | os.PathLike], profile: str | 
             jobs.setdefault(jid, job)
     return Plan(tuple(specs), jobs, profile, tuple(overrides), dict(files.used),
                 dict(files.origin))
-
-
-def cached(plan_: Plan, store: Any = None) -> set[JobId]:
-    """JobIds of the plan already finished in the store (none when it does not exist yet; the
-    store folder is never created here)."""
-    from engine.store import Store, resolve_root
-
-    if not isinstance(store, Store):
-        root = resolve_root(store)
-        if not root.exists():
-            return set()
-        store = Store(root)
-    return {JobId(j) for j in store.finished(plan_.jobs)}
 
 
 def resolve_task(spec_path: str | os.PathLike, task: str, seed: int = 0,

@@ -11,11 +11,12 @@ Speed: every section remembers which factors it can depend on (its own "{NAME}"s
 any task or data it may refer to, for every value of the factors in that reference), and its
 resolution is memoised per seed on just those factor values. A 10,000-job spec plans in well
 under two seconds because each distinct job is built and hashed once.
+Longer than 400 lines: that memoisation ties factor analysis, data resolution and task building
+to one Resolver; probe jobs are built by each kind's builder (dsl.probe_jobs, named by dsl.kinds).
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from dataclasses import dataclass, replace
@@ -23,24 +24,22 @@ from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import ValidationError
 
-from dsl import catalog
+from dsl import catalog, kinds
 from dsl import draws as drawlib
 from dsl import factors as fx
 from dsl.errors import DataMissing, DslError, SpecError, did_you_mean
+from dsl.factor_deps import FactorDeps
 from dsl.graph import Cell, Job, ProbeRef
 from dsl.profiles import Profile
 from dsl.spec import BUILTIN_DATA, SECTION_MODELS, TrainSpec, validate_section
-from engine import kinds
-from engine.data.local_files import FOLDER, folder_classes, folder_pools
+from dsl.local_files import FOLDER, folder_classes, folder_pools
 
 GENERATED_SIZES = {"train": 50000, "val": 10000, "test": 10000}
 CIFAR_VAL = 5000  # taken from the training set; the test set is used whole
-LINEAR_DEFAULTS = {"batch_size": 512, "weight_decay": 0.0}  # a finetune's linear stage
 CHAIN = re.compile(r"^(.+)\[(\d+)\]$")
 REAL_KINDS = ("cifar10", "cifar100", "image_folder")
 _TRAIN_FIELDS = frozenset(f.alias or n for n, f in TrainSpec.model_fields.items())
 MAX_GENERATED_BYTES = 64 * 2 ** 30  # one generated dataset, uint8 (500k at 32x32: 1.4 GiB)
-MAX_ENUMERATION = 4096  # reference strings with more factor combinations count as "any"
 
 BUILTINS: dict[str, dict[str, Any]] = {
     "cifar10": {"kind": "cifar10", "classes": None, "transforms": [], "resolution": 32},
@@ -92,7 +91,7 @@ def real_kind(data: Mapping[str, Any]) -> str | None:
 
 
 def local_sources(data: Mapping[str, Any]) -> set[str]:
-    """The local files a data config reads, as fingerprint sources (engine.data.local_files):
+    """The local files a data config reads, as fingerprint sources (dsl.local_files):
     "cifar10", "cifar100", or "folder:<path>" for image, foreground and background folders."""
     kind = data["kind"]
     if kind == "composite":
@@ -194,12 +193,11 @@ class Resolver:
         self._memo: dict[Any, Any] = {}
         self._names: dict[tuple, frozenset[str]] = {}  # section path -> its own "{NAME}"s
         self._drawn: dict[int, dict[str, tuple]] = {}
-        self._deps_data: dict[str, frozenset[str]] = {}
-        self._deps_task: dict[str, frozenset[str]] = {}
-        self.train_deps = self._own(self.raw_train) | self._deps_of_tasks(
+        self.deps = FactorDeps(self.raw_tasks, self.raw_data, self.factor_values)
+        self.train_deps = self.deps.own(self.raw_train) | self.deps.deps_of_tasks(
             self.raw_train.get("task"))
         self.probe_deps = [
-            self._own(p) | self.train_deps | self._deps_of_tasks(p.get("task"))
+            self.deps.own(p) | self.train_deps | self.deps.deps_of_tasks(p.get("task"))
             for p in self.raw_probes]
         self._check_factors_used()
 
@@ -241,89 +239,8 @@ class Resolver:
         grid = self.grid()
         return [(seed, env) for seed in self.seeds() for env in grid]
 
-    # --- static factor dependencies -------------------------------------------------------------
-    def _own(self, raw: Any) -> frozenset[str]:
-        return frozenset(fx.names_in(raw))
-
-    def _possible(self, ref: Any) -> set[str] | None:
-        """Every string a reference can become over all factor values (None: too many)."""
-        if not isinstance(ref, str):
-            return set()
-        names = sorted(fx.names_in(ref))
-        if not names:
-            return {ref}
-        pools = [self.factor_values.get(n, []) for n in names]
-        total = 1
-        for pool in pools:
-            total *= max(len(pool), 1)
-        if total > MAX_ENUMERATION:
-            return None
-        out = set()
-        for combo in itertools.product(*pools):
-            try:
-                out.add(str(fx.substitute(ref, dict(zip(names, combo)))))
-            except DslError:
-                pass
-        return out
-
-    def _data_refs(self, value: Any) -> list[Any]:
-        """Data reference values inside a raw data definition (composite parts, recursively)."""
-        if not isinstance(value, dict):
-            return [value]
-        out = []
-        if value.get("kind") == "composite":
-            for ref in (value.get("background"),
-                        (value.get("foreground") or {}).get("data")
-                        if isinstance(value.get("foreground"), dict) else None):
-                if ref is None:
-                    continue
-                out.extend(self._data_refs(ref) if isinstance(ref, dict) else [ref])
-        return out
-
-    def _deps_of_data_ref(self, ref: Any, seen: tuple[str, ...]) -> frozenset[str]:
-        out = set(fx.names_in(ref))
-        possible = self._possible(ref) if isinstance(ref, str) else set()
-        if possible is None:  # unbounded: depend on every factor any data definition uses
-            for raw in self.raw_data.values():
-                out |= fx.names_in(raw)
-            return frozenset(out)
-        for name in possible:
-            if name in self.raw_data and name not in seen:
-                out |= self._data_deps(name, seen)
-        return frozenset(out)
-
-    def _data_deps(self, name: str, seen: tuple[str, ...] = ()) -> frozenset[str]:
-        if name not in self._deps_data:
-            raw = self.raw_data[name]
-            out = set(fx.names_in(raw))
-            for ref in self._data_refs(raw):
-                out |= self._deps_of_data_ref(ref, seen + (name,))
-            self._deps_data[name] = frozenset(out)
-        return self._deps_data[name]
-
     def task_deps(self, name: str) -> frozenset[str]:
-        if name not in self._deps_task:
-            raw = self.raw_tasks.get(name)
-            out = set(fx.names_in(raw))
-            if isinstance(raw, dict):
-                ref = raw.get("data")
-                for inner in (self._data_refs(ref) if isinstance(ref, dict) else [ref]):
-                    out |= self._deps_of_data_ref(inner, ())
-            self._deps_task[name] = frozenset(out)
-        return self._deps_task[name]
-
-    def _deps_of_tasks(self, ref: Any) -> frozenset[str]:
-        possible = self._possible(ref)
-        if possible is None:
-            out: set[str] = set()
-            for name in self.raw_tasks:
-                out |= self.task_deps(name)
-            return frozenset(out)
-        out = set()
-        for name in possible:
-            if name in self.raw_tasks:
-                out |= self.task_deps(name)
-        return frozenset(out)
+        return self.deps.task_deps(name)
 
     @staticmethod
     def _key(deps: Iterable[str], env: Mapping[str, Any]) -> tuple:
@@ -437,7 +354,7 @@ class Resolver:
         if not isinstance(ref, str):
             return self._data_model(ref, seed, env, path)
         if ref in self.raw_data:
-            key = ("data", ref, seed, self._key(self._data_deps(ref), env))
+            key = ("data", ref, seed, self._key(self.deps.data_deps(ref), env))
             if key not in self._memo:
                 dpath = ("data", ref)
                 model = self._section("data", dpath, self.raw_data[ref], env)
@@ -637,51 +554,8 @@ class Resolver:
         p = self._section("probe", path, self.raw_probes[index], env)
         target = source if p.task is None else self.task(p.task, seed, env, path + ("task",))
         kind = p.kind
-        jobs: list[Job] = []
-        if kind == "linear":
-            self._check_n_train(p.n_train, target, path, env)
-            features = self.job("features", {"model": model},
-                                {"model": train.id, "data": target.dataset.id})
-            job = self.job("linear", {
-                "label": target.label, "epochs": int(p.epochs), "lr": float(p.lr),
-                "batch_size": int(p.batch_size), "weight_decay": float(p.weight_decay),
-                "n_train": p.n_train, "seed": seed}, {"features": features.id})
-            jobs = [target.dataset, features, job]
-            probed = target.transforms
-        elif kind == "finetune":
-            self._check_n_train(p.n_train, target, path, env)
-            linear = {"label": target.label, "epochs": int(p.linear_epochs),
-                      "lr": float(p.linear_lr), **LINEAR_DEFAULTS, "n_train": int(p.n_train),
-                      "seed": seed}
-            job = self.job("finetune", {
-                "model": model, "label": target.label, "n_train": int(p.n_train),
-                "linear": linear, "epochs": int(p.epochs), "lr": float(p.lr),
-                "batch_size": int(p.batch_size), "optimizer": p.optimizer,
-                "weight_decay": float(p.weight_decay),
-                "schedule": {"name": p.schedule, "warmup_epochs": int(p.warmup_epochs),
-                             "final_lr": float(p.final_lr)},
-                "seed": seed}, {"model": train.id, "data": target.dataset.id})
-            jobs = [target.dataset, job]
-            probed = target.transforms
-        elif kind == "sensitivity":
-            vary, probed = self._vary(p.vary, target, seed, env, path + ("vary",))
-            job = self.job("sensitivity", self.with_files(
-                {"model": model, "data": target.data, "vary": vary, "pairs": int(p.pairs),
-                 "seed": seed}), {"model": train.id})
-            jobs = [job]
-        else:  # accuracy: the source model's own head, so the class counts must agree
-            if target.num_classes != model["num_classes"]:
-                raise self._fail(path + ("task",), f"task '{target.name}' has "
-                                 f"{target.num_classes} classes, the model "
-                                 f"{model['num_classes']}", "an accuracy probe needs a task "
-                                 "with the training task's classes", env)
-            job = self.job("accuracy", {"model": model, "label": target.label,
-                                        # a set of splits: one identity whatever the order
-                                        "splits": [s for s in catalog.SPLITS
-                                                   if s in p.splits]},
-                           {"model": train.id, "data": target.dataset.id})
-            jobs = [target.dataset, job]
-            probed = target.transforms
+        build = kinds.load(kinds.KINDS[kind].resolve)
+        job, jobs, probed = build(self, p, target, seed, env, path, model, train)
         derived = {"train_transforms": list(source.transforms),
                    "probe_transforms": list(probed),
                    "transform_relation": relation(source.transforms, probed)}

@@ -12,6 +12,8 @@ unchecked. After substituting a cell's factor values, the back end validates the
 section again with the same model (`TrainSpec.model_validate(section)` etc., see
 `validate_section`): by then no placeholder is left, so every check of this module applies.
 [spec], [draw], [factors] and [[report]] take no placeholders: they define the grid itself.
+Longer than 400 lines: the whole raw language, one model per section (`dsl schema` is made from
+it).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PlainValidato
                       model_validator)
 from pydantic_core import PydanticCustomError
 
-from dsl import catalog
+from dsl import catalog, kinds
 
 # ---------------------------------------------------------------------------------------------
 # Placeholders and flexible scalar types
@@ -41,13 +43,7 @@ BUILTIN_DATA = ("cifar10", "cifar100", "black")
 # Sensitivity components and the special words of a <transforms ref>.
 TRANSFORM_WORDS = ("none", "all")
 # Metrics each job kind reports (docs/jobs.md); reports address them as "probe.metric".
-METRICS: dict[str, tuple[str, ...]] = {
-    "train": ("accuracy", "loss"),
-    "linear": ("accuracy", "loss"),
-    "finetune": ("accuracy", "loss", "linear_accuracy"),
-    "sensitivity": ("sensitivity", "pair_distance", "independent_distance"),
-    "accuracy": ("accuracy",),
-}
+METRICS = kinds.METRICS  # kind -> metrics, from the job-kind registry
 # Columns the planner derives for every (cell, probe); usable as report dimensions.
 DERIVED_COLUMNS = ("probe", "transform_relation", "train_transforms", "probe_transforms")
 CHART_KINDS = ("line", "bar", "heatmap")
@@ -609,10 +605,10 @@ class AccuracyProbe(_ProbeBase):
         default_factory=lambda: ["test"])
 
 
+# Each probe kind's model is named by its record in the registry; a kind registered after this
+# module is imported is not a probe a spec can name (dsl.kinds).
 PROBE_MODELS: dict[str, type[Raw]] = {
-    "linear": LinearProbe, "finetune": FinetuneProbe, "sensitivity": SensitivityProbe,
-    "accuracy": AccuracyProbe,
-}
+    name: kinds.load(kinds.KINDS[name].probe) for name in kinds.probe_kinds()}
 assert set(PROBE_MODELS) == set(catalog.PROBE_KINDS)
 
 

@@ -28,7 +28,7 @@ from typing import Iterable, Mapping
 # The packages whose code is followed; everything else (torch, numpy) is the environment's part.
 PACKAGES = ("dsl", "engine")
 # Modules a job imports on a path it never takes while running: only planning and drivers use
-# them (engine.data.local_files asks the store for recorded fingerprints when planning). Their
+# them (dsl.local_files asks the store for recorded fingerprints when planning). Their
 # edits are frequent and change no result, so they are not followed.
 DRIVER_ONLY = frozenset({"engine.store", "engine.runner", "engine.executors"})
 # The folder holding the `dsl` and `engine` packages.

@@ -63,12 +63,13 @@ def folder_bytes(folder: Path) -> int:
 def _planned(paths: Sequence[str], store: Any, profiles: Iterable[str | None],
              overrides: Sequence[str], data_root: Any) -> tuple[set[str], int]:
     from dsl.planner import plan
+    from engine.store import recorded_lookup
 
     jobs: set[str] = set()
     specs = 0
     for profile in profiles:
-        p = plan(list(paths), profile=profile, overrides=tuple(overrides), store=store,
-                 data_root=data_root)
+        p = plan(list(paths), profile=profile, overrides=tuple(overrides),
+                 recorded=recorded_lookup(store), data_root=data_root)
         jobs |= set(p.jobs)
         specs = max(specs, len(p.specs))
     return jobs, specs

@@ -16,13 +16,8 @@ import shutil
 import uuid
 from pathlib import Path
 
+from dsl.user_cache import cache_dir  # noqa: F401 - engine modules import it from here
 from engine.integrity import MANIFEST, write_manifest
-
-
-def cache_dir() -> Path:
-    """The per-user cache outside every store (rendered objects, local files' hashes): things
-    that can always be made again. $DSL_CACHE, else ~/.cache/dsl."""
-    return Path(os.environ.get("DSL_CACHE") or Path.home() / ".cache" / "dsl")
 
 
 class ArtifactPaths:

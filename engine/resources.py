@@ -2,9 +2,10 @@
 
 The policy is data, so it can be read, printed and overridden from the command line:
 
-- `KIND_DEFAULTS`: whether a kind wants a GPU at all and how many CPUs it takes. Jobs keep their
-  data in memory as tensors (no loader processes), so one CPU per job feeds a GPU; dataset
-  generation and linear probes on cached features are single-core CPU work.
+- `KIND_DEFAULTS`: whether a kind wants a GPU at all and how many CPUs it takes (each kind's
+  record in dsl.kinds says). Jobs keep their data in memory as tensors (no loader processes), so
+  one CPU per job feeds a GPU; dataset generation and linear probes on cached features are
+  single-core CPU work.
 - `ARCH_WEIGHT`: how many "packing slots" of a GPU a model of that architecture takes. The slot is
   `1 / --per-gpu` of a device, the share the local executor gives every job. The CIFAR-sized
   small_cnn, ResNet-18 and VGG-11 leave an H100 mostly idle and pack well. ResNet-50 costs about
@@ -23,7 +24,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
+
+from dsl.kinds import KINDS
 
 SYNTAX = "KIND[:ARCH]=gpu:F,cpu:N"
 EXAMPLE = "train:resnet50=gpu:1,cpu:4"
@@ -37,15 +40,22 @@ class KindDefault:
     arch: bool  # its config names a model (config["model"]["arch"]), so ARCH rules apply
 
 
-KIND_DEFAULTS: dict[str, KindDefault] = {
-    "dataset": KindDefault(gpu=False, cpu=1.0, arch=False),
-    "linear": KindDefault(gpu=False, cpu=1.0, arch=False),
-    "train": KindDefault(gpu=True, cpu=1.0, arch=True),
-    "finetune": KindDefault(gpu=True, cpu=1.0, arch=True),
-    "features": KindDefault(gpu=True, cpu=1.0, arch=True),
-    "sensitivity": KindDefault(gpu=True, cpu=1.0, arch=True),
-    "accuracy": KindDefault(gpu=True, cpu=1.0, arch=True),
-}
+class _KindDefaults(Mapping[str, KindDefault]):
+    """kind -> its KindDefault, read live from the job-kind registry (dsl.kinds), so a kind
+    registered later is placed by what it declares."""
+
+    def __getitem__(self, kind: str) -> KindDefault:
+        k = KINDS[kind]
+        return KindDefault(gpu=k.gpu, cpu=k.cpu, arch=k.arch)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(KINDS))
+
+    def __len__(self) -> int:
+        return len(KINDS)
+
+
+KIND_DEFAULTS: Mapping[str, KindDefault] = _KindDefaults()
 
 ARCH_WEIGHT: dict[str, int] = {
     "small_cnn": 1,
@@ -159,9 +169,7 @@ def _fail(text: str, message: str, hint: str | None = None) -> None:
 
 
 def _kinds() -> list[str]:
-    from engine.kinds import KINDS
-
-    return sorted(set(KINDS) | set(KIND_DEFAULTS))
+    return sorted(KINDS)
 
 
 def parse_rule(text: str) -> tuple[tuple[str, str | None], Override]:

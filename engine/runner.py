@@ -1,4 +1,6 @@
-"""`dsl run`: plan, skip what is finished, run what is ready, record everything, summarise.
+"""`dsl run`'s engine: skip what is finished, run what is ready, record everything, summarise.
+(Longer than 400 lines: the scheduler's loop and the interrupt and clean-up paths share one set
+of state, claims, workers and summary; a ready queue per job would be where it shrinks.)
 
 The runner is the only place that decides what runs: a job starts once every input is finished,
 after it has been claimed in the store (so two drivers on one store never run it twice; a job
@@ -19,7 +21,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from rich.console import Console
 
@@ -71,7 +73,7 @@ class RunSummary:
 
 def _missing_data(source: str, data_root: Path) -> str | None:
     """Why a local data source a spec needs is absent, or None."""
-    from engine.data.local_files import missing
+    from dsl.local_files import missing
 
     return missing(source, data_root)
 
@@ -339,21 +341,24 @@ class _Scheduler:
         self.progress.job_skipped(self.jobs[jid].kind)
 
 
-def _plan(plan_or_paths, store: Store, profile, overrides, data_root: Path) -> Plan:
+def _plan(plan_or_paths, data_root: Path,
+          planner: Callable[[list[str]], Plan] | None = None) -> Plan:
+    """The plan to run: the one given, or the specs at the given paths planned by `planner`,
+    which the layer above hands in (the engine does not plan)."""
     if isinstance(plan_or_paths, Plan):
         _check_files(plan_or_paths, data_root)
         return plan_or_paths
-    from dsl.planner import plan
-
+    if planner is None:
+        raise TypeError("engine.runner.run needs a Plan, or a planner for spec paths "
+                        "(dsl.run passes one)")
     paths = [plan_or_paths] if isinstance(plan_or_paths, (str, os.PathLike)) else plan_or_paths
-    return plan([str(p) for p in paths], profile=profile, overrides=tuple(overrides), store=store,
-                data_root=data_root)
+    return planner([str(p) for p in paths])
 
 
 def _check_files(plan: Plan, data_root: Path) -> None:
     """A plan made before (or elsewhere) names local data by fingerprint: running it against
     other files would store their results under the wrong identity."""
-    from engine.data.local_files import fingerprint, folder_of, label
+    from dsl.local_files import fingerprint, folder_of, label
 
     for source, planned in plan.files.items():
         now = fingerprint(source, data_root)
@@ -390,7 +395,7 @@ def _changed_data(plan: Plan, store: Store, summary: RunSummary, console: Consol
         if was is not None and was != now:
             summary.changed_data[source] = (was, now)
             if echo:
-                from engine.data.local_files import label
+                from dsl.local_files import label
 
                 console.print(f"[yellow]changed[/] {label(source)}: the files differ from those this "
                               f"store last ran with ({was}, now {now}); the jobs that read them "
@@ -448,14 +453,18 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
         address: str | None = None, verbose: bool = False, progress: bool = True,
         compile: bool | str = "auto", echo: bool = True, console: Console | None = None,
         executor_options: dict | None = None, rerun: Sequence[str] = (),
-        only: Sequence[str] = (), confirm=None) -> RunSummary:
-    """Run every unfinished job of the plan (or of the specs at the given paths).
+        only: Sequence[str] = (), confirm=None,
+        tables: Callable[[SpecPlan, Store], None] | None = None,
+        planner: Callable[[list[str]], Plan] | None = None) -> RunSummary:
+    """Run every unfinished job of the plan (or of the specs at the given paths, planned by
+    `planner`: dsl.run hands one in).
 
     `only` restricts the plan to matching cells (dsl.only); `rerun` runs exactly the selected
     jobs and what reads them, finished or not, instead of every unfinished one (engine.rerun).
 
-    Returns a RunSummary; prints missing-data skips, each spec's report tables and a summary
-    unless `echo` is false. Raises KeyboardInterrupt after a clean stop on Ctrl-C.
+    Returns a RunSummary; prints missing-data skips, each spec's report tables (through
+    `tables`, which the layer above passes: the engine does not tabulate) and a summary unless
+    `echo` is false. Raises KeyboardInterrupt after a clean stop on Ctrl-C.
     `executor_options` go to `engine.executors.make` (e.g. `resources`, `retries`).
     Before anything starts, the cost of the jobs to run is printed (engine.cost) and passed to
     `confirm` (when given); if it returns false nothing runs and the summary is `declined`.
@@ -464,7 +473,7 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     console = console or Console(highlight=False, log_path=False)
     store = store if isinstance(store, Store) else Store(resolve_root(store))
     data_root = Path(data_root or os.environ.get("DSL_DATA", "data"))
-    plan = restrict(_plan(plan_or_paths, store, profile, overrides, data_root), only)
+    plan = restrict(_plan(plan_or_paths, data_root, planner), only)
     selection = select_rerun(plan, store, rerun)
     summary = RunSummary()
     specs = _runnable(plan, data_root, store, summary, console, echo)
@@ -545,17 +554,15 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     for spec in specs:
         store.finish_run(summary.run_ids[spec.name], _spec_status(spec, summary, finished))
     summary.seconds = time.time() - t0
+    if echo and tables is not None:
+        _print_tables(specs, store, console, tables)
     if echo:
-        _print_tables(specs, store, console)
         print_summary(summary, console)
     return summary
 
 
-def _print_tables(specs: list[SpecPlan], store: Store, console: Console) -> None:
-    try:
-        from engine.results.tables import print_spec_tables
-    except ImportError:
-        return
+def _print_tables(specs: list[SpecPlan], store: Store, console: Console,
+                  print_spec_tables: Callable[[SpecPlan, Store], None]) -> None:
     for spec in specs:
         if not spec.reports and not (spec.resolved or {}).get("claim"):
             continue

@@ -5,7 +5,9 @@ results instead. A job is claimed by a row update inside an IMMEDIATE transactio
 which is what lets two drivers share one store without running a job twice. A claim held by a
 process that is gone (dead pid on this host, or a heartbeat gone stale) is taken over.
 
-Torch-free and cheap to import: the planner asks `finished()` while planning.
+Torch-free and cheap to import: `dsl plan` asks `finished()`, and planning is handed
+`recorded_lookup`. Longer than 400 lines: every SQL statement of the store is here, so the schema
+and its transactions are read in one place.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from dsl.errors import DslError
 from engine.diskfull import describe as disk_full, is_disk_full
+from dsl.kinds import reads_files
 from engine.jobs import error_line
 from engine.paths import ArtifactPaths
 
@@ -91,6 +94,22 @@ def resolve_root(cli_value: str | os.PathLike | None = None) -> Path:
     """--store DIR, else $DSL_STORE, else ./.dsl (one rule for every command)."""
     value = cli_value or os.environ.get("DSL_STORE") or DEFAULT_ROOT
     return Path(value).expanduser().absolute()
+
+
+def recorded_lookup(store: "Store | str | os.PathLike | None" = None
+                    ) -> Callable[[str, str | None, str | None], str | None]:
+    """The fingerprint lookup planning is handed (dsl.local_files.LocalFiles): what the store at
+    `store` (a Store, a folder, or None for the default) last ran a local source with. The store
+    is opened at the first question, and only if it exists: planning never creates one."""
+    opened: list[Store | None] = []
+
+    def lookup(source: str, spec: str | None, profile: str | None) -> str | None:
+        if not opened:
+            root = None if isinstance(store, Store) else resolve_root(store)
+            opened.append(store if root is None else Store(root) if root.exists() else None)
+        return opened[0].recorded_files(source, spec, profile) if opened[0] else None
+
+    return lookup
 
 
 def hostname() -> str:
@@ -416,7 +435,7 @@ class Store:
 
     def recorded_files(self, source: str, spec: str | None = None,
                        profile: str | None = None) -> str | None:
-        """The fingerprint of local data `source` (engine.data.local_files) that the newest run
+        """The fingerprint of local data `source` (dsl.local_files) that the newest run
         of `spec` under `profile` read, else that the newest finished job reading it ran with;
         None when no job ever read it."""
         if spec is not None:
@@ -428,9 +447,11 @@ class Store:
         with self._read() as con:
             if con is None:
                 return None
+            readers = reads_files()  # the kinds whose configs carry fingerprints (dsl.kinds)
             rows = con.execute(
-                "SELECT config FROM jobs WHERE status='done' AND kind IN ('dataset', "
-                "'sensitivity') AND config LIKE '%\"files\"%' ORDER BY finished DESC").fetchall()
+                f"SELECT config FROM jobs WHERE status='done' AND kind IN "
+                f"({', '.join('?' * len(readers))}) AND config LIKE '%\"files\"%' "
+                "ORDER BY finished DESC", readers).fetchall()
         for row in rows:
             found = (json.loads(row["config"]).get("files") or {}).get(source)
             if found:

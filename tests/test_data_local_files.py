@@ -12,10 +12,10 @@ from PIL import Image
 
 from dsl.errors import DslError
 from dsl.planner import plan
-from engine.data.local_files import LocalFiles, fingerprint
+from dsl.local_files import LocalFiles, fingerprint
 from engine.data.fixtures import write_cifar
-from engine.runner import run
-from engine.store import Store
+from dsl.commands.run import run
+from engine.store import Store, recorded_lookup
 
 SPEC = """
 [spec]
@@ -102,7 +102,7 @@ def _kinds(p):
 
 def test_cifar_jobs_carry_the_files_fingerprint_and_follow_their_content(tmp_path, spec):
     root = _cifar(tmp_path / "a")
-    first = plan([spec], data_root=root, store=tmp_path / "none")
+    first = plan([spec], data_root=root, recorded=recorded_lookup(tmp_path / "none"))
     fp = fingerprint("cifar10", root)
     assert fp and fp.startswith("sha256:")
     datasets = [j for j in first.jobs.values() if j.kind == "dataset"]
@@ -111,10 +111,11 @@ def test_cifar_jobs_carry_the_files_fingerprint_and_follow_their_content(tmp_pat
 
     copy = tmp_path / "b"
     shutil.copytree(root, copy)  # the same bytes elsewhere: the same jobs
-    assert set(plan([spec], data_root=copy, store=tmp_path / "none").jobs) == set(first.jobs)
+    assert set(plan([spec], data_root=copy,
+                    recorded=recorded_lookup(tmp_path / "none")).jobs) == set(first.jobs)
 
     _change_one_pixel(copy)  # other bytes: every job that depends on them is new
-    changed = plan([spec], data_root=copy, store=tmp_path / "none")
+    changed = plan([spec], data_root=copy, recorded=recorded_lookup(tmp_path / "none"))
     assert fingerprint("cifar10", copy) != fp
     assert not set(changed.jobs) & set(first.jobs)
     assert _kinds(changed) == _kinds(first)
@@ -123,8 +124,9 @@ def test_cifar_jobs_carry_the_files_fingerprint_and_follow_their_content(tmp_pat
 def test_generated_data_carries_no_fingerprint(tmp_path):
     path = tmp_path / "syn.toml"
     path.write_text(SYNTHETIC)
-    a = plan([path], data_root=tmp_path / "nothing", store=tmp_path / "none")
-    b = plan([path], data_root=_cifar(tmp_path / "data"), store=tmp_path / "none")
+    a = plan([path], data_root=tmp_path / "nothing", recorded=recorded_lookup(tmp_path / "none"))
+    b = plan([path], data_root=_cifar(tmp_path / "data"),
+             recorded=recorded_lookup(tmp_path / "none"))
     assert set(a.jobs) == set(b.jobs) and a.files == {}
     assert all("files" not in j.config for j in a.jobs.values())
 
@@ -150,7 +152,7 @@ def test_image_folder_fingerprint_follows_files(tmp_path):
 
 
 def test_missing_data_plans_as_missing_without_a_store(tmp_path, spec):
-    p = plan([spec], data_root=tmp_path / "nothing", store=tmp_path / "none")
+    p = plan([spec], data_root=tmp_path / "nothing", recorded=recorded_lookup(tmp_path / "none"))
     assert p.files == {"cifar10": LocalFiles.MISSING}
     assert not (tmp_path / "none").exists()  # planning never creates a store
 
@@ -159,10 +161,11 @@ def test_dsl_plan_says_which_version_of_local_data_it_planned(tmp_path, spec):
     from dsl.commands.plan import Summary, render
 
     root = _cifar(tmp_path / "data")
-    here = plan([spec], data_root=root, store=tmp_path / "none")
+    here = plan([spec], data_root=root, recorded=recorded_lookup(tmp_path / "none"))
     text = render(Summary(here, set()))
     assert f"local data cifar10: {fingerprint('cifar10', root)} (the files here)" in text
-    absent = plan([spec], data_root=tmp_path / "nothing", store=tmp_path / "none")
+    absent = plan([spec], data_root=tmp_path / "nothing",
+                  recorded=recorded_lookup(tmp_path / "none"))
     assert "local data cifar10: missing (files not here, nor in the store" in render(
         Summary(absent, set()))
 
@@ -173,19 +176,19 @@ def test_replaced_cifar_reruns_keeps_old_results_and_tables_work_without_data(tm
     first_fp = fingerprint("cifar10", root)
     first = run([spec], store=store, data_root=root, progress=False, echo=False)
     assert first.ok and first.ran
-    old_ids = set(plan([spec], data_root=root, store=store).jobs)
+    old_ids = set(plan([spec], data_root=root, recorded=recorded_lookup(store)).jobs)
 
     _change_one_pixel(root)  # the user replaces the files: everything reading them runs again
     second = run([spec], store=store, data_root=root, progress=False, echo=False)
     assert second.ok and len(second.ran) == len(first.ran) and not second.cached
     assert not first.changed_data
     assert second.changed_data == {"cifar10": (first_fp, fingerprint("cifar10", root))}
-    new_ids = set(plan([spec], data_root=root, store=store).jobs)
+    new_ids = set(plan([spec], data_root=root, recorded=recorded_lookup(store)).jobs)
     assert Store(store).finished(old_ids | new_ids) == old_ids | new_ids  # nothing lost
 
     # without the files (say, the store copied to a laptop), planning uses the newest version
     # the store ran with, so the tables still find the results
-    away = plan([spec], data_root=tmp_path / "nothing", store=store)
+    away = plan([spec], data_root=tmp_path / "nothing", recorded=recorded_lookup(store))
     assert set(away.jobs) == new_ids and away.files_origin == {"cifar10": "store"}
 
     from engine.results.tables import table
@@ -196,7 +199,7 @@ def test_replaced_cifar_reruns_keeps_old_results_and_tables_work_without_data(tm
 
 def test_running_a_plan_made_for_other_files_is_refused(tmp_path, spec):
     root = _cifar(tmp_path / "data")
-    p = plan([spec], data_root=root, store=tmp_path / "store")
+    p = plan([spec], data_root=root, recorded=recorded_lookup(tmp_path / "store"))
     other = tmp_path / "other"
     shutil.copytree(root, other)
     _change_one_pixel(other)
@@ -217,7 +220,7 @@ def _age(folder, seconds=3600):
 
 
 def test_hashes_persist_across_processes_until_a_file_changes(tmp_path, monkeypatch):
-    from engine.data import local_files
+    from dsl import local_files
 
     monkeypatch.setenv("DSL_CACHE", str(tmp_path / "cache"))
     root = _cifar(tmp_path / "data")
@@ -246,7 +249,7 @@ def test_hashes_persist_across_processes_until_a_file_changes(tmp_path, monkeypa
 
 
 def test_an_unwritable_cache_only_costs_rehashing(tmp_path, monkeypatch):
-    from engine.data import local_files
+    from dsl import local_files
 
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache folder would be")
@@ -262,13 +265,13 @@ def test_a_spec_whose_folder_is_absent_is_skipped_with_what_to_put_where(tmp_pat
     path.write_text(SYNTHETIC.replace('transforms = ["hflip"] }',
                                       f'transforms = ["hflip"], backgrounds = '
                                       f'"{tmp_path / "photos"}" }}'))
-    p = plan([path], data_root=tmp_path, store=tmp_path / "store")
+    p = plan([path], data_root=tmp_path, recorded=recorded_lookup(tmp_path / "store"))
     source = "folder:" + str(tmp_path / "photos")
     assert p.specs[0].requires == {source}
     summary = run(p, store=tmp_path / "store", data_root=tmp_path, progress=False, echo=False)
     assert summary.ran == [] and "does not exist" in summary.skipped_specs["tiny_synthetic"]
     (tmp_path / "photos").mkdir()
-    from engine.data.local_files import missing
+    from dsl.local_files import missing
 
     assert "holds no image files" in missing(source, tmp_path)
     Image.new("RGB", (8, 8), (1, 2, 3)).save(tmp_path / "photos" / "a.jpg")
@@ -278,7 +281,7 @@ def test_a_spec_whose_folder_is_absent_is_skipped_with_what_to_put_where(tmp_pat
 def test_a_damaged_hash_cache_is_made_afresh(tmp_path, monkeypatch):
     import sqlite3
 
-    from engine.data import local_files
+    from dsl import local_files
 
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -303,7 +306,7 @@ def test_symlinked_class_folders_are_read_and_tracked(tmp_path):
     Image.new("RGB", (8, 8), (1, 1, 1)).save(folder / "dog" / "b.png")
     (folder / "cat").symlink_to(real, target_is_directory=True)
     (folder / "dog" / "loop").symlink_to(folder, target_is_directory=True)  # must not hang
-    from engine.data.local_files import image_files, missing
+    from dsl.local_files import image_files, missing
 
     source = "folder:" + str(folder)
     assert [p.relative_to(folder).as_posix() for p in image_files(folder)] == ["cat/a.png",
@@ -325,7 +328,7 @@ def test_without_the_files_each_spec_gets_the_version_it_last_ran_with(tmp_path,
     v2 = fingerprint("cifar10", root)
     assert run([other], store=store, data_root=root, progress=False, echo=False).ok
 
-    away = plan([spec, other], data_root=tmp_path / "nothing", store=store)
+    away = plan([spec, other], data_root=tmp_path / "nothing", recorded=recorded_lookup(store))
     a, b = away.specs
     assert {j.config["files"]["cifar10"] for j in a.jobs.values() if j.kind == "dataset"} == {v1}
     assert {j.config["files"]["cifar10"] for j in b.jobs.values() if j.kind == "dataset"} == {v2}
@@ -333,7 +336,7 @@ def test_without_the_files_each_spec_gets_the_version_it_last_ran_with(tmp_path,
     # a spec that never ran here gets the newest version the store has
     never = tmp_path / "never.toml"
     never.write_text(SPEC.replace('name = "tiny_cifar"', 'name = "never"'))
-    n = plan([never], data_root=tmp_path / "nothing", store=store)
+    n = plan([never], data_root=tmp_path / "nothing", recorded=recorded_lookup(store))
     assert n.files == {"cifar10": v2} and n.files_origin == {"cifar10": "store"}
 
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from engine import runfiles
-from engine.runner import run
+from dsl.commands.run import run
 from engine.store import Store
 
 import fake_kinds

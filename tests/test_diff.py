@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsl.diff import compare, diff, flatten, plan_diff, results_diff
+from engine.results.diff import compare, diff, flatten, plan_diff, results_diff
 from dsl.planner import plan
 from engine.store import Store
 
@@ -277,7 +277,7 @@ def test_a_constant_made_a_one_level_factor_still_pairs_cells(tmp_path):
 
 
 def test_field_changes_compare_as_toml_and_keep_empty_tables():
-    from dsl.diff import field_changes
+    from engine.results.diff import field_changes
 
     # true is not 1 in TOML (Python says they are equal); an empty table is a leaf of its own
     assert field_changes({"f": {"x": [1, 2]}, "a": 1}, {"f": {"x": [True, 2]}, "a": True}) == [
@@ -290,7 +290,7 @@ def test_field_changes_compare_as_toml_and_keep_empty_tables():
 
 
 def _side(label, jobs, cells):
-    from dsl.diff import Side
+    from engine.results.diff import Side
 
     return Side(label, "file", "s", None, None, {}, cells, jobs)
 
@@ -358,7 +358,7 @@ def _metrics(rows):
 
 
 def test_results_diff_tells_unplanned_from_unmeasured():
-    from dsl.diff import DiffResult, spec_diff
+    from engine.results.diff import DiffResult, spec_diff
 
     a = _side("A", {}, [_cell(s, f"train-a{s}", f"linear-a{s}") for s in (0, 1)]
               + [{**_cell(0, "train-x", "linear-x"), "factors": {"lr": 0.5}}])
@@ -389,7 +389,7 @@ def test_results_diff_tells_unplanned_from_unmeasured():
 
 
 def test_reported_values_are_the_report_split_of_a_real_probe():
-    from dsl.diff import _reads
+    from engine.results.diff import _reads
     from engine.results.frame import ValueRef
 
     def row(probe, metric, split):

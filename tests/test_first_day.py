@@ -299,7 +299,7 @@ def test_dsl_table_is_one_polars_frame_with_the_titles_and_plans_print_short(tmp
 
 
 def test_diff_orders_why_jobs_changed_by_pipeline_and_shows_unset_values(tmp_path):
-    from dsl.diff import diff
+    from engine.results.diff import diff
 
     a = tmp_path / "a" / "tiny.toml"
     b = tmp_path / "b" / "tiny.toml"

@@ -10,6 +10,7 @@ from dsl import catalog
 from dsl.errors import DslError, SpecError
 from dsl.factors import grid, substitute
 from dsl.planner import plan, resolve_task
+from engine.store import recorded_lookup
 
 
 def write(tmp_path, text, name="s.toml"):
@@ -309,15 +310,16 @@ def test_an_image_folder_too_small_for_the_sizes_is_a_spec_problem_at_plan_time(
     """--profile smoke asks an image folder for 512/128/128 images unless the spec says fewer:
     where the folder is there to count, a small one is reported while planning, at the task's
     line, per field, with what to change (the dataset job used to fail only when it ran)."""
-    from engine.data.local_files import folder_pools
+    from dsl.local_files import folder_pools
 
     folder = _image_folder(tmp_path / "imgs")
     _, pools = folder_pools(folder)
     n_train, n_test = len(pools["train"]), len(pools["test"])  # 40 images, a fifth-ish is test
     path = write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=""))
-    plan([path], store=tmp_path / "store")  # without a profile: every image, a tenth for val
+    # without a profile: every image, a tenth for val
+    plan([path], recorded=recorded_lookup(tmp_path / "store"))
     with pytest.raises(SpecError) as err:
-        plan([path], profile="smoke", store=tmp_path / "store")
+        plan([path], profile="smoke", recorded=recorded_lookup(tmp_path / "store"))
     problems = {p.path: p for p in err.value.problems}
     assert set(problems) == {"task.source.n_val", "task.source.n_train", "task.source.n_test"}
     assert {(p.file, p.line) for p in problems.values()} == {(str(path), 6)}  # [task.source]
@@ -331,11 +333,11 @@ def test_an_image_folder_too_small_for_the_sizes_is_a_spec_problem_at_plan_time(
     # image more than the training pool holds after val is reported at its own line
     fits = f"n_train = {n_train - 4}\nn_val = 4\nn_test = {n_test}"
     plan([write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=fits))], profile="smoke",
-         store=tmp_path / "store")
+         recorded=recorded_lookup(tmp_path / "store"))
     over = fits.replace(f"n_train = {n_train - 4}", f"n_train = {n_train - 3}")
     with pytest.raises(SpecError) as err:
         plan([write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=over))], profile="smoke",
-             store=tmp_path / "store")
+             recorded=recorded_lookup(tmp_path / "store"))
     (problem,) = err.value.problems
     assert (problem.path, problem.line) == ("task.source.n_train", 8)
     assert f"n_train to at most {n_train - 4}" in problem.suggestion
@@ -345,7 +347,8 @@ def test_an_absent_image_folder_is_not_size_checked_at_plan_time(tmp_path):
     absent = tmp_path / "not_here"
     text = FOLDER_SPEC.format(path=absent, sizes="").replace(
         "resolution = 16 }", 'resolution = 16, classes = ["cat", "dog"] }')
-    p = plan([write(tmp_path, text)], profile="smoke", store=tmp_path / "store")
+    p = plan([write(tmp_path, text)], profile="smoke",
+             recorded=recorded_lookup(tmp_path / "store"))
     assert p.files == {"folder:" + str(absent): "missing"}  # `dsl run` skips it, as before
 
 
@@ -555,16 +558,18 @@ def test_composite_configs_and_their_transforms(tmp_path):
 
 
 def test_image_folder_size_checks_at_their_boundaries(tmp_path):
-    from engine.data.local_files import folder_pools
+    from dsl.local_files import folder_pools
 
     folder = _image_folder(tmp_path / "imgs")
     _, pools = folder_pools(folder)
     n_train, n_test = len(pools["train"]), len(pools["test"])
     ok = f"n_val = {n_train - 1}\nn_test = {n_test}"  # one image left to train on; every test one
-    plan([write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=ok))], store=tmp_path / "s")
+    plan([write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=ok))],
+         recorded=recorded_lookup(tmp_path / "s"))
     bad = f"n_val = {n_train}\nn_test = {n_test + 1}"
     with pytest.raises(SpecError) as err:
-        plan([write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=bad))], store=tmp_path / "s")
+        plan([write(tmp_path, FOLDER_SPEC.format(path=folder, sizes=bad))],
+             recorded=recorded_lookup(tmp_path / "s"))
     problems = {p.path: p for p in err.value.problems}
     assert set(problems) == {"task.source.n_val", "task.source.n_test"}
     assert f"n_val = {n_train} but" in problems["task.source.n_val"].message

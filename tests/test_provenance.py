@@ -290,7 +290,7 @@ def test_runs_and_jobs_record_their_environment(tmp_path, kinds_in_files):
 # -- results views: tables, report, diff, dsl show ---------------------------------------------
 
 def test_tables_report_and_diff_flag_numbers_resting_on_stale_jobs(tmp_path, monkeypatch):
-    from dsl.diff import diff
+    from engine.results.diff import diff
     from engine.results.report import report
     from engine.results.tables import render, table
 

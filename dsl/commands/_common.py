@@ -28,7 +28,7 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_data_option(parser: argparse.ArgumentParser) -> None:
-    # the files' content is part of the identity of jobs that read them (engine/data/local_files)
+    # the files' content is part of the identity of jobs that read them (dsl/local_files.py)
     parser.add_argument("--data", dest="data_root", default=None, metavar="DIR",
                         help="local datasets such as CIFAR (default: $DSL_DATA, else ./data)")
 
@@ -36,9 +36,23 @@ def add_data_option(parser: argparse.ArgumentParser) -> None:
 def plan_from_args(args: argparse.Namespace):
     """The Plan for the command's spec paths with its profile and overrides applied."""
     from dsl.planner import plan
+    from engine.store import recorded_lookup
 
     return plan(args.paths, profile=args.profile, overrides=tuple(args.overrides),
-                store=args.store, data_root=args.data_root)
+                recorded=recorded_lookup(args.store), data_root=args.data_root)
+
+
+def cached(plan_, store=None) -> set[str]:
+    """JobIds of the plan already finished in the store (none when it does not exist yet; the
+    store folder is never created here)."""
+    from engine.store import Store, resolve_root
+
+    if not isinstance(store, Store):
+        root = resolve_root(store)
+        if not root.exists():
+            return set()
+        store = Store(root)
+    return set(store.finished(plan_.jobs))
 
 
 def note_missing_store(args: argparse.Namespace) -> None:

@@ -72,9 +72,9 @@ def read_plans(args) -> list:
     order the specs were given), each planned with its last run's options (specs that share
     options are planned together)."""
     from dsl.planner import plan, spec_files
-    from engine.store import Store, resolve_root
+    from engine.store import Store, recorded_lookup, resolve_root
 
-    common = dict(store=args.store, data_root=args.data_root)
+    common = dict(recorded=recorded_lookup(args.store), data_root=args.data_root)
     if explicit(args):
         profile, overrides = given(args)
         return [plan(args.paths, profile=profile, overrides=overrides, **common)]

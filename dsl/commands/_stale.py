@@ -81,7 +81,7 @@ class ProvenanceView:
 def provenance_view(args: Any, plan: Any) -> ProvenanceView:
     """The plan as --only restricts it, with the lines on stale jobs and --rerun to print."""
     from dsl.only import restrict
-    from dsl.planner import cached
+    from dsl.commands._common import cached
     from engine.provenance import stale
     from engine.rerun import select
     from engine.store import Store, resolve_root

@@ -39,7 +39,7 @@ def register(sub) -> None:
 
 def data_root(option: str | None) -> Path:
     """The data root as planning finds it (--data, else $DSL_DATA, else ./data)."""
-    from engine.data.local_files import LocalFiles
+    from dsl.local_files import LocalFiles
 
     return LocalFiles(option or None).data_root
 
@@ -62,7 +62,7 @@ def _sources(paths: list[str], root: Path) -> list[str]:
 
 
 def _check(args) -> int:
-    from engine.data.local_files import fingerprint, label, missing
+    from dsl.local_files import fingerprint, label, missing
 
     root = data_root(args.data_root)
     sources = _sources(args.paths, root)

@@ -51,7 +51,7 @@ def register(sub):
 
 
 def _run(args):
-    from dsl.diff import diff_many
+    from engine.results.diff import diff_many
 
     if args.chart and Path(args.chart).suffix not in (".png", ".svg", ".html"):
         raise DslError(f"--chart {args.chart}: use a .png, .svg or .html name")

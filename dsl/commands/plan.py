@@ -228,10 +228,21 @@ def _local_data(plan) -> list[str]:
             for source, fp in sorted(plan.files.items())]
 
 
+def plan(paths, profile: str | None = None, overrides=(), store: Any = None,
+         data_root: Any = None):
+    """`dsl.planner.plan` against a store, as `dsl plan` does: local data absent here takes the
+    fingerprint the store (a Store, a folder, or None for the default) last ran with. What
+    `dsl.plan` is."""
+    from dsl.planner import plan as make_plan
+    from engine.store import recorded_lookup
+
+    return make_plan(paths, profile=profile, overrides=tuple(overrides),
+                     recorded=recorded_lookup(store), data_root=data_root)
+
+
 def _run(args) -> int:
-    from dsl.commands._common import plan_from_args
+    from dsl.commands._common import cached, plan_from_args
     from dsl.commands._stale import provenance_view
-    from dsl.planner import cached
 
     cal = None
     if getattr(args, "calibration", None):

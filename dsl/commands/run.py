@@ -21,7 +21,9 @@ The summary line ("N jobs: N ran, N cached ...") counts:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from dsl.commands._common import add_plan_options
 from dsl.commands._selectors import add_selector_options
@@ -74,10 +76,32 @@ def register(sub) -> None:
     p.set_defaults(func=_run, run_parser=p)
 
 
+def run(plan_or_paths, *, store=None, profile: str | None = None, overrides=(),
+        data_root=None, **options):
+    """`engine.runner.run` handed what the engine does not do itself, as `dsl run` does: the
+    planner for spec paths (against the same store and data) and the printing of each spec's
+    report tables. What `dsl.run` is; `options` go to engine.runner.run."""
+    from dsl.commands.plan import plan
+    from engine.results.claims import print_spec_claims
+    from engine.results.tables import print_spec_tables
+    from engine.runner import run as execute
+
+    def tables(spec, st) -> None:  # each spec's report tables, then its claims' verdicts
+        print_spec_tables(spec, st)
+        print_spec_claims(spec, st)
+
+    data_root = Path(data_root or os.environ.get("DSL_DATA", "data"))
+
+    def planner(paths: list[str]):
+        return plan(paths, profile, tuple(overrides), store, data_root)
+
+    return execute(plan_or_paths, store=store, profile=profile, overrides=overrides,
+                   data_root=data_root, tables=tables, planner=planner, **options)
+
+
 def _run(args: argparse.Namespace) -> int:
     from dsl.errors import DslError
     from engine.resources import ResourcePolicy
-    from engine.runner import run
 
     # Checked before planning or starting Ray, so a typo costs nothing.
     ResourcePolicy.from_options(args.resources, per_gpu=max(args.per_gpu, 1))

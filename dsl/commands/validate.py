@@ -52,8 +52,10 @@ def _plan_summary(path, args) -> str:
     from dsl.errors import DslError
 
     try:
+        from engine.store import recorded_lookup
+
         result = plan([path], profile=args.profile, overrides=tuple(args.overrides),
-                      store=args.store, data_root=args.data_root)
+                      recorded=recorded_lookup(args.store), data_root=args.data_root)
     except DslError:
         raise
     except Exception as err:  # a planner bug must not look like a valid spec

@@ -18,7 +18,7 @@ from PIL import Image
 
 from dsl.errors import DataMissing
 from engine.data.images import open_image, square_crop
-from engine.data.local_files import image_files
+from dsl.local_files import image_files
 
 N_PROCEDURAL = 867
 _SEED = 2024

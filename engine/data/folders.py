@@ -15,7 +15,7 @@ from PIL import Image
 
 from dsl.errors import DataMissing
 from engine.data.images import open_image, square_crop
-from engine.data.local_files import folder_pools
+from dsl.local_files import folder_pools
 
 
 def _read(files: list[Path], resolution: int) -> np.ndarray:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from engine.data import transforms
+from engine.data import hue
 
 _F0, _F1, _F2, _F3, _F4, _F6 = (np.float32(v) for v in (0, 1, 2, 3, 4, 6))
 _HALF, _F255, _TINY = np.float32(0.5), np.float32(255), np.float32(1e-12)
-_CENTRES = np.array(transforms._CENTRES, np.float32)  # where each channel peaks on the hue circle
+_CENTRES = np.array(hue.CENTRES, np.float32)  # where each channel peaks on the hue circle
 
 _jit = dict(cache=True, nogil=True, boundscheck=False)
 

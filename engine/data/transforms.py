@@ -15,6 +15,8 @@ Colour is kept premultiplied by alpha for as long as the ops allow (resampling, 
 need it; hue rotation and grey are linear in it), and converted to straight alpha only for ops
 that need straight colour or when the caller wants it: each conversion is several passes over
 the batch, and that, not arithmetic, is what this code spends its time on.
+Longer than 400 lines: every transform's batch op is here, so the alpha conventions above are
+kept in one file.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from dsl.catalog import TRANSFORMS
-from engine.data import kernels, rand
+from engine.data import hue, kernels, rand
 
 GEOMETRIC = ("translate", "rotate", "scale", "shear", "vflip", "hflip", "elastic")
 ORDER = tuple(TRANSFORMS)
@@ -375,8 +377,7 @@ def _on_visible(x, sparse, dense):
     return x
 
 
-# HSV's channel n (5, 3, 1 for r, g, b) reaches its maximum at hue 2 - n (mod 6): 3, 5, 1
-_CENTRES = (3.0, 5.0, 1.0)
+_CENTRES = hue.CENTRES  # where each channel peaks on the hue circle
 
 
 def _rotate_hue(rgb, shift6, out=None):

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import polars as pl
 
+from dsl import kinds
 from dsl.errors import DslError
 
 DERIVED = ("transform_relation", "train_transforms", "probe_transforms")
@@ -25,13 +26,7 @@ SLOT_COLUMNS = ("cell", "seed", "probe", "probe_kind", "job", "train_job") + DER
 # Display order of transform_relation (the paper's Table 2 reads Same / Other / None).
 RELATION_ORDER = ("same", "subset", "superset", "other", "none")
 # Metrics each job kind reports (docs/jobs.md); a bare METRIC selects every probe producing it.
-KIND_METRICS: dict[str, tuple[str, ...]] = {
-    "train": ("accuracy", "loss"),
-    "linear": ("accuracy", "loss"),
-    "finetune": ("accuracy", "linear_accuracy", "loss"),
-    "sensitivity": ("sensitivity", "pair_distance", "independent_distance"),
-    "accuracy": ("accuracy",),
-}
+KIND_METRICS = kinds.METRICS  # kind -> metrics, from the job-kind registry
 METRIC_SCHEMA = {"job_id": pl.String, "name": pl.String, "split": pl.String, "value": pl.Float64}
 
 

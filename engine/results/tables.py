@@ -213,8 +213,10 @@ def spec_plans(source: Any, profile: str | None = None, overrides: Sequence[str]
     from dsl.planner import plan
 
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    return list(plan(paths, profile=profile, overrides=tuple(overrides), store=store,
-                     data_root=data_root).specs)
+    from engine.store import recorded_lookup
+
+    return list(plan(paths, profile=profile, overrides=tuple(overrides),
+                     recorded=recorded_lookup(store), data_root=data_root).specs)
 
 
 def spec_inputs(spec_plan: Any, store: Any) -> tuple[list[dict], pl.DataFrame, dict[str, str]]:
@@ -275,16 +277,13 @@ def table_frame(spec_path_or_plan: Any, *, store: Any = None, profile: str | Non
 
 
 def print_spec_tables(spec_plan: Any, store: Any, console: Any = None) -> None:
-    """Print a spec's tables after `dsl run` (the runner calls this)."""
+    """Print a spec's tables after `dsl run` (the command hands this to the runner)."""
     from rich.console import Console
 
     console = console or Console(highlight=False)
     store = open_store(store)
     for t in spec_tables(spec_plan, store):
         console.print(rich_table(t))
-    from engine.results.claims import print_spec_claims
-
-    print_spec_claims(spec_plan, store, console)
 
 
 # -- renderings -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ Hashing reads the bytes (CIFAR-10: ~0.2 s) once: each file's hash is kept, keyed
 size, modification and change times and inode, in memory and in `file-hashes.sqlite` in the user
 cache (DSL_CACHE), so the next command only stats the files. A file modified in the last few seconds is hashed
 every time (a rewrite within one clock tick could keep size and mtime: git calls it "racy").
-No torch here: planning imports this module.
+No torch, no store here: planning imports this module.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import Callable
 
 from dsl.errors import DataMissing
 
@@ -137,7 +138,7 @@ def source_files(source: str, data_root) -> list[tuple[str, str]] | None:
             return None
         files = [("/".join(parts), path) for parts, path in _walk(base)]
         return files or None
-    from engine.data import cifar
+    from dsl import cifar_files as cifar
 
     folder = cifar.folder(source, data_root)
     if folder is None:
@@ -149,7 +150,7 @@ def missing(source: str, data_root) -> str | None:
     """Why a source's files are not there (one line that says what to put where), or None."""
     path = folder_of(source)
     if path is None:
-        from engine.data import cifar
+        from dsl import cifar_files as cifar
 
         return cifar.missing(source, data_root)
     if source_files(source, data_root) is not None:
@@ -172,7 +173,7 @@ def _digest(path: str) -> str:
 def _cache_db() -> sqlite3.Connection | None:
     """The persistent hash cache (a damaged one is made afresh), or None when the cache folder
     cannot be written."""
-    from engine.paths import cache_dir
+    from dsl.user_cache import cache_dir
 
     path = cache_dir() / "file-hashes.sqlite"
     for attempt in range(2):
@@ -257,14 +258,17 @@ class LocalFiles:
     that the newest version the store ran with, so `dsl table` still finds a CIFAR spec's results
     on a machine without CIFAR; else "missing" (such a spec cannot run; `dsl run` skips it).
     `used` records the answers, for `run` to check a plan made elsewhere against, and `origin`
-    where each came from: "files", "store" or "missing"."""
+    where each came from: "files", "store" or "missing". The store is asked through `recorded`,
+    a lookup (source, spec, profile) -> fingerprint or None that the layer above hands in
+    (engine.store.recorded_lookup): planning never opens the store itself."""
 
     MISSING = "missing"
 
-    def __init__(self, data_root=None, store=None):
+    def __init__(self, data_root=None,
+                 recorded: Callable[[str, str | None, str | None], str | None] | None = None):
         self.data_root = Path(data_root if data_root is not None
                               else os.environ.get("DSL_DATA", "data"))
-        self.store = store
+        self.recorded = recorded
         self.used: dict[str, str] = {}
         self.origin: dict[str, str] = {}
         self._here: dict[str, str | None] = {}
@@ -282,20 +286,9 @@ class LocalFiles:
         if found is None:
             key = (source, *self._spec)
             if key not in self._recorded:
-                self._recorded[key] = self._from_store(source)
+                self._recorded[key] = self.recorded(*key) if self.recorded else None
             found, origin = self._recorded[key], "store"
         if found is None:
             found, origin = self.MISSING, "missing"
         self.used[source], self.origin[source] = found, origin
         return found
-
-    def _from_store(self, source: str) -> str | None:
-        from engine.store import Store, resolve_root
-
-        store = self.store
-        if not isinstance(store, Store):
-            root = resolve_root(store)
-            if not root.exists():
-                return None  # never create a store while planning
-            store = Store(root)
-        return store.recorded_files(source, *self._spec)

@@ -13,6 +13,8 @@
 A side is a spec file, `path@gitrev` (read with `git show`, with its `extends` chain, into a temp
 folder keeping the repository layout so relative paths still resolve), or a recorded run id.
 With one argument, A is the newest recorded run of that spec and B the file as it is now.
+Longer than 400 lines: the three diffs share the Side type and one DiffResult that renders them
+as text, markdown and JSON.
 """
 
 from __future__ import annotations
@@ -77,9 +79,10 @@ def _from_spec_plan(sp: Any, label: str, source: str, profile: str | None,
 def _plan_file(path: str | os.PathLike, label: str, source: str, profile: str | None,
                overrides: Sequence[str], store: Any = None, data_root: Any = None) -> Side:
     from dsl.planner import plan
+    from engine.store import recorded_lookup
 
-    p = plan([path], profile=profile, overrides=tuple(overrides), store=store,
-             data_root=data_root)
+    p = plan([path], profile=profile, overrides=tuple(overrides),
+             recorded=recorded_lookup(store), data_root=data_root)
     if len(p.specs) != 1:
         raise DslError(f"diff compares one spec at a time; {path} holds {len(p.specs)}")
     return _from_spec_plan(p.specs[0], label, source, profile, overrides)
@@ -321,7 +324,7 @@ class PlanDiff:
 
     def reasons(self) -> pl.DataFrame:
         """Changes summed over cells: kind, field, old, new and how many job pairs; in pipeline
-        order of kinds (dsl.counts.KIND_ORDER), then by field, most jobs first."""
+        order of kinds (dsl.kinds.rank), then by field, most jobs first."""
         if not self.changes.height:
             return pl.DataFrame(schema={"kind": pl.String, "field": pl.String, "old": pl.String,
                                         "new": pl.String, "jobs": pl.Int64})

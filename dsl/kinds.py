@@ -1,0 +1,203 @@
+"""The job-kind registry: one record per kind, the only place a kind's facts are written.
+
+A record says what a kind is called and its version (bumping it changes the JobId of every job of
+that kind and, through `inputs`, of everything downstream), where its implementation is, which
+metrics it reports and in which order, what it asks a cluster for, how a profile shrinks it,
+whether it reads local files, what it costs, where `dsl plan` lists it and, for probes, the
+pydantic model of its [[probe]] table and the function that turns one into jobs. Everything that
+used to switch on a kind name (planner, profiles, checks, estimate, resources, tables, store,
+`dsl plan`) reads this table.
+
+Core layer: no torch, nothing above it. Implementations, probe models, resolve and cost functions
+are "module:attribute" strings, imported only by whoever calls them. A kind added at run time
+(`register`) must be registered before `dsl.spec` is imported if it is a probe, since the spec
+models are built once, at import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping
+
+from dsl.config_rules import Rule
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    version: str
+    impl: str  # "module:function", called as fn(config, inputs, out_dir, ctx) -> list[Metric]
+    gpu: bool  # whether the job benefits from a GPU (placement hint for executors)
+    doc: str
+    cpu: float = 1.0  # CPUs reserved for each job
+    arch: bool = False  # config["model"]["arch"] names a model: resources sized by architecture
+    metrics: tuple[str, ...] = ()  # what it reports (docs/jobs.md); reports say "probe.metric"
+    profiles: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)  # profile -> rules
+    reads_files: bool = False  # config["data"] may name local files: it carries their hashes
+    cost: str | None = None  # "module:function" (job, jobs) -> forward FLOPs; None: no model work
+    order: int = 100  # where `dsl plan` lists it (dependencies first)
+    probe: str | None = None  # "module:Model": the pydantic model of its [[probe]] table
+    resolve: str | None = None  # "module:function" building a probe's jobs (dsl.probe_jobs)
+
+    def function(self) -> Callable:
+        return load(self.impl)
+
+
+def load(ref: str) -> Any:
+    """The attribute a "module:attribute" string names."""
+    module, attr = ref.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+# Smoke: CPU minutes. n_train may not exceed the (capped) training split it is taken from.
+_SMOKE_TRAIN = 512
+_WIDTH = Rule(("model", "width"), "scale", 0.125, unless=((("model", "arch"), ("small_cnn",)),))
+
+# Laptop: findings on a 2-core CPU in about 15 minutes a spec (docs/claims.md has the arithmetic):
+# 2,000 training images for 8 epochs, width-1/8 networks (a ResNet-18 step costs ~1.75 ms of one
+# core per image at that width, measured); the first 3 seeds (dsl.profiles.LAPTOP).
+_LAPTOP_TRAIN = 2000
+_LAPTOP = {
+    "dataset": (Rule(("sizes", "train"), "cap", _LAPTOP_TRAIN), Rule(("sizes", "val"), "cap", 500),
+                Rule(("sizes", "test"), "cap", 1000)),
+    "train": (_WIDTH, Rule(("epochs",), "cap", 8), Rule(("batch_size",), "cap", 128),
+              Rule(("schedule", "warmup_epochs"), "cap", 1)),
+    "features": (_WIDTH,),
+    "linear": (Rule(("epochs",), "cap", 100),
+               Rule(("n_train",), "cap", _LAPTOP_TRAIN, null_is_all=False)),
+    "finetune": (_WIDTH, Rule(("epochs",), "cap", 5), Rule(("batch_size",), "cap", 128),
+                 Rule(("schedule", "warmup_epochs"), "cap", 1),
+                 Rule(("n_train",), "cap", _LAPTOP_TRAIN), Rule(("linear", "epochs"), "cap", 100),
+                 Rule(("linear", "n_train"), "cap", _LAPTOP_TRAIN)),
+    "sensitivity": (_WIDTH, Rule(("pairs",), "cap", 500)),
+    "accuracy": (_WIDTH,),
+}
+
+KINDS: dict[str, Kind] = {k.name: k for k in [
+    Kind("dataset", "2", "engine.data.job:run", False,
+         "generate or load a dataset into uint8 tensors per split",
+         reads_files=True, order=0,
+         profiles={"smoke": (Rule(("sizes", "train"), "cap", _SMOKE_TRAIN),
+                             Rule(("sizes", "val"), "cap", 128),
+                             Rule(("sizes", "test"), "cap", 128)),
+                   "laptop": _LAPTOP["dataset"]}),
+    Kind("train", "1", "engine.train:run", True,
+         "train a source model on a task; writes the checkpoint",
+         arch=True, metrics=("accuracy", "loss"), cost="dsl.estimate:train_flop", order=1,
+         profiles={"smoke": (_WIDTH, Rule(("epochs",), "cap", 2),
+                             Rule(("batch_size",), "cap", 128),
+                             Rule(("schedule", "warmup_epochs"), "cap", 1)),
+                   "laptop": _LAPTOP["train"]}),
+    Kind("features", "1", "engine.features:run", True,
+         "penultimate features of a trained model on every split of a dataset",
+         arch=True, cost="dsl.estimate:features_flop", order=2,
+         profiles={"smoke": (_WIDTH,),
+                   "laptop": _LAPTOP["features"]}),
+    Kind("linear", "3", "engine.probes.linear:run", False,
+         "a new linear head on cached features of a target task",
+         metrics=("accuracy", "loss"), cost="dsl.estimate:linear_flop", order=3,
+         profiles={"smoke": (Rule(("epochs",), "cap", 20),
+                             Rule(("n_train",), "cap", _SMOKE_TRAIN, null_is_all=False)),
+                   "laptop": _LAPTOP["linear"]},
+         probe="dsl.spec:LinearProbe", resolve="dsl.probe_jobs:linear_jobs"),
+    Kind("finetune", "3", "engine.probes.finetune:run", True,
+         "linear probe, then the whole model, on n target samples",
+         arch=True, metrics=("accuracy", "loss", "linear_accuracy"),
+         cost="dsl.estimate:finetune_flop", order=4,
+         profiles={"smoke": (_WIDTH, Rule(("epochs",), "cap", 2),
+                             Rule(("batch_size",), "cap", 128),
+                             Rule(("schedule", "warmup_epochs"), "cap", 1),
+                             Rule(("n_train",), "cap", _SMOKE_TRAIN),
+                             Rule(("linear", "epochs"), "cap", 20),
+                             Rule(("linear", "n_train"), "cap", _SMOKE_TRAIN)),
+                   "laptop": _LAPTOP["finetune"]},
+         probe="dsl.spec:FinetuneProbe", resolve="dsl.probe_jobs:finetune_jobs"),
+    Kind("sensitivity", "2", "engine.probes.sensitivity:run", True,
+         "Eq. 1: pair distance under a varied component over independent-pair distance",
+         arch=True, metrics=("sensitivity", "pair_distance", "independent_distance"),
+         reads_files=True, cost="dsl.estimate:sensitivity_flop", order=5,
+         profiles={"smoke": (_WIDTH, Rule(("pairs",), "cap", 64)),
+                   "laptop": _LAPTOP["sensitivity"]},
+         probe="dsl.spec:SensitivityProbe", resolve="dsl.probe_jobs:sensitivity_jobs"),
+    Kind("accuracy", "1", "engine.probes.accuracy:run", True,
+         "the source model's own head evaluated on a dataset",
+         arch=True, metrics=("accuracy",), cost="dsl.estimate:accuracy_flop", order=6,
+         profiles={"smoke": (_WIDTH,),
+                   "laptop": _LAPTOP["accuracy"]},
+         probe="dsl.spec:AccuracyProbe", resolve="dsl.probe_jobs:accuracy_jobs"),
+]}
+
+
+def register(kind: Kind) -> Kind:
+    """Add (or replace) a kind; a probe kind before `dsl.spec` is first imported."""
+    KINDS[kind.name] = kind
+    return kind
+
+
+def version(kind: str) -> str:
+    return KINDS[kind].version
+
+
+def probe_kinds() -> tuple[str, ...]:
+    """Kinds a [[probe]] table may name, in display order."""
+    return tuple(k.name for k in ordered() if k.probe is not None)
+
+
+def ordered() -> list[Kind]:
+    return sorted(KINDS.values(), key=lambda k: (k.order, k.name))
+
+
+def rank(kind: str) -> tuple:
+    """Sort key of a kind name: dependencies first (its display order), unknown kinds last."""
+    known = KINDS.get(kind)
+    return (known.order if known is not None else float("inf"), kind)
+
+
+def reads_files() -> tuple[str, ...]:
+    """Kinds whose configs carry the fingerprints of the local files they read."""
+    return tuple(k.name for k in KINDS.values() if k.reads_files)
+
+
+def _rule_text(rule: Rule) -> str:
+    path = ".".join(rule.path)
+    text = f"{path} <= {rule.value}" if rule.op == "cap" else f"{path} x {rule.value}"
+    return text + "".join(f" unless {'.'.join(w)} is {', '.join(map(str, v))}"
+                          for w, v in rule.unless)
+
+
+def markdown() -> str:
+    """The registry as the table in docs/jobs.md (tests/test_kind_registry.py keeps them equal;
+    `python3 -m dsl.kinds` prints it)."""
+    rows = ["| kind | version | metrics | GPU | CPUs | reads local files | smoke profile |",
+            "|---|---|---|---|---|---|---|"]
+    for k in ordered():
+        gpu = ("share by arch" if k.arch else "one slot") if k.gpu else "no"
+        smoke = "; ".join(_rule_text(r) for r in k.profiles.get("smoke", ())) or "-"
+        rows.append(f"| `{k.name}` | {k.version} | {', '.join(k.metrics) or '-'} | {gpu} | "
+                    f"{k.cpu:g} | {'yes' if k.reads_files else 'no'} | {smoke} |")
+    return "\n".join(rows) + "\n"
+
+
+class _Metrics(Mapping[str, tuple[str, ...]]):
+    """kind -> metrics of every registered kind that reports any: a live view of the registry,
+    so a kind registered later is known to checks and tables alike."""
+
+    def __getitem__(self, kind: str) -> tuple[str, ...]:
+        k = KINDS.get(kind)
+        if k is None or not k.metrics:
+            raise KeyError(kind)
+        return k.metrics
+
+    def __iter__(self) -> Iterator[str]:
+        return (k.name for k in ordered() if k.metrics)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+METRICS: Mapping[str, tuple[str, ...]] = _Metrics()
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

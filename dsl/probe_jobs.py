@@ -1,0 +1,73 @@
+"""Each shipped probe kind's jobs, from its [[probe]] table resolved for one cell.
+
+Every probe kind's record in dsl.kinds names its builder here (a plugin's may live anywhere):
+build(resolver, probe model, target task, seed, factor values, spec path, model config, train
+job) -> (the probe's job, every job it needs, the transforms it probes). Configs are built
+exactly as they always were: a changed field here changes JobIds (tests/test_plan_pinned.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+from dsl import catalog
+from dsl.graph import Job
+
+if TYPE_CHECKING:
+    from dsl.resolve import Resolver, Task
+
+LINEAR_DEFAULTS = {"batch_size": 512, "weight_decay": 0.0}  # a finetune's linear stage
+
+
+def linear_jobs(r: Resolver, p: Any, target: Task, seed: int, env: Mapping[str, Any],
+                path: tuple, model: dict, train: Job) -> tuple[Job, list[Job], tuple[str, ...]]:
+    r._check_n_train(p.n_train, target, path, env)
+    features = r.job("features", {"model": model},
+                     {"model": train.id, "data": target.dataset.id})
+    job = r.job("linear", {
+        "label": target.label, "epochs": int(p.epochs), "lr": float(p.lr),
+        "batch_size": int(p.batch_size), "weight_decay": float(p.weight_decay),
+        "n_train": p.n_train, "seed": seed}, {"features": features.id})
+    return job, [target.dataset, features, job], target.transforms
+
+
+def finetune_jobs(r: Resolver, p: Any, target: Task, seed: int, env: Mapping[str, Any],
+                  path: tuple, model: dict, train: Job) -> tuple[Job, list[Job], tuple[str, ...]]:
+    r._check_n_train(p.n_train, target, path, env)
+    linear = {"label": target.label, "epochs": int(p.linear_epochs),
+              "lr": float(p.linear_lr), **LINEAR_DEFAULTS, "n_train": int(p.n_train),
+              "seed": seed}
+    job = r.job("finetune", {
+        "model": model, "label": target.label, "n_train": int(p.n_train),
+        "linear": linear, "epochs": int(p.epochs), "lr": float(p.lr),
+        "batch_size": int(p.batch_size), "optimizer": p.optimizer,
+        "weight_decay": float(p.weight_decay),
+        "schedule": {"name": p.schedule, "warmup_epochs": int(p.warmup_epochs),
+                     "final_lr": float(p.final_lr)},
+        "seed": seed}, {"model": train.id, "data": target.dataset.id})
+    return job, [target.dataset, job], target.transforms
+
+
+def sensitivity_jobs(r: Resolver, p: Any, target: Task, seed: int, env: Mapping[str, Any],
+                     path: tuple, model: dict, train: Job
+                     ) -> tuple[Job, list[Job], tuple[str, ...]]:
+    vary, probed = r._vary(p.vary, target, seed, env, path + ("vary",))
+    job = r.job("sensitivity", r.with_files(
+        {"model": model, "data": target.data, "vary": vary, "pairs": int(p.pairs),
+         "seed": seed}), {"model": train.id})
+    return job, [job], probed
+
+
+def accuracy_jobs(r: Resolver, p: Any, target: Task, seed: int, env: Mapping[str, Any],
+                  path: tuple, model: dict, train: Job) -> tuple[Job, list[Job], tuple[str, ...]]:
+    # the source model's own head, so the class counts must agree
+    if target.num_classes != model["num_classes"]:
+        raise r._fail(path + ("task",), f"task '{target.name}' has "
+                      f"{target.num_classes} classes, the model "
+                      f"{model['num_classes']}", "an accuracy probe needs a task "
+                      "with the training task's classes", env)
+    job = r.job("accuracy", {"model": model, "label": target.label,
+                             # a set of splits: one identity whatever the order
+                             "splits": [s for s in catalog.SPLITS if s in p.splits]},
+                {"model": train.id, "data": target.dataset.id})
+    return job, [target.dataset, job], target.transforms

@@ -1,0 +1,82 @@
+"""The job ids of every shipped spec's plan, pinned: a refactor that changes how configs are
+built, defaulted or hashed orphans every result in a user's store, and this test says so by kind.
+
+The pins were computed before the job-kind registry and the layering work, under no profile and
+under smoke, with no local data present (CIFAR fingerprints are then "missing", the same on every
+machine). A deliberate change (a spec edited, a kind's version bumped) regenerates them:
+`python3 tests/test_plan_pinned.py` prints the table to paste below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from dsl.planner import plan
+from engine.store import recorded_lookup
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+def fingerprint(spec: Path, profile: str | None, tmp: Path) -> dict[str, str]:
+    """{kind: "count:sha256 of its sorted job ids (16 hex)"} of one spec's plan."""
+    p = plan([spec], profile=profile,
+             recorded=recorded_lookup(tmp / "store"), data_root=tmp / "no-data")
+    by_kind: dict[str, list[str]] = {}
+    for job in p.jobs.values():
+        by_kind.setdefault(job.kind, []).append(str(job.id))
+    return {kind: f"{len(ids)}:" + hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+            for kind, ids in sorted(by_kind.items())}
+
+
+def shipped() -> list[Path]:
+    return sorted(p for p in SPECS.glob("*.toml") if not p.name.startswith("_"))
+
+
+PINS = {
+    ('adversarial_invariance', None): {'dataset': '30:b00726ba3e930089', 'features': '120:cceb9ff84e4e3352', 'linear': '160:11aa250e535c14fc', 'sensitivity': '80:394c89f5bb36a403', 'train': '40:fdf4cbb79e907bec'},
+    ('adversarial_invariance', 'smoke'): {'dataset': '3:e37259b53f422848', 'features': '12:9feb52bdcd4e2d78', 'linear': '16:bd015018428f76d5', 'sensitivity': '8:df440fed150546d7', 'train': '4:283fb5fad71c37ed'},
+    ('finetuning', None): {'dataset': '30:72c56c6e2ff767f5', 'finetune': '40:e1acf9ea1ad6b77a', 'train': '20:f61c026c1315de28'},
+    ('finetuning', 'smoke'): {'dataset': '3:3d16d7f373323209', 'finetune': '4:ffdd3776d8c5040f', 'train': '2:7c6536d0275d3770'},
+    ('invariance_mismatch', None): {'dataset': '160:c13b9b4e96806b7e', 'features': '640:321af9fcf16b60ed', 'linear': '640:a4e847676c2ffea8', 'train': '80:8c5b67b2471e7af6'},
+    ('invariance_mismatch', 'smoke'): {'dataset': '16:cf2a2387697903a5', 'features': '64:c8e2a294ceaf9aa4', 'linear': '64:fdfb28337c494f5d', 'train': '8:951e8e0f40dde2e0'},
+    ('invariance_transfer', None): {'dataset': '380:763a70b578143b0d', 'sensitivity': '20520:fec355e5a4e5db4b', 'train': '380:160a3cc5adf6efe2'},
+    ('invariance_transfer', 'smoke'): {'dataset': '38:691b9b40ffe37235', 'sensitivity': '2052:843ab9648326a0e2', 'train': '38:ce6fb596851d7461'},
+    ('invariance_transfer_cifar', None): {'dataset': '380:763a70b578143b0d', 'sensitivity': '13680:ad223b1aea4c7894', 'train': '380:160a3cc5adf6efe2'},
+    ('invariance_transfer_cifar', 'smoke'): {'dataset': '38:691b9b40ffe37235', 'sensitivity': '1368:3b01e18724cc49ec', 'train': '38:ce6fb596851d7461'},
+    ('invariance_vs_factors_architecture', None): {'dataset': '30:72c56c6e2ff767f5', 'features': '100:c4c4add71cb67d98', 'linear': '100:b676879e1dabcfd4', 'train': '100:36c3cd1b507b62d4'},
+    ('invariance_vs_factors_architecture', 'smoke'): {'dataset': '3:3d16d7f373323209', 'features': '10:8e9cd376f9e91697', 'linear': '10:b80218eee38a59d7', 'train': '10:f3c0aef9a2c11023'},
+    ('invariance_vs_factors_cifar10', None): {'dataset': '30:46c84bce4f4af218', 'features': '20:b92f5f6bcdc01322', 'linear': '20:dbae165c6bc82d65', 'train': '20:4604c10a14934583'},
+    ('invariance_vs_factors_cifar10', 'smoke'): {'dataset': '3:86cf52e53c3ea8b2', 'features': '2:c15e4b32ee379ea1', 'linear': '2:116f559dcb9774b8', 'train': '2:7995873caa97a27c'},
+    ('invariance_vs_factors_cifar100', None): {'dataset': '30:7be69223400427be', 'features': '20:89ab5919dd462448', 'linear': '20:281cfe42f3329a7f', 'train': '20:5171f774206d608c'},
+    ('invariance_vs_factors_cifar100', 'smoke'): {'dataset': '3:09ef91acf32a9660', 'features': '2:9e0a5564ed2b5d3e', 'linear': '2:0c24557267bef3d0', 'train': '2:201e1b15b5dafd53'},
+    ('invariance_vs_factors_classes', None): {'dataset': '80:ab75419155cdd92c', 'features': '80:0a530acdff8da655', 'linear': '80:dce97d7e8afba8de', 'train': '80:6e243580642ec439'},
+    ('invariance_vs_factors_classes', 'smoke'): {'dataset': '8:f33fe2d368eac5f3', 'features': '8:9595d25d083c4d72', 'linear': '8:08af152cc75a0d37', 'train': '8:48f215454a26fc7a'},
+    ('invariance_vs_factors_samples', None): {'dataset': '110:fbc15952195c9d36', 'features': '100:c8927b117a6d6770', 'linear': '100:759accedc6eea124', 'train': '100:44efc0d8f38f2b2d'},
+    ('invariance_vs_factors_samples', 'smoke'): {'dataset': '3:3d16d7f373323209', 'features': '2:59fcb1679b447841', 'linear': '2:fe19087639d09c90', 'train': '2:7c6536d0275d3770'},
+    ('quickstart', None): {'dataset': '6:4f652867307e4195', 'features': '4:b57f61e435da28d9', 'linear': '4:b13afeafb7cc4792', 'train': '4:6195a6072f288a0b'},
+    ('quickstart', 'smoke'): {'dataset': '3:eb6e3fcb1992b7aa', 'features': '2:733957529326d410', 'linear': '2:a740b287e69bb80f', 'train': '2:4e7941c72bb409df'},
+    ('relevance_availability', None): {'dataset': '140:16228f156326e097', 'features': '140:e31d912bf93b5b30', 'linear': '280:ae7fe283cda742c6', 'sensitivity': '140:5bdb5e5d9f4b96b0', 'train': '140:dd9f85cf5cfe1902'},
+    ('relevance_availability', 'smoke'): {'dataset': '14:1d09cb3bf2a206d4', 'features': '14:0ab5c4c15f54d3f0', 'linear': '28:8c0bbb3ee12c63bf', 'sensitivity': '14:19c23192309a303e', 'train': '14:a3d5bdcb0b593f5e'},
+}
+
+
+@pytest.mark.parametrize("profile", [None, "smoke"])
+@pytest.mark.parametrize("spec", shipped(), ids=lambda p: p.stem)
+def test_job_ids_are_pinned(spec, profile, tmp_path):
+    assert (spec.stem, profile) in PINS, f"{spec.name} has no pinned ids: regenerate the table"
+    assert fingerprint(spec, profile, tmp_path) == PINS[(spec.stem, profile)]
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec in shipped():
+            for profile in (None, "smoke"):
+                print(f"    ({spec.stem!r}, {profile!r}): "
+                      f"{fingerprint(spec, profile, Path(tmp))!r},")
+    sys.exit(0)

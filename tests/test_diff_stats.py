@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from dsl import stats
-from dsl.diff import diff_many
+from engine.results.diff import diff_many
 from dsl.diff_stats import compare, flag
 from dsl.planner import plan
 from engine.store import Store

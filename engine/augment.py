@@ -23,14 +23,17 @@ from engine.data.transforms import Pipeline
 
 
 class Augment:
-    """uint8 [B,3,R,R] batch -> an augmented uint8 batch of the same shape and device."""
+    """uint8 [B,3,R,R] batch -> an augmented uint8 batch of the same shape and device.
+
+    `tfs`: TF dicts (a job config's `augment`) or bare names, which take the catalog defaults."""
 
     def __init__(self, tfs: Sequence[Mapping[str, Any]], seed: int):
-        tfs = [dict(t) for t in tfs]
+        tfs = [{"name": t, "params": {}} if isinstance(t, str) else dict(t) for t in tfs]
         self.pipeline = Pipeline([t for t in tfs if t["name"] not in AUGMENT_OPS],
                                  whole_image=True)
-        self.padding = next((int(t["params"]["padding"]) for t in tfs if t["name"] == "crop"),
-                            None)
+        default = AUGMENT_OPS["crop"].params["padding"].default
+        self.padding = next((int((t.get("params") or {}).get("padding", default))
+                             for t in tfs if t["name"] == "crop"), None)
         self.key = rand.config_key(tfs, int(seed), "augment")
 
     def __bool__(self) -> bool:

@@ -133,3 +133,22 @@ def test_a_factor_sweeps_augment(tmp_path):
     bad.write_text(path.read_text().replace('"rotate"]', '"rotat"]'))
     (p,) = problems(bad)
     assert p.path == "train.augment" and "aug = 'rotat'" in p.message
+
+
+def test_invariance_sources_has_a_table_and_a_chart_per_studied_transform():
+    from pathlib import Path
+
+    s = load_spec(Path(__file__).resolve().parents[1] / "specs" / "invariance_sources.toml")
+    studied = dict.fromkeys(s.factors.values()["transform"])
+    assert list(studied) == ["translate", "scale", "hue"]
+    for t in studied:
+        views = [r for r in s.report if r.filter == {"transform": t}]
+        tables = [r.table for r in views if r.table]
+        charts = [r.chart for r in views if r.chart]
+        assert [(x.rows, x.columns) for x in tables] == [("source", "arch")], t
+        assert [(c.x, c.color) for c in charts] == [("source", "arch")], t
+    # each studied transform is rendered into the data, augmented online, and probed
+    rows = list(zip(*(s.factors.values()[k] for k in ("transform", "in_data", "augment"))))
+    for t in studied:
+        assert {(d, a) for x, d, a in rows if x == t} == {
+            (d, a) for d in ("none", t) for a in ("none", t, "standard")}

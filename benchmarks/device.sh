@@ -40,13 +40,14 @@ run() {
         echo "$name: exit $rc after $((SECONDS - start)) s" | tee -a "$out/summary.txt"
     }
     nvidia-smi > "$out/nvidia-smi.txt" 2>&1
-    step tests 100 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py
+    step tests 100 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py \
+        tests/test_augment.py::test_the_gpu_augments_a_batch_as_the_cpu_does
     step data_gen 70 python3 benchmarks/data_gen.py --device cuda --n 2097152 --rounds 2 \
         --chunks 16384,65536,262144 --profile
     step train_speed 110 python3 benchmarks/train_speed.py --device cuda --arch resnet18 \
         --n 50000 --epochs 3 --workers 8
     step train_speed_compile 100 python3 benchmarks/train_speed.py --device cuda \
-        --arch resnet18 --n 50000 --epochs 3 --compile --skip-baseline
+        --arch resnet18 --n 50000 --epochs 3 --compile --skip-baseline --augment none
     step packing 130 python3 benchmarks/packing.py --sizes 1,2,4,8 --epochs 2 --n-train 25000
     step data_gen_cpu 45 python3 benchmarks/data_gen.py --n 32768 --reference-n 300 --rounds 1
     cat "$out/summary.txt"

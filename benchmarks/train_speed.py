@@ -9,6 +9,10 @@ autotuning, compilation, worker start) and is not timed.
 
     python benchmarks/train_speed.py                                  # CPU, small_cnn
     python benchmarks/train_speed.py --device cuda --arch resnet18 --n 50000 --compile
+
+With `--augment` (default: the "standard" preset, crop + flip) the engine trains a second time
+with online augmentation (engine.augment), and the script prints images/s with and without it,
+measured in the same run; `--augment none` skips that case.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
+from dsl.catalog import AUGMENT_PRESETS
 from engine import device as dev
+from engine.augment import Augment
 from engine.models import seeded_build
 from engine.train import Hyper, Schedule, fit
 
@@ -68,7 +74,7 @@ def baseline(model, images, labels, epochs, batch_size, workers, device) -> floa
     return timed_images / timed_seconds
 
 
-def engine(model, images, labels, epochs, batch_size, device, compile
+def engine(model, images, labels, epochs, batch_size, device, compile, augment=None
            ) -> tuple[float, float, list[float]]:
     """Images per second of `engine.train.fit`, epochs after the first (each epoch syncs once),
     the wall seconds of the whole call (data to the device, compilation, every epoch), and each
@@ -77,11 +83,41 @@ def engine(model, images, labels, epochs, batch_size, device, compile
                batch_size=batch_size, checkpoint="last", seed=0)
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
     start = time.perf_counter()
-    history = fit(model, x, y, x[:0], y[:0], hp, device, compile=compile)
+    history = fit(model, x, y, x[:0], y[:0], hp, device, compile=compile, augment=augment)
     wall = time.perf_counter() - start
     timed = history["epochs"][1:]
     return len(timed) * history["steps_per_epoch"] * history["batch_size"] / sum(
         e["seconds"] for e in timed), wall, [e["seconds"] for e in history["epochs"]]
+
+
+def augment_case(args, cfg, images, labels, device, names, fast) -> None:
+    """Training with and without online augmentation, alternated `--rounds` times (on a shared
+    CPU the load drifts between runs; alternating and taking medians keeps the ratio honest),
+    and the augmentation alone on training batches."""
+    plain, augmented = [fast], []
+    for r in range(args.rounds):
+        if r:
+            plain.append(engine(seeded_build(cfg, 0), images, labels, args.epochs,
+                                args.batch_size, device, args.compile)[0])
+        augmented.append(engine(seeded_build(cfg, 0), images, labels, args.epochs,
+                                args.batch_size, device, args.compile, Augment(names, seed=0))[0])
+    with_aug, without = float(np.median(augmented)), float(np.median(plain))
+    print(f"online augmentation ({', '.join(names)}), median of {args.rounds} alternated "
+          f"round(s):")
+    print(f"  engine fit without: {without:10.0f} images/s")
+    print(f"  engine fit with:    {with_aug:10.0f} images/s ({with_aug / without:.2f}x)")
+    aug = Augment(names, seed=0)
+    x = torch.from_numpy(images[:args.batch_size]).to(device)
+    aug(x, 0, 0)  # warm-up: compiled CPU kernels, CUDA context
+    steps = max(1, args.n // args.batch_size)
+    start = time.perf_counter()
+    for step in range(steps):
+        out = aug(x, 1, step)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    del out
+    print(f"  augmentation alone: {steps * x.shape[0] / (time.perf_counter() - start):10.0f} "
+          f"images/s")
 
 
 def main() -> None:
@@ -99,6 +135,11 @@ def main() -> None:
                             "max-autotune-no-cudagraphs"],
                    help="torch.compile in the engine (GPU); alone, the engine's choice "
                         "(reduce-overhead: CUDA graphs), or one of {%(choices)s}")
+    p.add_argument("--augment", default="standard",
+                   help="comma-separated transforms or presets for the augmentation case "
+                        "(default: standard = crop + hflip); 'none' skips it")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="alternated with/without-augmentation trainings (medians are printed)")
     p.add_argument("--skip-baseline", action="store_true")
     p.add_argument("--per-epoch", action="store_true", help="print every epoch's seconds")
     p.add_argument("--threads", type=int, default=0,
@@ -125,6 +166,10 @@ def main() -> None:
           f"compilation included): {wall:.1f} s")
     if args.per_epoch:
         print("  seconds per epoch: " + " ".join(f"{t:.2f}" for t in epoch_seconds))
+    names = [n for item in args.augment.split(",") if item.strip() not in ("", "none")
+             for n in AUGMENT_PRESETS.get(item.strip(), (item.strip(),))]
+    if names:
+        augment_case(args, cfg, images, labels, device, names, fast)
     if not args.skip_baseline:
         slow = baseline(seeded_build(cfg, 0), images, labels, args.epochs, args.batch_size,
                         args.workers, device)

@@ -99,6 +99,17 @@ TRANSFORMS: dict[str, TransformInfo] = {
 }
 
 
+# Online augmentation (`[train] augment`) takes every transform above, applied to whole training
+# images batch by batch, plus these ops that only make sense on whole images, and named presets.
+AUGMENT_OPS: dict[str, TransformInfo] = {
+    "crop": _t("crop", "geometric", "random crop of the image padded with black on every side: "
+               "an integer shift of up to `padding` pixels in x and y",
+               padding=Param("int", 4, "pixels of padding on each side", low=0)),
+}
+# The CIFAR convention (pad 4 at 32x32, random 32x32 crop, horizontal flip with p = 0.5).
+AUGMENT_PRESETS: dict[str, tuple[str, ...]] = {"standard": ("crop", "hflip")}
+
+
 def transforms_table_md() -> str:
     """The transforms, their parameters, defaults and allowed values as a markdown table
     (docs/spec-language.md holds it; a test keeps the two the same)."""

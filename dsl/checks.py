@@ -323,24 +323,25 @@ class _Checker:
         return None
 
     # --- references ------------------------------------------------------------------------
-    def check_transforms_ref(self, path, value) -> None:
-        """<transforms ref>: name | draw | "none" | "all" | "CHAIN[k]" | list of names/draws."""
+    def check_transforms_ref(self, path, value, extra=()) -> None:
+        """<transforms ref>: name | draw | "none" | "all" | "CHAIN[k]" | list of names/draws;
+        `extra`: more names the field takes (augmentation's ops and presets)."""
         if isinstance(value, list):
             seen: dict[str, int] = {}
             for k, item in enumerate(value):
                 if isinstance(item, str):
-                    self.check_transform_name(path + (k,), item, in_list=True)
+                    self.check_transform_name(path + (k,), item, in_list=True, extra=extra)
                     if item in seen and not is_placeholder(item):
                         # a set: each transform is applied once, whatever the list says
                         self.add(path + (k,), f"'{item}' is listed twice (items {seen[item]} "
                                  f"and {k})", "list each transform once")
                     seen.setdefault(item, k)
         elif isinstance(value, str):
-            self.check_transform_name(path, value, in_list=False)
+            self.check_transform_name(path, value, in_list=False, extra=extra)
 
     def check_transform_name(self, path, text: str, in_list: bool, extra=()) -> None:
         for name, how in self.substitutions(text):
-            problem = self.transform_problem(name, in_list)
+            problem = None if name in extra else self.transform_problem(name, in_list)
             if problem:
                 self.add(path, problem + how, self.transform_suggestion(name, in_list, extra))
                 return
@@ -508,6 +509,7 @@ class _Checker:
         train = _table(self.data.get("train"))
         if "task" in train:
             self.check_task_ref(("train", "task"), train["task"])
+        self.check_augment(("train",), train)
 
     def check_probes(self) -> None:
         seen: dict[str, int] = {}
@@ -520,6 +522,8 @@ class _Checker:
                 self.check_task_ref(path + ("task",), p["task"])
             if p.get("kind") == "sensitivity" and "vary" in p:
                 self.check_vary(path + ("vary",), p["vary"])
+            if p.get("kind") == "finetune":
+                self.check_augment(path, p)
             name = p.get("name", p.get("kind"))
             if not isinstance(name, str):
                 continue
@@ -534,6 +538,13 @@ class _Checker:
                 self.add(path + (("name",) if "name" in p else ()),
                          "'train' names the source model's metrics (train.accuracy); rename "
                          "the probe")
+
+    def check_augment(self, path, table: dict) -> None:
+        """`augment`: a <transforms ref> that also takes the augment-only ops and presets."""
+        if "augment" in table:
+            self.check_transforms_ref(path + ("augment",), table["augment"],
+                                      extra=tuple(catalog.AUGMENT_OPS) + tuple(
+                                          catalog.AUGMENT_PRESETS))
 
     def check_vary(self, path, value) -> None:
         items = value if isinstance(value, list) else [value]

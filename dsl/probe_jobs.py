@@ -37,14 +37,18 @@ def finetune_jobs(r: Resolver, p: Any, target: Task, seed: int, env: Mapping[str
     linear = {"label": target.label, "epochs": int(p.linear_epochs),
               "lr": float(p.linear_lr), **LINEAR_DEFAULTS, "n_train": int(p.n_train),
               "seed": seed}
-    job = r.job("finetune", {
+    config = {
         "model": model, "label": target.label, "n_train": int(p.n_train),
         "linear": linear, "epochs": int(p.epochs), "lr": float(p.lr),
         "batch_size": int(p.batch_size), "optimizer": p.optimizer,
         "weight_decay": float(p.weight_decay),
         "schedule": {"name": p.schedule, "warmup_epochs": int(p.warmup_epochs),
                      "final_lr": float(p.final_lr)},
-        "seed": seed}, {"model": train.id, "data": target.dataset.id})
+        "seed": seed}
+    augment = r.augment(p, seed, path, env)
+    if augment:  # absent when empty, as in train: jobs without augmentation keep their ids
+        config["augment"] = augment
+    job = r.job("finetune", config, {"model": train.id, "data": target.dataset.id})
     return job, [target.dataset, job], target.transforms
 
 

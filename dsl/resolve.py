@@ -154,11 +154,12 @@ def class_count(data: Mapping[str, Any], label: str = "class") -> int:
     raise DslError(f"unknown data kind {kind!r}")  # pragma: no cover - validated earlier
 
 
-def _transform(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+def _transform(name: str, overrides: Mapping[str, Any],
+               table: Mapping[str, catalog.TransformInfo] = catalog.TRANSFORMS) -> dict[str, Any]:
     """{"name", "params"} with every catalog parameter present, typed by the catalog so that
     `degrees = [0, 90]` and `[0.0, 90.0]` are one identity."""
     params = {}
-    for pname, param in catalog.TRANSFORMS[name].params.items():
+    for pname, param in table[name].params.items():
         value = overrides.get(pname, param.default)
         if param.type == "range":
             value = [float(value[0]), float(value[1])]
@@ -348,6 +349,18 @@ class Resolver:
         params = getattr(m, "params", None) or {}
         return [_transform(n, params.get(n, {}))
                 for n in self.transform_names(m.transforms, seed, path + ("transforms",), env)]
+
+    def augment(self, m: Any, seed: int, path: tuple, env) -> list[dict[str, Any]]:
+        """`augment` (+ `augment_params`) -> TF dicts in the order they are applied: the data
+        transforms in composition order, then the augment-only ops; presets expanded."""
+        items = m.augment if isinstance(m.augment, list) else [m.augment]
+        names = [n for item in items for n in catalog.AUGMENT_PRESETS.get(item, (item,))]
+        ops = [o for o in catalog.AUGMENT_OPS if o in names]
+        tfs = self.transform_names([n for n in names if n not in catalog.AUGMENT_OPS], seed,
+                                   path + ("augment",), env)
+        params = m.augment_params or {}
+        return [_transform(n, params.get(n, {})) for n in tfs] + [
+            _transform(o, params.get(o, {}), catalog.AUGMENT_OPS) for o in ops]
 
     def data(self, ref: Any, seed: int, env: Mapping[str, Any], path: tuple) -> dict[str, Any]:
         """A <data ref> (a name, a built-in or an inline model) -> a DataConfig."""
@@ -541,6 +554,9 @@ class Resolver:
             "epochs": int(t.epochs), "batch_size": int(t.batch_size),
             "checkpoint": t.checkpoint, "seed": seed,
         }
+        augment = self.augment(t, seed, ("train",), env)
+        if augment:  # absent when empty: training without augmentation keeps its JobIds
+            config["augment"] = augment
         out = (task, model, self.job("train", config, {"data": task.dataset.id}))
         self._memo[key] = out
         return out

@@ -292,23 +292,25 @@ DrawEntry = Annotated[
 # [data.*]
 # ---------------------------------------------------------------------------------------------
 
-def _check_params(params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per-transform overrides: transform and parameter names and types from the catalog.
+def _check_params(params: dict[str, dict[str, Any]], table: dict[str, catalog.TransformInfo]
+                  = catalog.TRANSFORMS) -> dict[str, dict[str, Any]]:
+    """Per-transform overrides: transform and parameter names and types from the catalog
+    (`table`: the data transforms, or those and the augmentation-only ops).
 
     Every problem is collected: the first is raised, the others ride in its ctx ("more") and
     dsl.load turns each into its own Problem."""
     found: list[tuple[str, str, dict[str, Any]]] = []
     for tname, values in params.items():
-        if tname not in catalog.TRANSFORMS:
+        if tname not in table:
             found.append(("unknown_name", "unknown transform '{value}' in params",
                           {"what": "transform", "value": tname,
-                           "choices": list(catalog.TRANSFORMS), "key": tname}))
+                           "choices": list(table), "key": tname}))
             continue
         if not isinstance(values, dict):
             found.append(("wrong_value", "params.{t} must be a table, got {got}",
                           {"t": tname, "got": _show(values), "key": tname}))
             continue
-        known = catalog.TRANSFORMS[tname].params
+        known = table[tname].params
         for pname, value in values.items():
             if pname not in known:
                 found.append((
@@ -355,9 +357,10 @@ def _out_of_bounds(param: catalog.Param, v: Any) -> str | None:
     return f"{'both ends ' if isinstance(v, list) else 'a value '}{param.allowed()}"
 
 
-def _params_schema() -> dict[str, Any]:
+def _params_schema(table: dict[str, catalog.TransformInfo] = catalog.TRANSFORMS
+                   ) -> dict[str, Any]:
     props = {}
-    for name, info in catalog.TRANSFORMS.items():
+    for name, info in table.items():
         p = {}
         for pname, param in info.params.items():
             bounds = {k: v for k, v in (("minimum", param.low), ("maximum", param.high))
@@ -378,6 +381,11 @@ def _params_schema() -> dict[str, Any]:
 TransformParams = Annotated[dict[str, Any], PlainValidator(
     lambda v: _check_params(v) if isinstance(v, dict) else _raise_table(v)),
     WithJsonSchema(_params_schema())]
+# Online augmentation's overrides: the data transforms' parameters and the augment-only ops'.
+AUGMENT_TABLE = {**catalog.TRANSFORMS, **catalog.AUGMENT_OPS}
+AugmentParams = Annotated[dict[str, Any], PlainValidator(
+    lambda v: _check_params(v, AUGMENT_TABLE) if isinstance(v, dict) else _raise_table(v)),
+    WithJsonSchema(_params_schema(AUGMENT_TABLE))]
 
 
 def _raise_table(v: Any):
@@ -516,6 +524,9 @@ class TaskSpec(Raw):
     n_test: FOptPosInt = Field(None, description="default 10000; the whole test set for cifar")
 
 
+AUGMENT_DOC = ("online augmentation of every training batch: transform names, transforms draws, "
+               "'crop' or the preset 'standard' (crop + hflip)")
+
 FactorValues = Annotated[list[Scalar], Field(min_length=1)]
 
 
@@ -550,6 +561,8 @@ class TrainSpec(Raw):
     epochs: FPosInt = 50
     batch_size: FPosInt = 512
     checkpoint: Checkpoint = "last"
+    augment: TransformsRef = Field(default_factory=list, description=AUGMENT_DOC)
+    augment_params: AugmentParams = Field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -589,6 +602,8 @@ class FinetuneProbe(_ProbeBase):
     final_lr: FNonNegFloat = 0.0
     linear_epochs: FPosInt = 200
     linear_lr: FPosFloat = 1e-3
+    augment: TransformsRef = Field(default_factory=list, description=AUGMENT_DOC)
+    augment_params: AugmentParams = Field(default_factory=dict)
 
 
 class SensitivityProbe(_ProbeBase):

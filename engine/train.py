@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dsl.errors import DslError
+from engine import augment as aug
 from engine import compiled
 from engine import device as dev
 from engine.data import artifact
@@ -151,8 +152,11 @@ def labelled(data: artifact.Arrays, split: str, label: str, n: int | None = None
 def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor,
         val_y: torch.Tensor, hp: Hyper, device: torch.device, compile: bool | str = False,
         log: Callable[[str], None] = lambda m: None, *, what: str = "training",
-        lr_field: str = "train.lr") -> dict:
+        lr_field: str = "train.lr",
+        augment: Callable[[torch.Tensor, int, int], torch.Tensor] | None = None) -> dict:
     """Train `model` in place on uint8 images and int64 labels; return the history.
+
+    `augment(batch, epoch, step)` (engine.augment) transforms every uint8 training batch afresh.
 
     With checkpoint "best_val" the model ends with the weights of the epoch of highest val
     accuracy (earliest on ties); with "last", those after the final epoch. A run that diverges
@@ -211,7 +215,10 @@ def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: t
         correct = torch.zeros((), device=device)
         for b in range(steps_per_epoch):
             idx = perm[b * batch_size:(b + 1) * batch_size]
-            x, y = dev.normalise(train_x[idx]), train_y[idx]
+            x, y = train_x[idx], train_y[idx]
+            if augment is not None:
+                x = augment(x, epoch, b)
+            x = dev.normalise(x)
             lr = lr_at(step, total_steps, steps_per_epoch, hp.lr, hp.schedule)
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -276,7 +283,7 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
     hp = Hyper.from_train_config(config)
     model = seeded_build(model_config, hp.seed)
     history = fit(model, *tensors["train"], *tensors.get("val", empty), hp, device,
-                  compile=ctx.compile, log=ctx.log)
+                  compile=ctx.compile, log=ctx.log, augment=aug.from_config(config))
 
     out_dir = Path(out_dir)
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, out_dir / CHECKPOINT)

@@ -57,6 +57,8 @@ PINS = {
     ('invariance_vs_factors_classes', 'smoke'): {'dataset': '8:f33fe2d368eac5f3', 'features': '8:9595d25d083c4d72', 'linear': '8:08af152cc75a0d37', 'train': '8:48f215454a26fc7a'},
     ('invariance_vs_factors_samples', None): {'dataset': '110:fbc15952195c9d36', 'features': '100:c8927b117a6d6770', 'linear': '100:759accedc6eea124', 'train': '100:44efc0d8f38f2b2d'},
     ('invariance_vs_factors_samples', 'smoke'): {'dataset': '3:3d16d7f373323209', 'features': '2:59fcb1679b447841', 'linear': '2:fe19087639d09c90', 'train': '2:7c6536d0275d3770'},
+    ('invariance_sources', None): {'dataset': '70:7a6a501e900e1b74', 'features': '360:3ead84d6486ec62a', 'linear': '360:6564570ffc0dc4ff', 'sensitivity': '360:aa24b0f02b99ef8d', 'train': '280:0bd99925eb320ff1'},
+    ('invariance_sources', 'smoke'): {'dataset': '7:d7a07b3c6a5278b4', 'features': '36:9c0ca72db26f6236', 'linear': '36:f16a994d0527f5c1', 'sensitivity': '36:13a99e03958a32d4', 'train': '28:c087f362d226369f'},
     ('quickstart', None): {'dataset': '9:ce7bd297cd4709dd', 'features': '6:8ed5767f491e67b6', 'linear': '6:d7cec2dbd7b3a1d7', 'train': '6:a6ef914c58629041'},  # 3 seeds since the claims; seeds 0-1 keep their ids
     ('quickstart', 'smoke'): {'dataset': '3:eb6e3fcb1992b7aa', 'features': '2:733957529326d410', 'linear': '2:a740b287e69bb80f', 'train': '2:4e7941c72bb409df'},
     ('relevance_availability', None): {'dataset': '140:16228f156326e097', 'features': '140:e31d912bf93b5b30', 'linear': '280:ae7fe283cda742c6', 'sensitivity': '140:5bdb5e5d9f4b96b0', 'train': '140:dd9f85cf5cfe1902'},

@@ -44,6 +44,10 @@ PER_SEED = {
     "invariance_mismatch": (8, {"linear": 64}),
     # App. C.2: same / other models, fine-tuned with 200 and with 2000 target samples.
     "finetuning": (2, {"finetune": 4}),
+    # Bouchacourt et al.: 2 archs x (3 transforms in the data or not x 3 augmentations), the rows
+    # without a studied transform (none, standard augmentation) one model for all 3 transforms:
+    # 2 x (2 + 3 x 4) models; sensitivity and a linear probe for each of the 2 x 3 x 6 rows.
+    "invariance_sources": (28, {"sensitivity": 36, "linear": 36}),
 }
 
 
@@ -103,7 +107,7 @@ def test_models_are_shared_across_specs(full_plan):
     shared = {
         "finetuning": 2, "invariance_vs_factors_architecture": 2,
         "invariance_vs_factors_classes": 2, "invariance_transfer_cifar": 38,
-        "relevance_availability": 1,
+        "relevance_availability": 1, "invariance_sources": 4,
     }
     assert per_spec - unique == sum(shared.values()) * SEEDS
 
@@ -116,6 +120,8 @@ def test_models_are_shared_across_specs(full_plan):
         assert len(trains(name) & samples) == 2 * SEEDS, name
     assert trains("invariance_transfer") == trains("invariance_transfer_cifar")
     assert len(trains("relevance_availability") & trains("adversarial_invariance")) == SEEDS
+    # the untransformed and the translate, scale and hue ResNet-18s of Table 2
+    assert len(trains("invariance_sources") & trains("invariance_transfer")) == 4 * SEEDS
 
 
 def test_cifar_needs_are_declared(full_plan):

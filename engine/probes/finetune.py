@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 import torch
 
+from engine import augment as aug
 from engine import device as dev
 from engine.data import artifact
 from engine.features import compute
@@ -61,7 +62,8 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
                epochs=int(config["epochs"]), batch_size=int(config["batch_size"]),
                checkpoint="last", seed=int(config["seed"]))
     history = fit(model, train_x, train_y, val_x, val_y, hp, device, compile=ctx.compile,
-                  log=ctx.log, what="fine-tuning", lr_field="the finetune probe's lr")
+                  log=ctx.log, what="fine-tuning", lr_field="the finetune probe's lr",
+                  augment=aug.from_config(config))
 
     metrics = [Metric("linear_accuracy", split, acc) for split, (_, acc) in linear.items()]
     for split, (x, y) in (("val", (val_x, val_y)), ("test", (test_x, test_y))):

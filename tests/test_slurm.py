@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.runner import run
+from dsl.commands.run import run
 from engine.store import Store
 
 import fake_kinds

@@ -32,7 +32,6 @@ that take the time in one chunk.
 from __future__ import annotations
 
 import argparse
-import platform
 import contextlib
 import multiprocessing as mp
 import os
@@ -274,14 +273,9 @@ def _sizes(text: str) -> list[int]:
 def cpu_header() -> str:
     """The CPU and what the compiled kernels target on it: ratios differ between machines by
     vector width and core, so every figure is quoted with this line."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from engine.environment import cpu_model
+
+    model = cpu_model()
     try:
         import llvmlite.binding as llvm
 

@@ -60,16 +60,10 @@ def calibration_profile(name: str, scale: float) -> profiles.Profile:
 def machine() -> tuple[str, str]:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from engine.environment import cpu_model
+
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
-    return platform.node(), (gpu or f"CPU: {cpu}, {torch.get_num_threads()} threads")
+    return platform.node(), (gpu or f"CPU: {cpu_model()}, {torch.get_num_threads()} threads")
 
 
 class Sampler:

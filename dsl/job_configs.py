@@ -239,6 +239,19 @@ class TrainConfig(JobConfig):
         "online augmentation, in the order applied (docs/augmentation.md)",
         "train.augment", (), ())
 
+    @classmethod
+    def from_spec(cls, t: Any, label: str, num_classes: int, seed: int,
+                  augment: Iterable[Mapping[str, Any]] = ()) -> "TrainConfig":
+        """The config of a validated [train] table (dsl.spec.TrainSpec, factors substituted)
+        for a task's `label` with `num_classes` classes, and its resolved augment TFs."""
+        return cls(
+            model=ModelConfig(t.arch, float(t.width), num_classes), label=label,
+            optimizer=OptimizerConfig(t.optimizer, float(t.lr), float(t.weight_decay),
+                                      float(t.momentum)),
+            schedule=ScheduleConfig(t.schedule, int(t.warmup_epochs), float(t.final_lr)),
+            epochs=int(t.epochs), batch_size=int(t.batch_size), checkpoint=t.checkpoint,
+            seed=seed, augment=transforms(augment))
+
 
 @dataclass(frozen=True)
 class FeaturesConfig(JobConfig):

@@ -30,8 +30,7 @@ from dsl import factors as fx
 from dsl.errors import DataMissing, DslError, SpecError, did_you_mean
 from dsl.factor_deps import FactorDeps
 from dsl.graph import Cell, Job, ProbeRef
-from dsl.job_configs import (JobConfig, ModelConfig, OptimizerConfig, ScheduleConfig,
-                             TrainConfig, transforms)
+from dsl.job_configs import JobConfig, TrainConfig
 from dsl.profiles import Profile
 from dsl.spec import BUILTIN_DATA, SECTION_MODELS, TrainSpec, validate_section
 from dsl.local_files import FOLDER, folder_classes, folder_pools
@@ -550,15 +549,10 @@ class Resolver:
             return self._memo[key]
         t = self._section("train", ("train",), self.raw_train, env)
         task = self.task(t.task, seed, env, ("train", "task"))
-        model = ModelConfig(t.arch, float(t.width), task.num_classes)
-        config = TrainConfig(
-            model=model, label=task.label,
-            optimizer=OptimizerConfig(t.optimizer, float(t.lr), float(t.weight_decay),
-                                      float(t.momentum)),
-            schedule=ScheduleConfig(t.schedule, int(t.warmup_epochs), float(t.final_lr)),
-            epochs=int(t.epochs), batch_size=int(t.batch_size), checkpoint=t.checkpoint,
-            seed=seed, augment=transforms(self.augment(t, seed, ("train",), env)))
-        out = (task, model.to_config(), self.job("train", config, {"data": task.dataset.id}))
+        config = TrainConfig.from_spec(t, task.label, task.num_classes, seed,
+                                       self.augment(t, seed, ("train",), env))
+        out = (task, config.model.to_config(),
+               self.job("train", config, {"data": task.dataset.id}))
         self._memo[key] = out
         return out
 

@@ -48,11 +48,11 @@ class Part:
 
     def to_config(self) -> dict[str, Any]:
         out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in self.OMIT_EMPTY and (value is None or value == ()):
+        for name, _, omit, _ in _layout(type(self)):
+            value = getattr(self, name)
+            if omit and (value is None or value == ()):
                 continue
-            out[f.name] = _plain(value)
+            out[name] = _plain(value)
         return out
 
     @classmethod
@@ -60,32 +60,32 @@ class Part:
         kind = kind or getattr(cls, "KIND", cls.__name__)
         if not isinstance(config, Mapping):
             raise _error(kind, at or "config", f"is {config!r}, not a table of fields")
-        hints = _hints(cls)
-        names = [f.name for f in fields(cls)]
+        layout = _layout(cls)
+        names = [name for name, *_ in layout]
         for key in config:
-            if key not in hints:
+            if key not in names:
                 hint = did_you_mean(str(key), names)
                 raise _error(kind, _join(at, key), "is not a field of this kind's config"
                              + (f" ({hint})" if hint else ""), unknown=True)
         values = {}
-        for name in names:
+        for name, tp, omit, _ in layout:
             if name not in config:
-                if name in cls.OMIT_EMPTY:
+                if omit:
                     continue
                 raise _error(kind, _join(at, name), "is missing")
-            values[name] = _value(hints[name], config[name], kind, _join(at, name))
+            values[name] = _value(tp, config[name], kind, _join(at, name))
         part = cls(**values)
         part.check(kind, at)
         return part
 
     def check(self, kind: str, at: str) -> None:
         """Rules across fields, and the allowed values of those with choices."""
-        for f in fields(self):
-            value, choices = getattr(self, f.name), f.metadata.get("choices")
+        for name, _, _, choices in _layout(type(self)):
+            value = getattr(self, name)
             if choices and value is not None:
                 for v in (value if isinstance(value, tuple) else (value,)):
                     if v not in choices:
-                        raise _error(kind, _join(at, f.name),
+                        raise _error(kind, _join(at, name),
                                      f"is {v!r}, not one of {', '.join(choices)}")
 
 
@@ -99,6 +99,19 @@ def _error(kind: str, path: str, what: str, unknown: bool = False) -> JobConfigE
     return JobConfigError(f"{kind} config: field '{path}' {what}; {fix}")
 
 
+_LAYOUTS: dict[type, tuple[tuple[str, Any, bool, tuple[str, ...]], ...]] = {}
+
+
+def _layout(cls: type) -> tuple[tuple[str, Any, bool, tuple[str, ...]], ...]:
+    """(name, type, omitted when empty, choices) of each field, computed once per class: a
+    plan builds tens of thousands of configs, and dataclasses.fields is slow."""
+    if cls not in _LAYOUTS:
+        hints = _hints(cls)
+        _LAYOUTS[cls] = tuple((f.name, hints[f.name], f.name in cls.OMIT_EMPTY,
+                               f.metadata.get("choices") or ()) for f in fields(cls))
+    return _LAYOUTS[cls]
+
+
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
@@ -109,7 +122,12 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:  # the common case first: planning is hot
+        return value
     if isinstance(value, Part):
         return value.to_config()
     if isinstance(value, tuple):

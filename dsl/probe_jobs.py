@@ -22,10 +22,20 @@ if TYPE_CHECKING:
 LINEAR_DEFAULTS = {"batch_size": 512, "weight_decay": 0.0}  # a finetune's linear stage
 
 
+def typed_model(r: Resolver, model: dict) -> ModelConfig:
+    """The trained model's config, typed once per train job (the planner passes every probe of a
+    cell the same dict; a spec may have tens of thousands of probe jobs)."""
+    key = ("model config", id(model))
+    known = r._memo.get(key)
+    if known is None or known[0] is not model:
+        known = r._memo[key] = (model, ModelConfig.parse(model))
+    return known[1]
+
+
 def linear_jobs(r: Resolver, p: Any, target: Task, seed: int, env: Mapping[str, Any],
                 path: tuple, model: dict, train: Job) -> tuple[Job, list[Job], tuple[str, ...]]:
     r._check_n_train(p.n_train, target, path, env)
-    features = r.job("features", FeaturesConfig(ModelConfig.parse(model)),
+    features = r.job("features", FeaturesConfig(typed_model(r, model)),
                      {"model": train.id, "data": target.dataset.id})
     job = r.job("linear", LinearConfig(
         label=target.label, epochs=int(p.epochs), lr=float(p.lr), batch_size=int(p.batch_size),
@@ -42,7 +52,7 @@ def finetune_jobs(r: Resolver, p: Any, target: Task, seed: int, env: Mapping[str
                           seed=seed)
     # augment is absent when empty, as in train: jobs without augmentation keep their ids
     config = FinetuneConfig(
-        model=ModelConfig.parse(model), label=target.label, n_train=int(p.n_train),
+        model=typed_model(r, model), label=target.label, n_train=int(p.n_train),
         linear=linear, epochs=int(p.epochs), lr=float(p.lr), batch_size=int(p.batch_size),
         optimizer=p.optimizer, weight_decay=float(p.weight_decay),
         schedule=ScheduleConfig(p.schedule, int(p.warmup_epochs), float(p.final_lr)),
@@ -56,7 +66,7 @@ def sensitivity_jobs(r: Resolver, p: Any, target: Task, seed: int, env: Mapping[
                      ) -> tuple[Job, list[Job], tuple[str, ...]]:
     vary, probed = r._vary(p.vary, target, seed, env, path + ("vary",))
     config = SensitivityConfig(
-        model=ModelConfig.parse(model), data=target.data,
+        model=typed_model(r, model), data=target.data,
         vary=Vary(vary.get("component"), transforms(vary["transforms"])
                   if "transforms" in vary else None), pairs=int(p.pairs), seed=seed)
     job = r.job("sensitivity", r.with_files(config.to_config()), {"model": train.id})
@@ -72,7 +82,7 @@ def accuracy_jobs(r: Resolver, p: Any, target: Task, seed: int, env: Mapping[str
                       f"{model['num_classes']}", "an accuracy probe needs a task "
                       "with the training task's classes", env)
     job = r.job("accuracy", AccuracyConfig(
-        model=ModelConfig.parse(model), label=target.label,
+        model=typed_model(r, model), label=target.label,
         # a set of splits: one identity whatever the order
         splits=tuple(s for s in catalog.SPLITS if s in p.splits)),
         {"model": train.id, "data": target.dataset.id})

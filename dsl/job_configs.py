@@ -6,7 +6,7 @@ JobId is computed from: key for key the dict the planner always built (same keys
 back with `parse`, which is strict (a missing or unknown field, or a value of the wrong type, is a
 DslError naming the kind and the field), and reads attributes: no default is restated below the
 language. Every value in a config was filled from the spec models (dsl.spec) when it was planned;
-`markdown()` shows, per field, which spec field (and default) it comes from.
+dsl.job_config_docs shows, per field, which spec field (and default) it comes from.
 
 Data definitions (a dataset's and a sensitivity's `data`) and local-file fingerprints (`files`)
 stay plain mappings here: each data kind types its own definition (dsl.spec's data models).
@@ -16,11 +16,10 @@ No torch: the planner and the engine both import this module.
 
 from __future__ import annotations
 
-import re
 import types
 import typing
-from dataclasses import MISSING, dataclass, field, fields
 from collections.abc import Mapping as AbcMapping
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Iterable, Mapping, Union
 
 from dsl import catalog, kinds
@@ -106,7 +105,7 @@ def _layout(cls: type) -> tuple[tuple[str, Any, bool, tuple[str, ...]], ...]:
     """(name, type, omitted when empty, choices) of each field, computed once per class: a
     plan builds tens of thousands of configs, and dataclasses.fields is slow."""
     if cls not in _LAYOUTS:
-        hints = _hints(cls)
+        hints = field_types(cls)
         _LAYOUTS[cls] = tuple((f.name, hints[f.name], f.name in cls.OMIT_EMPTY,
                                f.metadata.get("choices") or ()) for f in fields(cls))
     return _LAYOUTS[cls]
@@ -115,7 +114,8 @@ def _layout(cls: type) -> tuple[tuple[str, Any, bool, tuple[str, ...]], ...]:
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
+def field_types(cls: type) -> dict[str, Any]:
+    """Field name -> resolved annotation (class variables left out)."""
     if cls not in _HINTS:
         _HINTS[cls] = {k: v for k, v in typing.get_type_hints(cls).items()
                        if typing.get_origin(v) is not ClassVar and v is not ClassVar}
@@ -208,10 +208,10 @@ class Vary(Part):
     """What a sensitivity pair differs in: transforms, or a composite's component."""
 
     OMIT_EMPTY = ("component", "transforms")
-    component: str | None = _doc("the composite's part varied (or transforms)", None,
-                                 catalog.COMPONENTS, None)
+    component: str | None = _doc("the composite's part varied, instead of transforms",
+                                 "sensitivity.vary", catalog.COMPONENTS, None)
     transforms: tuple[Transform, ...] | None = _doc(
-        "the transforms varied, drawn afresh for each image of a pair (or component)", None, (),
+        "the transforms varied, drawn afresh for each image of a pair", "sensitivity.vary", (),
         None)
 
     def check(self, kind: str, at: str) -> None:
@@ -289,6 +289,11 @@ class LinearConfig(JobConfig):
     seed: int = _doc("the cell's seed: init and batch order")
 
 
+# A finetune's linear stage: what its [[probe]] table does not set (the rest: linear_epochs,
+# linear_lr, and the probe's own label, n_train and seed).
+FINETUNE_LINEAR = {"batch_size": 512, "weight_decay": 0.0}
+
+
 @dataclass(frozen=True)
 class FinetuneConfig(JobConfig):
     KIND = "finetune"
@@ -298,8 +303,9 @@ class FinetuneConfig(JobConfig):
     label: str = _doc("the target task's label", "task.label")
     n_train: int = _doc("first n training samples", "finetune.n_train")
     linear: LinearConfig = _doc(
-        "the linear probe fitted first (a `linear` config: epochs and lr from linear_epochs and "
-        "linear_lr, batch_size 512, weight_decay 0)")
+        "the linear probe fitted first (a `linear` config): epochs and lr from the probe's "
+        "linear_epochs and linear_lr; label, n_train and seed the probe's; "
+        + ", ".join(f"{k} {v}" for k, v in FINETUNE_LINEAR.items()))
     epochs: int = _doc("fine-tuning passes", "finetune.epochs")
     lr: float = _doc("peak learning rate", "finetune.lr")
     batch_size: int = _doc("images per step", "finetune.batch_size")
@@ -325,7 +331,7 @@ class SensitivityConfig(JobConfig):
     model: ModelConfig = _doc("the trained network measured")
     data: Mapping[str, Any] = _doc("the data pairs are drawn from (DataConfig above)",
                                    "task.data")
-    vary: Vary = _doc("what the two images of a pair differ in", "sensitivity.vary")
+    vary: Vary = _doc("what the two images of a pair differ in: one of these two")
     pairs: int = _doc("pairs averaged over", "sensitivity.pairs")
     seed: int = _doc("the cell's seed: the pairs drawn")
     files: Mapping[str, Any] | None = _doc("as dataset's", None, (), None)
@@ -337,7 +343,7 @@ class AccuracyConfig(JobConfig):
     model: ModelConfig = _doc("the trained network, with its own head")
     label: str = _doc("the target task's label; its class count must be the model's",
                       "task.label")
-    splits: tuple[str, ...] = _doc("splits scored, in the order train, val, test",
+    splits: tuple[str, ...] = _doc("splits scored: a set, written in this order",
                                    "accuracy.splits", catalog.SPLITS)
 
 
@@ -351,86 +357,3 @@ def parse(kind: str, config: Mapping[str, Any]) -> Any:
     """A recorded config as its kind's typed config (as given for a kind without a class)."""
     cls = config_class(kind)
     return config if cls is None else cls.parse(config, kind)
-
-
-# --- docs/jobs.md --------------------------------------------------------------------------------
-
-def _source(spec: str | None) -> str:
-    """'`[train] lr` (default 0.001)' for a field filled from the spec."""
-    if spec is None:
-        return "-"
-    from dsl import spec as models  # the language's defaults, where they are written
-
-    section, name = spec.split(".")
-    if section == "train":
-        model, where = models.TrainSpec, "[train]"
-    elif section == "task":
-        model, where = models.TaskSpec, "[task.NAME]"
-    else:
-        model, where = models.PROBE_MODELS[section], f'[[probe]] kind = "{section}":'
-    f = model.model_fields[name]
-    if f.is_required():
-        default = "required"
-    else:
-        value = f.get_default(call_default_factory=True)
-        default = "default " + ("none" if value in (None, [], {}) else
-                                f"`{value}`" if not isinstance(value, str) else f'"{value}"')
-    return f"`{where} {f.alias or name}` ({default})"
-
-
-def _type(tp: Any) -> str:
-    """A field's type as JSON data: `int | null`, `list[TF]`, `table`, `float`."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (Union, types.UnionType):
-        return " or ".join("null" if a is type(None) else _type(a) for a in args)
-    if origin is tuple:
-        return f"list[{_type(args[0])}]"
-    if origin is AbcMapping:
-        return "table"
-    if tp is Transform:
-        return "TF"
-    return tp.__name__
-
-
-def _rows(cls: type, at: str = "", section: str | None = None) -> list[str]:
-    """Table rows of a config's fields, a part's flattened as `part.field`; `section` is the
-    spec table its part's fields come from where it is not [train] (finetune's schedule)."""
-    rows = []
-    hints = _hints(cls)
-    for f in fields(cls):
-        name, tp = _join(at, f.name), hints[f.name]
-        if isinstance(tp, type) and issubclass(tp, Part) and not issubclass(tp, JobConfig) \
-                and tp is not Transform:
-            rows += _rows(tp, name, f.metadata.get("spec"))
-            continue
-        meaning = f.metadata.get("doc", "")
-        if f.metadata.get("choices"):
-            meaning += f" ({', '.join(f.metadata['choices'])})"
-        if f.name in cls.OMIT_EMPTY:
-            meaning += "; absent when empty"
-        spec = f.metadata.get("spec")
-        if spec is not None and section is not None:
-            spec = f"{section}.{spec.split('.')[1]}"
-        rows.append(f"| `{name}` | `{_type(tp)}` | {_source(spec)} | "
-                    f"{meaning} |")
-    return rows
-
-
-def markdown() -> str:
-    """Every registered kind's config fields, as in docs/jobs.md (tests/test_job_configs.py
-    keeps them equal; `python3 -m dsl.job_configs` prints it)."""
-    out = []
-    for record in kinds.ordered():
-        cls = config_class(record.name)
-        if cls is None:
-            continue
-        out += [f"#### `{record.name}` config ({cls.__name__})", "",
-                "| field | type | from the spec | meaning |", "|---|---|---|---|",
-                *_rows(cls), ""]
-    return "\n".join(out)
-
-
-if __name__ == "__main__":  # run as a script, this module is not the one the registry loads
-    from dsl import job_configs
-
-    print(job_configs.markdown(), end="")

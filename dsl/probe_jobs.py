@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from dsl import catalog
 from dsl.graph import Job
-from dsl.job_configs import (AccuracyConfig, FeaturesConfig, FinetuneConfig, LinearConfig,
-                             ModelConfig, ScheduleConfig, SensitivityConfig, Vary, transforms)
+from dsl.job_configs import (FINETUNE_LINEAR, AccuracyConfig, FeaturesConfig, FinetuneConfig,
+                             LinearConfig, ModelConfig, ScheduleConfig, SensitivityConfig, Vary,
+                             transforms)
 
 if TYPE_CHECKING:
     from dsl.resolve import Resolver, Task
-
-LINEAR_DEFAULTS = {"batch_size": 512, "weight_decay": 0.0}  # a finetune's linear stage
 
 
 def typed_model(r: Resolver, model: dict) -> ModelConfig:
@@ -48,7 +47,7 @@ def finetune_jobs(r: Resolver, p: Any, target: Task, seed: int, env: Mapping[str
                   path: tuple, model: dict, train: Job) -> tuple[Job, list[Job], tuple[str, ...]]:
     r._check_n_train(p.n_train, target, path, env)
     linear = LinearConfig(label=target.label, epochs=int(p.linear_epochs),
-                          lr=float(p.linear_lr), **LINEAR_DEFAULTS, n_train=int(p.n_train),
+                          lr=float(p.linear_lr), **FINETUNE_LINEAR, n_train=int(p.n_train),
                           seed=seed)
     # augment is absent when empty, as in train: jobs without augmentation keep their ids
     config = FinetuneConfig(

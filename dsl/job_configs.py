@@ -159,7 +159,7 @@ def _value(tp: Any, value: Any, kind: str, at: str) -> Any:
     if tp is Any:
         return value
     ok = {int: lambda v: type(v) is int, float: lambda v: type(v) in (int, float),
-          str: lambda v: type(v) is str}[tp]
+          str: lambda v: type(v) is str, bool: lambda v: type(v) is bool}[tp]
     if not ok(value):
         raise _error(kind, at, f"is {value!r}, not {tp.__name__}")
     return value

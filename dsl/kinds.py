@@ -3,8 +3,9 @@
 A record says what a kind is called and its version (bumping it changes the JobId of every job of
 that kind and, through `inputs`, of everything downstream), where its implementation is, which
 metrics it reports and in which order, what it asks a cluster for, how a profile shrinks it,
-whether it reads local files, what it costs, where `dsl plan` lists it and, for probes, the
-pydantic model of its [[probe]] table and the function that turns one into jobs. Everything that
+whether it reads local files, what it costs, where `dsl plan` lists it, the typed class of its
+config (dsl.job_configs) and, for probes, the pydantic model of its [[probe]] table and the
+function that turns one into jobs. Everything that
 used to switch on a kind name (planner, profiles, checks, estimate, resources, tables, store,
 `dsl plan`) reads this table.
 

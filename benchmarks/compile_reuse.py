@@ -23,13 +23,16 @@ import torch  # noqa: E402
 
 from engine import compiled, device as dev  # noqa: E402
 from engine.models import seeded_build  # noqa: E402
+from dsl.job_configs import TrainConfig  # noqa: E402
+from dsl.spec import TrainSpec  # noqa: E402
 from engine.train import Hyper, fit  # noqa: E402
 
 
 def one_job(args, seed: int, x, y, device) -> float:
     """Seconds of compilation this job paid: first epoch minus the mean of the later ones."""
     model = seeded_build({"arch": args.arch, "width": args.width, "num_classes": 10}, seed)
-    hp = Hyper(epochs=args.epochs, batch_size=args.batch, seed=seed)
+    hp = Hyper.from_train_config(TrainConfig.from_spec(
+        TrainSpec(task="t", epochs=args.epochs, batch_size=args.batch), "class", 10, seed))
     hist = fit(model, x, y, x[:0], y[:0], hp, device, compile=args.mode)
     secs = [e["seconds"] for e in hist["epochs"]]
     return max(0.0, secs[0] - statistics.mean(secs[1:]))

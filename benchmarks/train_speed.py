@@ -79,8 +79,9 @@ def engine(model, images, labels, epochs, batch_size, device, compile, augment=N
     """Images per second of `engine.train.fit`, epochs after the first (each epoch syncs once),
     the wall seconds of the whole call (data to the device, compilation, every epoch), and each
     epoch's seconds."""
-    hp = Hyper(optimizer="adam", lr=1e-3, schedule=Schedule("constant"), epochs=epochs,
-               batch_size=batch_size, checkpoint="last", seed=0)
+    hp = Hyper(optimizer="adam", lr=1e-3, weight_decay=0.0, momentum=0.9,
+               schedule=Schedule("constant", 0, 0.0), epochs=epochs, batch_size=batch_size,
+               checkpoint="last", seed=0)
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
     start = time.perf_counter()
     history = fit(model, x, y, x[:0], y[:0], hp, device, compile=compile, augment=augment)

@@ -3,8 +3,9 @@
 A record says what a kind is called and its version (bumping it changes the JobId of every job of
 that kind and, through `inputs`, of everything downstream), where its implementation is, which
 metrics it reports and in which order, what it asks a cluster for, how a profile shrinks it,
-whether it reads local files, what it costs, where `dsl plan` lists it and, for probes, the
-pydantic model of its [[probe]] table and the function that turns one into jobs. Everything that
+whether it reads local files, what it costs, where `dsl plan` lists it, the typed class of its
+config (dsl.job_configs) and, for probes, the pydantic model of its [[probe]] table and the
+function that turns one into jobs. Everything that
 used to switch on a kind name (planner, profiles, checks, estimate, resources, tables, store,
 `dsl plan`) reads this table.
 
@@ -39,6 +40,7 @@ class Kind:
     order: int = 100  # where `dsl plan` lists it (dependencies first)
     probe: str | None = None  # "module:Model": the pydantic model of its [[probe]] table
     resolve: str | None = None  # "module:function" building a probe's jobs (dsl.probe_jobs)
+    config: str | None = None  # "module:Class": its typed config (dsl.job_configs); None: a dict
 
     def function(self) -> Callable:
         return load(self.impl)
@@ -81,26 +83,30 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
          profiles={"smoke": (Rule(("sizes", "train"), "cap", _SMOKE_TRAIN),
                              Rule(("sizes", "val"), "cap", 128),
                              Rule(("sizes", "test"), "cap", 128)),
-                   "laptop": _LAPTOP["dataset"]}),
+                   "laptop": _LAPTOP["dataset"]},
+         config="dsl.job_configs:DatasetConfig"),
     Kind("train", "1", "engine.train:run", True,
          "train a source model on a task; writes the checkpoint",
          arch=True, metrics=("accuracy", "loss"), cost="dsl.estimate:train_flop", order=1,
          profiles={"smoke": (_WIDTH, Rule(("epochs",), "cap", 2),
                              Rule(("batch_size",), "cap", 128),
                              Rule(("schedule", "warmup_epochs"), "cap", 1)),
-                   "laptop": _LAPTOP["train"]}),
+                   "laptop": _LAPTOP["train"]},
+         config="dsl.job_configs:TrainConfig"),
     Kind("features", "1", "engine.features:run", True,
          "penultimate features of a trained model on every split of a dataset",
          arch=True, cost="dsl.estimate:features_flop", order=2,
          profiles={"smoke": (_WIDTH,),
-                   "laptop": _LAPTOP["features"]}),
+                   "laptop": _LAPTOP["features"]},
+         config="dsl.job_configs:FeaturesConfig"),
     Kind("linear", "3", "engine.probes.linear:run", False,
          "a new linear head on cached features of a target task",
          metrics=("accuracy", "loss"), cost="dsl.estimate:linear_flop", order=3,
          profiles={"smoke": (Rule(("epochs",), "cap", 20),
                              Rule(("n_train",), "cap", _SMOKE_TRAIN, null_is_all=False)),
                    "laptop": _LAPTOP["linear"]},
-         probe="dsl.spec:LinearProbe", resolve="dsl.probe_jobs:linear_jobs"),
+         probe="dsl.spec:LinearProbe", resolve="dsl.probe_jobs:linear_jobs",
+         config="dsl.job_configs:LinearConfig"),
     Kind("finetune", "3", "engine.probes.finetune:run", True,
          "linear probe, then the whole model, on n target samples",
          arch=True, metrics=("accuracy", "loss", "linear_accuracy"),
@@ -112,20 +118,23 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
                              Rule(("linear", "epochs"), "cap", 20),
                              Rule(("linear", "n_train"), "cap", _SMOKE_TRAIN)),
                    "laptop": _LAPTOP["finetune"]},
-         probe="dsl.spec:FinetuneProbe", resolve="dsl.probe_jobs:finetune_jobs"),
+         probe="dsl.spec:FinetuneProbe", resolve="dsl.probe_jobs:finetune_jobs",
+         config="dsl.job_configs:FinetuneConfig"),
     Kind("sensitivity", "2", "engine.probes.sensitivity:run", True,
          "Eq. 1: pair distance under a varied component over independent-pair distance",
          arch=True, metrics=("sensitivity", "pair_distance", "independent_distance"),
          reads_files=True, cost="dsl.estimate:sensitivity_flop", order=5,
          profiles={"smoke": (_WIDTH, Rule(("pairs",), "cap", 64)),
                    "laptop": _LAPTOP["sensitivity"]},
-         probe="dsl.spec:SensitivityProbe", resolve="dsl.probe_jobs:sensitivity_jobs"),
+         probe="dsl.spec:SensitivityProbe", resolve="dsl.probe_jobs:sensitivity_jobs",
+         config="dsl.job_configs:SensitivityConfig"),
     Kind("accuracy", "1", "engine.probes.accuracy:run", True,
          "the source model's own head evaluated on a dataset",
          arch=True, metrics=("accuracy",), cost="dsl.estimate:accuracy_flop", order=6,
          profiles={"smoke": (_WIDTH,),
                    "laptop": _LAPTOP["accuracy"]},
-         probe="dsl.spec:AccuracyProbe", resolve="dsl.probe_jobs:accuracy_jobs"),
+         probe="dsl.spec:AccuracyProbe", resolve="dsl.probe_jobs:accuracy_jobs",
+         config="dsl.job_configs:AccuracyConfig"),
 ]}
 
 

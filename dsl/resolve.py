@@ -30,6 +30,7 @@ from dsl import factors as fx
 from dsl.errors import DataMissing, DslError, SpecError, did_you_mean
 from dsl.factor_deps import FactorDeps
 from dsl.graph import Cell, Job, ProbeRef
+from dsl.job_configs import JobConfig, TrainConfig
 from dsl.profiles import Profile
 from dsl.spec import BUILTIN_DATA, SECTION_MODELS, TrainSpec, validate_section
 from dsl.local_files import FOLDER, folder_classes, folder_pools
@@ -299,7 +300,11 @@ class Resolver:
                                 ) from None
         return self._drawn[seed]
 
-    def job(self, kind: str, config: dict, inputs: Mapping[str, Any] | None = None) -> Job:
+    def job(self, kind: str, config: dict | JobConfig,
+            inputs: Mapping[str, Any] | None = None) -> Job:
+        """A job of `kind` (a typed config is hashed as its dict), shrunk by the profile."""
+        if isinstance(config, JobConfig):
+            config = config.to_config()
         if self.profile is not None:
             config = self.profile.apply(kind, config)
         return Job.make(kind, self.versions[kind], config, inputs)
@@ -544,20 +549,10 @@ class Resolver:
             return self._memo[key]
         t = self._section("train", ("train",), self.raw_train, env)
         task = self.task(t.task, seed, env, ("train", "task"))
-        model = {"arch": t.arch, "width": float(t.width), "num_classes": task.num_classes}
-        config = {
-            "model": model, "label": task.label,
-            "optimizer": {"name": t.optimizer, "lr": float(t.lr),
-                          "weight_decay": float(t.weight_decay), "momentum": float(t.momentum)},
-            "schedule": {"name": t.schedule, "warmup_epochs": int(t.warmup_epochs),
-                         "final_lr": float(t.final_lr)},
-            "epochs": int(t.epochs), "batch_size": int(t.batch_size),
-            "checkpoint": t.checkpoint, "seed": seed,
-        }
-        augment = self.augment(t, seed, ("train",), env)
-        if augment:  # absent when empty: training without augmentation keeps its JobIds
-            config["augment"] = augment
-        out = (task, model, self.job("train", config, {"data": task.dataset.id}))
+        config = TrainConfig.from_spec(t, task.label, task.num_classes, seed,
+                                       self.augment(t, seed, ("train",), env))
+        out = (task, config.model.to_config(),
+               self.job("train", config, {"data": task.dataset.id}))
         self._memo[key] = out
         return out
 

@@ -74,7 +74,12 @@ def random_crop(x: torch.Tensor, padding: int, key: int, idx: torch.Tensor) -> t
     return out * inside[:, None].to(x.dtype)
 
 
-def from_config(config: Mapping[str, Any]) -> Augment | None:
-    """The job's augmentation (None when its config has none)."""
-    tfs = config.get("augment") or ()
-    return Augment(tfs, int(config["seed"])) if tfs else None
+def from_config(config: Any) -> Augment | None:
+    """The job's augmentation (None when its config has none): a typed train or finetune config
+    (dsl.job_configs: `augment`, `seed`), or such a config's dict, where `augment` is absent
+    when there is none."""
+    if isinstance(config, Mapping):
+        tfs, seed = config.get("augment") or (), config["seed"]
+    else:
+        tfs, seed = [tf.to_config() for tf in config.augment], config.seed
+    return Augment(tfs, int(seed)) if tfs else None

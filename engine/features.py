@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 import torch
 
+from dsl.job_configs import FeaturesConfig
 from engine import device as dev
 from engine.data import artifact
 from engine.divergence import check_finite
@@ -28,6 +29,7 @@ def compute(model: torch.nn.Module, images, device: torch.device,
 
 def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
         ctx: RunContext) -> list[Metric]:
+    FeaturesConfig.parse(config)  # the model is the trained input's; its config says the same
     device = dev.resolve(ctx.device)
     model = load_trained(inputs["model"], device)
     data = artifact.load(inputs["data"].path)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dsl.errors import DslError
+from dsl.job_configs import ScheduleConfig, TrainConfig
 from engine import augment as aug
 from engine import compiled
 from engine import device as dev
@@ -33,38 +34,31 @@ from engine.models import CHECKPOINT, seeded_build
 
 
 # ---------------------------------------------------------------------------------------------
-# Hyper-parameters: plain data from the config, nothing else decides how training goes.
+# Hyper-parameters: plain data from the config, nothing else decides how training goes. Every
+# value comes from a typed job config (dsl.job_configs): the defaults are the spec's, not here.
 
-@dataclass(frozen=True)
-class Schedule:
-    name: str = "constant"  # constant | cosine | linear
-    warmup_epochs: float = 0.0
-    final_lr: float = 0.0
+Schedule = ScheduleConfig  # name, warmup_epochs, final_lr
 
 
 @dataclass(frozen=True)
 class Hyper:
-    optimizer: str = "adam"  # adam | adamw | sgd
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.9  # sgd only
-    schedule: Schedule = Schedule()
-    epochs: int = 50
-    batch_size: int = 512
-    checkpoint: str = "last"  # last | best_val
-    seed: int = 0
+    optimizer: str  # adam | adamw | sgd
+    lr: float
+    weight_decay: float
+    momentum: float  # sgd only
+    schedule: Schedule
+    epochs: int
+    batch_size: int
+    checkpoint: str  # last | best_val
+    seed: int
 
     @classmethod
-    def from_train_config(cls, config: Mapping[str, Any]) -> "Hyper":
-        opt, sch = config["optimizer"], config.get("schedule", {})
-        return cls(optimizer=opt["name"], lr=float(opt["lr"]),
-                   weight_decay=float(opt.get("weight_decay", 0.0)),
-                   momentum=float(opt.get("momentum", 0.9)),
-                   schedule=Schedule(sch.get("name", "constant"),
-                                     float(sch.get("warmup_epochs", 0)),
-                                     float(sch.get("final_lr", 0.0))),
-                   epochs=int(config["epochs"]), batch_size=int(config["batch_size"]),
-                   checkpoint=config.get("checkpoint", "last"), seed=int(config["seed"]))
+    def from_train_config(cls, config: TrainConfig | Mapping[str, Any]) -> "Hyper":
+        c = config if isinstance(config, TrainConfig) else TrainConfig.parse(config)
+        opt = c.optimizer
+        return cls(optimizer=opt.name, lr=float(opt.lr), weight_decay=float(opt.weight_decay),
+                   momentum=float(opt.momentum), schedule=c.schedule, epochs=c.epochs,
+                   batch_size=c.batch_size, checkpoint=c.checkpoint, seed=c.seed)
 
 
 def lr_at(step: int, total_steps: int, steps_per_epoch: int, lr: float, schedule: Schedule) -> float:
@@ -268,22 +262,22 @@ def fit(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, val_x: t
 
 def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
         ctx: RunContext) -> list[Metric]:
+    c = TrainConfig.parse(config)
     device = dev.resolve(ctx.device)
     data = artifact.load(inputs["data"].path)
-    label = config["label"]
-    model_config = config["model"]
-    if data.num_classes(label) != int(model_config["num_classes"]):
-        raise DslError(f"the model has {model_config['num_classes']} classes but the dataset's "
+    label = c.label
+    if data.num_classes(label) != c.model.num_classes:
+        raise DslError(f"the model has {c.model.num_classes} classes but the dataset's "
                        f"label '{label}' has {data.num_classes(label)}")
     tensors = {split: tuple(torch.from_numpy(a) for a in labelled(data, split, label))
                for split in data.splits}
     empty = (torch.empty(0, *tensors["train"][0].shape[1:], dtype=torch.uint8),
              torch.empty(0, dtype=torch.int64))
 
-    hp = Hyper.from_train_config(config)
-    model = seeded_build(model_config, hp.seed)
+    hp = Hyper.from_train_config(c)
+    model = seeded_build(c.model.to_config(), hp.seed)
     history = fit(model, *tensors["train"], *tensors.get("val", empty), hp, device,
-                  compile=ctx.compile, log=ctx.log, augment=aug.from_config(config))
+                  compile=ctx.compile, log=ctx.log, augment=aug.from_config(c))
 
     out_dir = Path(out_dir)
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, out_dir / CHECKPOINT)

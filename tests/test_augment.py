@@ -16,12 +16,20 @@ from engine.data.generation import generate
 from engine.data.pairs import sensitivity_pairs
 from engine.models import seeded_build
 from engine.probes.sensitivity import sensitivity
+from dsl.job_configs import TrainConfig
+from dsl.spec import TrainSpec
 from engine.train import Hyper, fit
 from tests import synthetic
 from tests.test_train import run_train
 
 STANDARD = [_transform("hflip", {}), _transform("crop", {}, catalog.AUGMENT_OPS)]
 ROTATE = [_transform("rotate", {})]
+
+
+def hyper(**over) -> Hyper:
+    """Training settings of [train]'s defaults (the spec's, the only place they are written)."""
+    return Hyper.from_train_config(TrainConfig.from_spec(TrainSpec(task="t", **over), "class",
+                                                         4, seed=0))
 
 
 def batch(n=16, r=16, seed=0):
@@ -68,7 +76,7 @@ def test_fit_augments_each_step_once_with_its_epoch_and_step():
 
     x, y = (torch.from_numpy(a) for a in synthetic.images(64))
     model = seeded_build({"arch": "small_cnn", "width": 0.25, "num_classes": 4}, 0)
-    fit(model, x, y, x[:0], y[:0], Hyper(epochs=2, batch_size=16), "cpu", augment=spy)
+    fit(model, x, y, x[:0], y[:0], hyper(epochs=2, batch_size=16), "cpu", augment=spy)
     assert seen == [(e, s) for e in range(2) for s in range(4)]
 
 
@@ -99,7 +107,7 @@ def test_online_rotation_makes_a_model_less_sensitive_to_rotation():
     for aug in (None, Augment(ROTATE, seed=0)):
         model = seeded_build({"arch": "small_cnn", "width": 0.25, "num_classes": 4}, 0)
         fit(model, x, labels["class"], x[:0], labels["class"][:0],
-            Hyper(lr=3e-3, epochs=3, batch_size=64), "cpu", augment=aug)
+            hyper(lr=3e-3, epochs=3, batch_size=64), "cpu", augment=aug)
         values.append(sensitivity(model, *pairs)["sensitivity"])
     plain, augmented = values
     assert augmented < 0.85 * plain, values
@@ -120,8 +128,11 @@ def test_finetune_job_reads_augment(tmp_path, monkeypatch):
 
     monkeypatch.setattr(finetune, "fit", spy)
     base = {"model": {"arch": "small_cnn", "width": 0.5, "num_classes": 4}, "label": "class",
-            "n_train": 32, "linear": {"epochs": 2, "lr": 1e-3, "batch_size": 32, "seed": 0},
-            "epochs": 1, "lr": 1e-4, "batch_size": 16, "seed": 0}
+            "n_train": 32, "linear": {"label": "class", "epochs": 2, "lr": 1e-3,
+                                      "batch_size": 32, "weight_decay": 0.0, "n_train": 32,
+                                      "seed": 0},
+            "epochs": 1, "lr": 1e-4, "batch_size": 16, "optimizer": "adam", "weight_decay": 0.0,
+            "schedule": {"name": "linear", "warmup_epochs": 0, "final_lr": 0.0}, "seed": 0}
     inputs = {"model": Input("train-x", "train", {"model": base["model"]}, model_dir),
               "data": Input("dataset-x", "dataset", {}, data)}
     for name, cfg in (("f0", base), ("f1", {**base, "augment": STANDARD})):

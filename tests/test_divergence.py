@@ -113,7 +113,8 @@ def _features(tmp_path, poison: str | None):
 @pytest.mark.parametrize("poison", ["train", "test"])
 def test_a_linear_probe_on_nonfinite_features_fails(tmp_path, poison):
     feats = _features(tmp_path, poison)
-    cfg = {"label": "class", "epochs": 2, "lr": 0.01, "batch_size": 16, "seed": 0}
+    cfg = {"label": "class", "epochs": 2, "lr": 0.01, "batch_size": 16, "weight_decay": 0.0,
+           "n_train": None, "seed": 0}
     out = tmp_path / "probe"
     out.mkdir()
     n = {"train": 40, "test": 10}[poison] * 6
@@ -123,7 +124,8 @@ def test_a_linear_probe_on_nonfinite_features_fails(tmp_path, poison):
 
 def test_a_linear_probe_whose_loss_blows_up_fails(tmp_path):
     feats = _features(tmp_path, None)
-    cfg = {"label": "class", "epochs": 30, "lr": 1e9, "batch_size": 8, "seed": 0}
+    cfg = {"label": "class", "epochs": 30, "lr": 1e9, "batch_size": 8, "weight_decay": 0.0,
+           "n_train": None, "seed": 0}
     out = tmp_path / "probe"
     out.mkdir()
     with pytest.raises(Diverged, match=r"linear probe diverged: .*the probe's lr is 1e\+09"):
@@ -147,8 +149,9 @@ def test_features_of_a_diverged_model_fail_the_features_job(tmp_path):
     out = tmp_path / "f"
     out.mkdir()
     with pytest.raises(Diverged, match=r"the model's \w+ features are not finite.*train-nan"):
-        features.run({}, {"model": _nan_model(tmp_path),
-                          "data": Input("dataset-x", "dataset", {}, data)}, out, CPU)
+        features.run({"model": {"arch": "small_cnn", "width": 0.5, "num_classes": 4}},
+                     {"model": _nan_model(tmp_path),
+                      "data": Input("dataset-x", "dataset", {}, data)}, out, CPU)
 
 
 def test_finetuning_that_diverges_fails_naming_its_lr(tmp_path):
@@ -159,9 +162,11 @@ def test_finetuning_that_diverges_fails_naming_its_lr(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     torch.save(seeded_build(model_cfg, 0).state_dict(), src / "model.pt")
-    cfg = {"label": "class", "n_train": 64, "epochs": 2, "lr": 1e6, "batch_size": 16,
-           "optimizer": "sgd", "seed": 0, "schedule": {"name": "constant"},
-           "linear": {"epochs": 2, "lr": 0.01, "batch_size": 16}}
+    cfg = {"model": model_cfg, "label": "class", "n_train": 64, "epochs": 2, "lr": 1e6,
+           "batch_size": 16, "optimizer": "sgd", "weight_decay": 0.0, "seed": 0,
+           "schedule": {"name": "constant", "warmup_epochs": 0, "final_lr": 0.0},
+           "linear": {"label": "class", "epochs": 2, "lr": 0.01, "batch_size": 16,
+                      "weight_decay": 0.0, "n_train": 64, "seed": 0}}
     out = tmp_path / "ft"
     out.mkdir()
     with pytest.raises(Diverged, match=r"fine-tuning diverged: .*the finetune probe's lr is 1e\+06"):

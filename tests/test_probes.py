@@ -331,7 +331,7 @@ def test_finetune_is_a_probe_then_fit_with_the_job_s_own_settings(tmp_path):
     assert m[("linear_accuracy", "test")] == pytest.approx(
         linear.score(head, features.compute(model, tx, cpu), ty)[1])
     model.head = head
-    hp = train.Hyper(optimizer="sgd", lr=0.01, weight_decay=0.05,
+    hp = train.Hyper(optimizer="sgd", lr=0.01, weight_decay=0.05, momentum=0.9,
                      schedule=train.Schedule("cosine", 1.0, 0.001), epochs=2, batch_size=8,
                      checkpoint="last", seed=7)
     history = train.fit(model, x, y, vx, vy, hp, cpu)

@@ -115,7 +115,7 @@ def test_linear_decay_spans_the_whole_run():
 
 
 def test_constant_schedule_with_warmup_and_final_lr_of_linear():
-    assert lr_at(500, 1000, 10, 0.1, Schedule("constant")) == 0.1
+    assert lr_at(500, 1000, 10, 0.1, Schedule("constant", 0, 0.0)) == 0.1
     s = Schedule("linear", warmup_epochs=1, final_lr=0.01)
     # 10 warm-up steps, then 101 decay steps: step 10 is the top, step 110 the last one
     assert lr_at(9, 111, 10, 0.1, s) == pytest.approx(0.1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dsl.errors import DslError
+from dsl.job_configs import DatasetConfig
 from engine.data import artifact
 from engine.data.generation import build, generate
 
@@ -23,8 +24,9 @@ def split_size(src, split: str, requested) -> int:
 
 
 def run(config, inputs, out_dir, ctx) -> list:
-    """config = {"data": DataConfig, "sizes": {split: int | None}, "seed": int}."""
-    data, sizes, seed = config["data"], dict(config["sizes"]), int(config.get("seed", 0))
+    """config: dsl.job_configs.DatasetConfig's dict (docs/jobs.md)."""
+    c = DatasetConfig.parse(config)
+    data, sizes, seed = c.data, dict(c.sizes), c.seed
     src = build(data, seed, sizes, ctx.data_root)
     splits = {}
     for split in artifact.SPLITS:

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import torch
 
 from dsl.errors import DslError
+from dsl.job_configs import AccuracyConfig
 from engine import device as dev
 from engine.data import artifact
 from engine.jobs import Input, Metric, RunContext
@@ -21,16 +22,17 @@ from engine.train import evaluate, labelled
 
 def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
         ctx: RunContext) -> list[Metric]:
+    c = AccuracyConfig.parse(config)
     device = dev.resolve(ctx.device)
     model = load_trained(inputs["model"], device)
     data = artifact.load(inputs["data"].path)
-    label = config.get("label", "class")
+    label = c.label
     n_model = int(inputs["model"].config["model"]["num_classes"])
     if data.num_classes(label) != n_model:
         raise DslError(f"accuracy probe: the model predicts {n_model} classes but the dataset's "
                        f"label '{label}' has {data.num_classes(label)}")
     metrics = []
-    for split in config.get("splits", ["test"]):
+    for split in c.splits:
         x, y = labelled(data, split, label)
         if len(y) == 0:
             ctx.log(f"accuracy: split '{split}' is empty, no metric")

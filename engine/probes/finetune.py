@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 import torch
 
+from dsl.job_configs import FinetuneConfig
 from engine import augment as aug
 from engine import device as dev
 from engine.data import artifact
@@ -22,30 +23,29 @@ from engine.features import compute
 from engine.jobs import Input, Metric, RunContext
 from engine.models import load_trained
 from engine.probes.linear import fit_linear, score
-from engine.train import Hyper, Schedule, evaluate, fit, labelled
+from engine.train import Hyper, evaluate, fit, labelled
 
 
 def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
         ctx: RunContext) -> list[Metric]:
+    c = FinetuneConfig.parse(config)
     device = dev.resolve(ctx.device)
     model = load_trained(inputs["model"], device)
     data = artifact.load(inputs["data"].path)
-    label, n_train = config["label"], config.get("n_train")
+    label = c.label
     num_classes = data.num_classes(label)
     tensors = {split: tuple(torch.from_numpy(a) for a in
-                            labelled(data, split, label, n_train if split == "train" else None))
+                            labelled(data, split, label, c.n_train if split == "train" else None))
                for split in data.splits}
     train_x, train_y = tensors["train"]
     val_x, val_y = tensors.get("val", (train_x[:0], train_y[:0]))
     test_x, test_y = tensors.get("test", (train_x[:0], train_y[:0]))
 
     # 1. Linear probe on the frozen network: features computed once for these few samples.
-    lin = config["linear"]
+    lin = c.linear
     head = fit_linear(compute(model, train_x, device), train_y, num_classes,
-                      epochs=int(lin["epochs"]), lr=float(lin["lr"]),
-                      batch_size=int(lin["batch_size"]),
-                      weight_decay=float(lin.get("weight_decay", 0.0)),
-                      seed=int(lin.get("seed", config["seed"])), device=device,
+                      epochs=lin.epochs, lr=float(lin.lr), batch_size=lin.batch_size,
+                      weight_decay=float(lin.weight_decay), seed=lin.seed, device=device,
                       lr_field="the finetune probe's linear_lr")
     linear = {split: score(head, compute(model, x, device), y)
               for split, (x, y) in (("val", (val_x, val_y)), ("test", (test_x, test_y)))
@@ -54,16 +54,12 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
 
     # 2. The whole model, starting from the probed head.
     model.head = head
-    sch = config.get("schedule", {})
-    hp = Hyper(optimizer=config.get("optimizer", "adam"), lr=float(config["lr"]),
-               weight_decay=float(config.get("weight_decay", 0.0)),
-               schedule=Schedule(sch.get("name", "linear"), float(sch.get("warmup_epochs", 0)),
-                                 float(sch.get("final_lr", 0.0))),
-               epochs=int(config["epochs"]), batch_size=int(config["batch_size"]),
-               checkpoint="last", seed=int(config["seed"]))
+    hp = Hyper(optimizer=c.optimizer, lr=float(c.lr), weight_decay=float(c.weight_decay),
+               momentum=c.momentum, schedule=c.schedule, epochs=c.epochs,
+               batch_size=c.batch_size, checkpoint=c.CHECKPOINT, seed=c.seed)
     history = fit(model, train_x, train_y, val_x, val_y, hp, device, compile=ctx.compile,
                   log=ctx.log, what="fine-tuning", lr_field="the finetune probe's lr",
-                  augment=aug.from_config(config))
+                  augment=aug.from_config(c))
 
     metrics = [Metric("linear_accuracy", split, acc) for split, (_, acc) in linear.items()]
     for split, (x, y) in (("val", (val_x, val_y)), ("test", (test_x, test_y))):

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dsl.errors import DslError
+from dsl.job_configs import LinearConfig
 from engine import device as dev
 from engine.data import artifact
 from engine.divergence import LossWatch, check_finite, check_weights
@@ -100,20 +101,20 @@ def score(head: nn.Module, features: torch.Tensor, labels: torch.Tensor) -> tupl
 
 def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
         ctx: RunContext) -> list[Metric]:
+    c = LinearConfig.parse(config)
     device = dev.resolve(ctx.device)
     data = artifact.load(inputs["features"].path)
-    label = config["label"]
+    label = c.label
     splits = {}
     for split in data.splits:
-        n = config.get("n_train") if split == "train" else None
+        n = c.n_train if split == "train" else None
         x, y = labelled(data, split, label, n)
         splits[split] = (torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
         check_finite(f"the {split} features", splits[split][0],
                      "the network that made them diverged; train it with a lower learning rate")
-    head = fit_linear(*splits["train"], data.num_classes(label), epochs=int(config["epochs"]),
-                      lr=float(config["lr"]), batch_size=int(config["batch_size"]),
-                      weight_decay=float(config.get("weight_decay", 0.0)),
-                      seed=int(config["seed"]), device=device)
+    head = fit_linear(*splits["train"], data.num_classes(label), epochs=c.epochs,
+                      lr=float(c.lr), batch_size=c.batch_size,
+                      weight_decay=float(c.weight_decay), seed=c.seed, device=device)
     torch.save({k: v.cpu() for k, v in head.state_dict().items()}, Path(out_dir) / "head.pt")
     metrics = []
     for split, (x, y) in splits.items():

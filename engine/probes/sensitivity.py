@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import torch
 
 from dsl.errors import DslError
+from dsl.job_configs import SensitivityConfig
 from engine import device as dev
 from engine.jobs import Input, Metric, RunContext
 from engine.models import load_trained
@@ -49,10 +50,11 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
         ctx: RunContext) -> list[Metric]:
     from engine.data import sensitivity_pairs  # the data engine draws the pairs
 
+    c = SensitivityConfig.parse(config)
     device = dev.resolve(ctx.device)
     model = load_trained(inputs["model"], device)
-    x1, x2, xa, xb = sensitivity_pairs(config["data"], config["vary"], int(config["pairs"]),
-                                       int(config["seed"]), device, data_root=ctx.data_root)
+    x1, x2, xa, xb = sensitivity_pairs(c.data, c.vary.to_config(), c.pairs, c.seed, device,
+                                       data_root=ctx.data_root)
     values = sensitivity(model, x1, x2, xa, xb, device)
     ctx.log(" ".join(f"{k}={v:.4f}" for k, v in values.items()))
     return [Metric(name, None, value) for name, value in values.items()]

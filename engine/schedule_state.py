@@ -50,8 +50,9 @@ class ScheduleState:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def state(self, jid: str) -> str:
-        return self._state[jid]
+    def state(self, jid: str) -> str | None:
+        """`jid`'s state; None for a job outside the graph."""
+        return self._state.get(jid)
 
     def ids(self, state: str) -> set[str]:
         """The jobs now in `state` (a live view: copy it before changing states while looping)."""

@@ -56,7 +56,7 @@ class Scheduler:
         self.opts = dict(data_root=data_root, compile=compile, verbose=verbose)
         self.verbose = verbose
         self.owner = owner_id()
-        self.state = ScheduleState({j: job.inputs.values() for j, job in jobs.items()})
+        self.state = ScheduleState({})  # built by `run`, once the store says what is finished
         self.claimed: set[str] = set()  # claimed by us, possibly not submitted yet
         self.verified: set[str] = set()  # finished inputs whose artifacts were checked whole
         self.rerun: set[str] = set()  # finished jobs to compute again (--rerun; engine.rerun)
@@ -105,7 +105,6 @@ class Scheduler:
         self.store.release(self.owner)
         for jid in held:
             self.store.paths.clear_staging(jid)
-            self.state.requeue(jid)
         self.claimed.clear()
 
     # -- steps -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from dsl import kinds
+from dsl.archs import ARCHES
 
 ParamType = Literal["range", "prob", "float", "int"]
 
@@ -162,15 +163,9 @@ OBJECT_NAMES: tuple[str, ...] = tuple(name for name, _ in OBJECTS)
 # Random-pattern classes are drawn from this many fixed patterns (pattern i is seeded by i).
 N_PATTERNS = 1000
 
-# Architectures: name -> penultimate feature width at width multiplier 1.
-ARCHS: dict[str, int] = {
-    "small_cnn": 128,
-    "resnet18": 512,
-    "resnet50": 2048,
-    "densenet121": 384,  # growth 12: 2k + (6+12+24+16)k with 0.5 transitions = 32k
-    "vgg11_bn": 512,
-    "vit": 384,
-}
+# Architectures: name -> penultimate feature width at width multiplier 1 (each arch's record
+# in dsl.archs).
+ARCHS: dict[str, int] = {a.name: a.feature_dim for a in ARCHES.values()}
 
 DATA_KINDS = ("transforms2d", "random_patterns", "cifar10", "cifar100", "image_folder",
               "composite", "solid")

@@ -21,6 +21,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
+from dsl.archs import ARCHES
 from dsl.config_rules import Rule
 
 
@@ -54,7 +55,8 @@ def load(ref: str) -> Any:
 
 # Smoke: CPU minutes. n_train may not exceed the (capped) training split it is taken from.
 _SMOKE_TRAIN = 512
-_WIDTH = Rule(("model", "width"), "scale", 0.125, unless=((("model", "arch"), ("small_cnn",)),))
+_WIDTH = Rule(("model", "width"), "scale", 0.125,
+              unless=((("model", "arch"), tuple(a.name for a in ARCHES.values() if a.keeps_width)),))
 
 # Laptop: findings on a 2-core CPU in about 15 minutes a spec (docs/claims.md has the arithmetic):
 # 2,000 training images for 8 epochs, width-1/8 networks (a ResNet-18 step costs ~1.75 ms of one

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from dsl import kinds
+from dsl.archs import ARCHES
 from dsl.config_rules import Rule
 from dsl.errors import DslError, did_you_mean
 
@@ -49,9 +50,11 @@ def _copy(value: Any) -> Any:
     return value
 
 
+_KEPT = ", ".join(a.name for a in ARCHES.values() if a.keeps_width)  # (dsl.archs)
+
 SMOKE = Profile(
     "smoke",
-    "CPU minutes: first seed only, 512/128/128 samples, width x 0.125 (not small_cnn), "
+    f"CPU minutes: first seed only, 512/128/128 samples, width x 0.125 (not {_KEPT}), "
     "train <= 2 epochs at batch <= 128, linear <= 20 epochs, finetune <= 2 epochs, "
     "sensitivity <= 64 pairs",
     first_seed_only=True,
@@ -61,8 +64,8 @@ SMOKE = Profile(
 # (docs/claims.md has the arithmetic); each kind's rules are in its record in dsl.kinds.
 LAPTOP = Profile(
     "laptop",
-    "CPU, about 15 minutes a spec: first 3 seeds, <= 2000/500/1000 samples, width x 0.125 (not "
-    "small_cnn), train <= 8 epochs at batch <= 128, linear <= 100 epochs, finetune <= 5 epochs, "
+    f"CPU, about 15 minutes a spec: first 3 seeds, <= 2000/500/1000 samples, width x 0.125 (not "
+    f"{_KEPT}), train <= 8 epochs at batch <= 128, linear <= 100 epochs, finetune <= 5 epochs, "
     "sensitivity <= 500 pairs",
     max_seeds=3,
 )

@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
+from dsl.archs import ARCHES
 from dsl.kinds import KINDS
 
 SYNTAX = "KIND[:ARCH]=gpu:F,cpu:N"
@@ -57,14 +58,7 @@ class _KindDefaults(Mapping[str, KindDefault]):
 
 KIND_DEFAULTS: Mapping[str, KindDefault] = _KindDefaults()
 
-ARCH_WEIGHT: dict[str, int] = {
-    "small_cnn": 1,
-    "resnet18": 1,
-    "vgg11_bn": 1,
-    "resnet50": 2,
-    "densenet121": 2,
-    "vit": 2,
-}
+ARCH_WEIGHT: dict[str, int] = {a.name: a.gpu_slots for a in ARCHES.values()}  # (dsl.archs)
 
 # Ray keeps resource amounts to 4 decimals; rounding down keeps K shares of 1/K within one GPU.
 _QUANTUM = 10_000

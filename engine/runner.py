@@ -1,15 +1,11 @@
 """`dsl run`'s engine: skip what is finished, run what is ready, record everything, summarise.
-(Longer than 400 lines: the scheduler's loop and the interrupt and clean-up paths share one set
-of state, claims, workers and summary; a ready queue per job would be where it shrinks.)
 
-The runner is the only place that decides what runs: a job starts once every input is finished,
-after it has been claimed in the store (so two drivers on one store never run it twice; a job
-another live driver holds is waited for). A failed job fails alone: its dependents are recorded
-as skipped and everything else goes on. Ctrl-C (or SIGTERM, as Slurm sends before preemption)
-stops the workers, gives the claims back and leaves the store consistent; a rerun continues.
-Before a job starts, the artifacts it reads are checked against their manifests: sizes here
-(engine.paths), content hashes in the worker (engine.integrity); a finished input found damaged
-runs again first, then the job, and the summary says so once.
+The runner sets a run up (the specs whose data is here, the jobs to run, their cost, the
+executor, the runs recorded in the store), hands the job graph to engine.scheduler (the only
+place that decides what runs, claims, waits for other drivers, skips after a failure and runs a
+damaged input again first) and ends the run. Ctrl-C (or SIGTERM, as Slurm sends before
+preemption) stops the workers, gives the claims back and leaves the store consistent; a rerun
+continues. The summary (engine.summary) says what happened, damaged inputs made again once.
 """
 
 from __future__ import annotations
@@ -18,16 +14,13 @@ import os
 import signal
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from rich.console import Console
 
 from dsl.errors import DslError
-from dsl.graph import Job, Plan, SpecPlan
-from engine import kinds as kinds_mod
+from dsl.graph import Plan, SpecPlan
 from dsl.only import restrict
 from engine import provenance
 from engine.environment import run_environment
@@ -35,40 +28,9 @@ from engine.rerun import select as select_rerun
 from engine.executors import make as make_executor
 from engine.executors.base import Executor
 from engine.progress import Progress
-from engine.store import Store, hostname, owner_id, resolve_root
-from engine.worker import Result, Task, TaskInput
-
-HEARTBEAT_EVERY_S = 10.0
-POLL_OTHERS_EVERY_S = 1.0
-
-
-@dataclass
-class RunSummary:
-    """What one `run` did. `ok` is false when any job failed or was skipped for a failure."""
-
-    run_ids: dict[str, str] = field(default_factory=dict)  # spec name -> run id
-    total: int = 0  # jobs of the specs that ran
-    ran: list[str] = field(default_factory=list)  # finished by this run
-    cached: list[str] = field(default_factory=list)  # already finished before it started
-    elsewhere: list[str] = field(default_factory=list)  # finished by another driver meanwhile
-    failed: dict[str, str] = field(default_factory=dict)  # job id -> error's last line
-    skipped: dict[str, str] = field(default_factory=dict)  # job id -> why (the failed input)
-    skipped_specs: dict[str, str] = field(default_factory=dict)  # spec -> missing data message
-    changed_data: dict[str, tuple[str, str]] = field(default_factory=dict)  # source -> (was, is)
-    recomputed: dict[str, str] = field(default_factory=dict)  # job id -> what was damaged
-    seconds: float = 0.0
-    interrupted: bool = False
-    declined: bool = False  # the `confirm` callback said no to the cost: nothing started
-
-    @property
-    def all_lacked_data(self) -> bool:
-        """Every spec asked for was skipped for missing data: nothing was run or shown."""
-        return bool(self.skipped_specs) and not self.run_ids
-
-    @property
-    def ok(self) -> bool:
-        return not (self.failed or self.skipped or self.interrupted or self.declined
-                    or self.all_lacked_data)
+from engine.scheduler import Scheduler, _task  # noqa: F401 - _task: tests build tasks with it
+from engine.store import Store, resolve_root
+from engine.summary import RunSummary, print_summary
 
 
 def _missing_data(source: str, data_root: Path) -> str | None:
@@ -76,269 +38,6 @@ def _missing_data(source: str, data_root: Path) -> str | None:
     from dsl.local_files import missing
 
     return missing(source, data_root)
-
-
-def _task(job: Job, plan_jobs, store: Store, *, data_root, compile: bool | str,
-          verbose: bool) -> Task:
-    kind = kinds_mod.KINDS[job.kind]
-    inputs = {}
-    for role, dep in job.inputs.items():
-        dep_job = plan_jobs.get(dep)
-        rec = dep_job if dep_job is not None else store.job(dep)  # an input finished earlier
-        inputs[role] = TaskInput(str(dep), rec.kind, dict(rec.config),
-                                 str(store.paths.artifact(dep)))
-    return Task(str(job.id), job.kind, kind.impl, dict(job.config), inputs, str(store.root),
-                gpu=kind.gpu, data_root=str(data_root) if data_root else None,
-                compile=compile, verbose=verbose, version=job.version)
-
-
-class _Scheduler:
-    """The driver's loop over one job graph: claim ready jobs, submit, record results."""
-
-    def __init__(self, jobs: dict[str, Job], store: Store, executor: Executor,
-                 progress: Progress, summary: RunSummary, console: Console, *, data_root,
-                 compile: bool | str, verbose: bool):
-        self.jobs, self.store, self.executor = jobs, store, executor
-        self.progress, self.summary, self.console = progress, summary, console
-        self.opts = dict(data_root=data_root, compile=compile, verbose=verbose)
-        self.verbose = verbose
-        self.owner = owner_id()
-        self.dependents: dict[str, list[str]] = {j: [] for j in jobs}
-        for job in jobs.values():
-            for dep in job.inputs.values():
-                if dep in self.dependents:
-                    self.dependents[dep].append(job.id)
-        self.done: set[str] = set()
-        self.bad: set[str] = set()  # failed or skipped: their dependents cannot run
-        self.pending: list[str] = []  # not started, in dependency order
-        self.running: dict[str, float] = {}  # ours: job id -> submitted at
-        self.elsewhere: set[str] = set()  # claimed by another live driver
-        self.claimed: set[str] = set()  # claimed by us, possibly not submitted yet
-        self.verified: set[str] = set()  # finished inputs whose artifacts were checked whole
-        self.rerun: set[str] = set()  # finished jobs to compute again (--rerun; engine.rerun)
-        self.code = provenance.code_snapshot(j.kind for j in jobs.values())  # recorded per job
-
-    def run(self) -> None:
-        self.done = self.store.finished(self.jobs) - self.rerun
-        self.summary.cached = [j for j in self.jobs if j in self.done]
-        self.pending = [j for j in self.jobs if j not in self.done]
-        self.progress.start(Counter(j.kind for j in self.jobs.values()),
-                            Counter(self.jobs[j].kind for j in self.done))
-        last_beat = last_poll = time.time()
-        while self.pending or self.running or self.elsewhere:
-            self._launch()
-            if self.running:
-                busy_wait = 0.25 if self.elsewhere else 1.0
-                for result in self.executor.wait(timeout=busy_wait):
-                    self._record(result)
-            elif self.elsewhere:
-                time.sleep(0.2)
-            elif self.pending and not self._any_ready():
-                # Nothing runs, nothing is awaited and nothing can start: inputs outside the plan.
-                for jid in list(self.pending):
-                    self._skip(jid, "an input is not finished and not part of this plan")
-            now = time.time()
-            if self.elsewhere and now - last_poll >= POLL_OTHERS_EVERY_S:
-                self._poll_others()
-                last_poll = now
-            if now - last_beat >= HEARTBEAT_EVERY_S:  # our claims, and our runs: alive
-                self.store.heartbeat(self.owner, self.running,
-                                     runs=self.summary.run_ids.values())
-                last_beat = now
-
-    def interrupt(self) -> None:
-        """Stop our workers and hand our claims back so a rerun (or another driver) continues."""
-        self.executor.cancel()
-        # Every claim this driver holds, not only those in `running`: a signal can land between
-        # a claim and its bookkeeping (inside `_launch`), and that claim must go back too.
-        held = set(self.running) | self.claimed
-        self.store.release(self.owner)
-        for jid in held:
-            self.store.paths.clear_staging(jid)
-        self.running.clear()
-        self.claimed.clear()
-
-    # -- steps -------------------------------------------------------------------------------
-
-    def _ready(self, jid: str) -> bool:
-        return all(dep in self.done for dep in self.jobs[jid].inputs.values())
-
-    def _any_ready(self) -> bool:
-        return any(self._ready(j) for j in self.pending)
-
-    def _launch(self) -> None:
-        for jid in list(self.pending):
-            if self.executor.in_flight >= self.executor.capacity:
-                return
-            if not self._ready(jid) or not self._inputs_intact(jid):
-                continue
-            self.pending.remove(jid)
-            job = self.jobs[jid]
-            self.claimed.add(jid)  # before the claim: a signal may land right after it
-            if self.store.claim(job, self.owner, force=jid in self.rerun):
-                if jid not in self.rerun and self._adopt(jid):
-                    continue
-                task = _task(job, self.jobs, self.store, **self.opts)
-                self.executor.submit(task)
-                self.running[jid] = time.time()
-                self.progress.job_started(jid, job.kind)
-                if self.verbose:
-                    self.console.log(f"start {jid}")
-            else:
-                self.claimed.discard(jid)
-                self._settle_other(self.store.job(jid))
-
-    def _adopt(self, jid: str) -> bool:
-        """Record, instead of running, a claimed job whose intact artifact is already published
-        (a driver stopped between publish and record: a full disk, a kill)."""
-        from engine.jobs import Metric
-        from engine.repair import published_metrics
-
-        metrics = published_metrics(self.store.paths, jid)
-        if metrics is None:
-            return False
-        self.store.complete(jid, [Metric(*m) for m in metrics], 0.0, "re-adopted")
-        self.claimed.discard(jid)
-        self.done.add(jid)
-        self.summary.cached.append(jid)
-        self.progress.job_finished(jid, self.jobs[jid].kind, None, True)
-        if self.verbose:
-            self.console.log(f"adopt {jid}: published by a run that did not record it")
-        return True
-
-    def _inputs_intact(self, jid: str) -> bool:
-        """Check the artifacts a job is about to read against their manifests (a stat per file).
-        A damaged one in this plan is run again first; the job waits for it."""
-        ok = True
-        for dep in self.jobs[jid].inputs.values():
-            if dep in self.verified:
-                continue
-            problem = self.store.paths.problem(dep)
-            if problem is None:
-                self.verified.add(dep)
-                continue
-            ok = False
-            if not self._reopen(jid, dep, problem):
-                return False
-        return ok
-
-    def _reopen(self, jid: str, dep: str, problem: str) -> bool:
-        """Input `dep` of `jid` is damaged: run it again first (False: it cannot be, `jid` is
-        skipped)."""
-        if dep not in self.jobs:
-            self._skip(jid, f"input {dep} is damaged ({problem}) and not part of this plan: "
-                            "run the spec that makes it")
-            return False
-        self.store.reopen(dep, problem)
-        self.summary.recomputed[dep] = problem
-        self.done.discard(dep)
-        self.verified.discard(dep)
-        if dep in self.summary.cached:
-            self.summary.cached.remove(dep)
-        if dep in self.summary.elsewhere:
-            self.summary.elsewhere.remove(dep)
-        self.progress.job_reopened(self.jobs[dep].kind)
-        if dep not in self.pending:
-            self.pending.insert(0, dep)
-        if self.verbose:
-            self.console.log(f"again {dep}: {problem}")
-        return True
-
-    def _input_damaged(self, jid: str, damaged: dict[str, str]) -> None:
-        """A worker found an input's content unlike its manifest's hashes (engine.integrity):
-        the claim goes back, the input runs again, then the job."""
-        from engine.integrity import check
-
-        self.store.release(self.owner, [jid])
-        self.store.paths.clear_staging(jid)
-        self.progress.job_finished(jid, self.jobs[jid].kind, None, True)
-        self.progress.job_reopened(self.jobs[jid].kind)  # (not finished after all)
-        self.pending.append(jid)
-        for dep, problem in damaged.items():
-            # Another job may have reported it first and it was made again meanwhile.
-            if dep in self.done and check(self.store.paths.artifact(dep)).damaged:
-                if dep in self.summary.recomputed:  # made again this run, and damaged again
-                    self.pending.remove(jid)
-                    line = (f"input {dep} is damaged again after it was made again in this run "
-                            f"({problem}): is the disk failing?")
-                    self.store.fail(jid, line, host=hostname())
-                    self._failed(jid, line)
-                    return
-                if not self._reopen(jid, dep, problem):
-                    return
-
-    def _settle_other(self, rec) -> None:
-        """A job we could not claim: finished, failed, or in the hands of a live other driver."""
-        jid = rec.job_id
-        if rec.status == "done" and self.store.paths.artifact(jid).is_dir():
-            self.elsewhere.discard(jid)
-            self.done.add(jid)
-            self.summary.elsewhere.append(jid)
-            self.progress.job_finished(jid, rec.kind, rec.seconds, True)
-        elif rec.status == "failed":
-            self.elsewhere.discard(jid)
-            self._failed(jid, f"{rec.error_line} (in the run of {rec.owner})")
-        elif rec.status == "running" and not self.store.abandoned(rec.owner, rec.heartbeat):
-            if jid not in self.elsewhere and self.verbose:
-                self.console.log(f"wait  {jid}: running in {rec.owner}")
-            self.elsewhere.add(jid)
-        else:  # given back, or its owner died: claim it again
-            self.elsewhere.discard(jid)
-            if jid not in self.pending:
-                self.pending.insert(0, jid)
-
-    def _poll_others(self) -> None:
-        for rec in self.store.jobs(list(self.elsewhere)).values():
-            self._settle_other(rec)
-
-    def _record(self, result: Result) -> None:
-        jid = result.job_id
-        if jid not in self.running:
-            return  # a result we stopped waiting for
-        del self.running[jid]
-        self.claimed.discard(jid)
-        job = self.jobs[jid]
-        if not result.ok and result.extra.get("damaged"):
-            self._input_damaged(jid, dict(result.extra["damaged"]))
-        elif result.ok:
-            self.store.complete(jid, result.metric_objects(), result.seconds, result.host)
-            provenance.record_job(self.store, jid, self.code.get(job.kind),
-                                  result.extra.get("environment"))
-            self.done.add(jid)
-            self.summary.ran.append(jid)
-            self.progress.job_finished(jid, job.kind, result.seconds, True)
-            if self.verbose:
-                where = f" on {result.host}" if result.host else ""
-                self.console.log(f"done  {jid}{where} ({result.seconds:.1f}s)")
-        else:
-            self.store.fail(jid, result.error or "unknown error", result.seconds,
-                            result.host or hostname(), owner=self.owner)
-            # A worker that died under the job left its staging folder behind: nobody writes it.
-            self.store.paths.clear_staging(jid)
-            self.progress.job_finished(jid, job.kind, result.seconds, False)
-            self._failed(jid, result.error_line or "unknown error")
-
-    def _failed(self, jid: str, line: str) -> None:
-        self.summary.failed[jid] = line
-        self.bad.add(jid)
-        if self.verbose:
-            self.console.log(f"FAIL  {jid}: {line}")
-        stack = list(self.dependents.get(jid, ()))
-        while stack:
-            dep = stack.pop()
-            if dep in self.bad or dep in self.done:
-                continue
-            self._skip(dep, f"input {jid} failed")
-            stack.extend(self.dependents.get(dep, ()))
-
-    def _skip(self, jid: str, reason: str) -> None:
-        if jid in self.pending:
-            self.pending.remove(jid)
-        self.elsewhere.discard(jid)
-        self.bad.add(jid)
-        self.summary.skipped[jid] = reason
-        self.store.skip(self.jobs[jid], reason)
-        self.progress.job_skipped(self.jobs[jid].kind)
 
 
 def _plan(plan_or_paths, data_root: Path,
@@ -514,7 +213,7 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
                                                         if j in graph} for s in specs})
     bar = Progress(Console(stderr=True), live=progress and echo,
                    parallel=ex.capacity if ex else 1, lines=not verbose)
-    scheduler = _Scheduler(graph, store, ex, bar, summary, console, data_root=data_root,
+    scheduler = Scheduler(graph, store, ex, bar, summary, console, data_root=data_root,
                            compile=compile, verbose=verbose) if ex else None
     if scheduler is not None:
         scheduler.rerun = force
@@ -571,25 +270,3 @@ def _print_tables(specs: list[SpecPlan], store: Store, console: Console,
         except Exception as err:  # noqa: BLE001 - results are stored; a table bug must not hide them
             last = (str(err).strip().splitlines() or [""])[-1]
             console.print(f"[yellow]could not tabulate {spec.name}:[/] {type(err).__name__}: {last}")
-
-
-def print_summary(summary: RunSummary, console: Console) -> None:
-    s = summary
-    parts = [f"{len(s.ran)} ran", f"{len(s.cached)} cached"]  # the words of dsl.counts
-    if s.elsewhere:
-        parts.append(f"{len(s.elsewhere)} done by another run")
-    if s.failed:
-        parts.append(f"[red]{len(s.failed)} failed[/]")
-    if s.skipped:
-        parts.append(f"[red]{len(s.skipped)} skipped after a failure[/]")
-    if s.skipped_specs:
-        parts.append(f"{len(s.skipped_specs)} spec(s) skipped for missing data")
-    console.print(f"{s.total} jobs: " + ", ".join(parts) + f" in {s.seconds:.1f}s")
-    for jid, problem in s.recomputed.items():
-        console.print(f"[yellow]ran again[/] {jid}: its artifact was damaged ({problem})")
-    for jid, line in s.failed.items():
-        console.print(f"[red]failed[/] {jid}: {line}")
-    if s.skipped:
-        by_cause = Counter(s.skipped.values())
-        for reason, n in by_cause.items():
-            console.print(f"[red]skipped[/] {n} job(s): {reason}")

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from engine import runner
+from engine import scheduler
 from engine.runner import run
 from engine.store import Store, hostname
 
@@ -66,8 +66,8 @@ def test_a_live_driver_that_stopped_beating_reads_as_died_until_it_beats_again(t
 def test_a_driver_beats_its_run_while_it_only_waits_on_another_driver(tmp_path, monkeypatch):
     """The driver's run must keep beating when none of its own jobs run (it waits on a job
     another live driver holds); otherwise a live run of another host would read as died."""
-    monkeypatch.setattr(runner, "HEARTBEAT_EVERY_S", 0.05)
-    monkeypatch.setattr(runner, "POLL_OTHERS_EVERY_S", 0.05)
+    monkeypatch.setattr(scheduler, "HEARTBEAT_EVERY_S", 0.05)
+    monkeypatch.setattr(scheduler, "POLL_OTHERS_EVERY_S", 0.05)
     plan = fake_kinds.make_plan(tmp_path / "ledger", 1)
     store = Store(tmp_path / "store")
     other = subprocess.Popen(["sleep", "60"])  # a live driver process holding every job

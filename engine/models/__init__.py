@@ -1,4 +1,5 @@
-"""The architectures the spec language names (`dsl.catalog.ARCHS`), built from a model config.
+"""The architectures the spec language names, built from a model config: each arch's record in
+dsl.archs says which callable of this package builds it.
 
 Every model exposes `features(x)` (the penultimate representation, [N, feature_dim]) and `head`
 (the linear classifier on it), so probes can swap or bypass the head without knowing the arch.
@@ -13,23 +14,12 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-from dsl.catalog import ARCHS
+from dsl.archs import ARCHES
 from dsl.errors import DslError, did_you_mean
-from engine.models.densenet import densenet121
-from engine.models.resnet import resnet18, resnet50
-from engine.models.small_cnn import SmallCNN
-from engine.models.vgg import vgg11_bn
-from engine.models.vit import vit
+from dsl.kinds import load
 
 BUILDERS: dict[str, Callable[[int, float], nn.Module]] = {
-    "small_cnn": SmallCNN,
-    "resnet18": resnet18,
-    "resnet50": resnet50,
-    "densenet121": densenet121,
-    "vgg11_bn": vgg11_bn,
-    "vit": vit,
-}
-assert set(BUILDERS) == set(ARCHS), "engine.models and dsl.catalog.ARCHS must name the same archs"
+    a.name: load(a.builder) for a in ARCHES.values()}
 
 CHECKPOINT = "model.pt"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from dsl import kinds
+from dsl import data_kinds, kinds
 
 ParamType = Literal["range", "prob", "float", "int"]
 
@@ -172,8 +172,7 @@ ARCHS: dict[str, int] = {
     "vit": 384,
 }
 
-DATA_KINDS = ("transforms2d", "random_patterns", "cifar10", "cifar100", "image_folder",
-              "composite", "solid")
+DATA_KINDS = data_kinds.names()  # from the data-kind registry, as registered at import
 CIFAR_CLASSES = {"cifar10": 10, "cifar100": 100}
 LABELS = ("class", "foreground", "background")
 PROBE_KINDS = kinds.probe_kinds()  # from the job-kind registry, as registered at import

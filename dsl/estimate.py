@@ -42,7 +42,7 @@ def forward_flop(model: Mapping[str, Any], resolution: int = 32) -> float:
 
 def split_sizes(dataset_config: Mapping[str, Any]) -> dict[str, int]:
     """The number of images per split a dataset job makes (nulls estimated)."""
-    from dsl.resolve import class_count, real_kind
+    from dsl.data_resolvers import base, class_count, real_kind
 
     data, sizes = dataset_config["data"], dataset_config["sizes"]
     real = real_kind(data)
@@ -52,8 +52,7 @@ def split_sizes(dataset_config: Mapping[str, Any]) -> dict[str, int]:
         if n is None:
             if real in REAL_PER_CLASS:
                 pool = REAL_PER_CLASS[real]["test" if split == "test" else "train"]
-                base = data["background"] if data["kind"] == "composite" else data
-                total = pool * class_count(base)
+                total = pool * class_count(base(data))
                 n = total - (sizes.get("val") or 0) if split == "train" else total
                 n = min(n, 5000) if split == "val" else n
             else:
@@ -162,7 +161,7 @@ def accuracy_flop(job, jobs: Mapping[str, Any]) -> float:
 
 
 def _classes(dataset_config: Mapping[str, Any], label: str) -> int:
-    from dsl.resolve import class_count
+    from dsl.data_resolvers import class_count
 
     try:
         return class_count(dataset_config["data"], label)

@@ -1,0 +1,79 @@
+"""The data-kind registry: one record per `kind` of a [data.*] table, keyed by that kind.
+
+A record names the pydantic model of the table as written (`dsl.spec` builds its data union from
+these), the module that resolves a validated table into the data config jobs carry
+(`dsl.data_resolvers`, docs/jobs.md "Data config"), whether the kind is a finite set of real
+images (null sizes then mean "all of them", and it is never rendered) with the split sizes a task
+gets when it leaves them unset, and the built-in data names it provides.
+
+Core layer: no torch, nothing above it; models and resolvers are "module:attribute" / module
+strings, imported by whoever uses them. A kind registered from outside (`register`) must be
+registered before `dsl.spec` is imported, since the spec models are built once, at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+# Generated data: this many images per split when a task leaves its size unset.
+GENERATED = {"train": 50000, "val": 10000, "test": 10000}
+CIFAR_VAL = 5000  # taken from the training set; the test set is used whole
+
+
+@dataclass(frozen=True)
+class DataKind:
+    name: str
+    model: str  # "module:Model": the pydantic model of its table (`kind: Literal[name]`)
+    resolver: str  # module: resolve(r, m, seed, env, path) and class_count(data, label), ...
+    doc: str
+    real: bool = False  # a finite set of real images: null sizes mean all of them
+    # split -> its size when the task leaves it unset (None: all the images there are, or, for
+    # val, the dataset job's own share of the training pool)
+    sizes: Mapping[str, int | None] = field(default_factory=lambda: dict(GENERATED))
+    labels: tuple[str, ...] = ("class",)  # the labels a task on it may use
+    builtins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # name -> config
+
+
+_CIFAR_SIZES = {"train": None, "val": CIFAR_VAL, "test": None}
+
+DATA_KINDS: dict[str, DataKind] = {k.name: k for k in [
+    DataKind("transforms2d", "dsl.spec:Transforms2dData", "dsl.data_resolvers.transforms2d",
+             "objects on backgrounds, one class per object, under drawn transforms"),
+    DataKind("random_patterns", "dsl.spec:RandomPatternsData",
+             "dsl.data_resolvers.random_patterns", "fixed random patterns, one class each"),
+    DataKind("cifar10", "dsl.spec:CifarData", "dsl.data_resolvers.cifar",
+             "CIFAR-10 (local files), optionally a subset of its classes",
+             real=True, sizes=_CIFAR_SIZES,
+             builtins={"cifar10": {"kind": "cifar10", "classes": None, "transforms": [],
+                                   "resolution": 32}}),
+    DataKind("cifar100", "dsl.spec:CifarData", "dsl.data_resolvers.cifar",
+             "CIFAR-100 (local files), optionally a subset of its classes",
+             real=True, sizes=_CIFAR_SIZES,
+             builtins={"cifar100": {"kind": "cifar100", "classes": None, "transforms": [],
+                                    "resolution": 32}}),
+    DataKind("image_folder", "dsl.spec:ImageFolderData", "dsl.data_resolvers.image_folder",
+             "a local folder with one sub-folder of images per class",
+             real=True, sizes={"train": None, "val": None, "test": None}),
+    DataKind("composite", "dsl.spec:CompositeData", "dsl.data_resolvers.composite",
+             "a foreground pasted on a background, each labelled",
+             labels=("class", "foreground", "background")),
+    DataKind("solid", "dsl.spec:SolidData", "dsl.data_resolvers.solid",
+             "one colour, one class",
+             builtins={"black": {"kind": "solid", "color": [0, 0, 0], "resolution": 32}}),
+]}
+
+
+def register(kind: DataKind) -> DataKind:
+    """Add (or replace) a data kind; before `dsl.spec` is first imported."""
+    DATA_KINDS[kind.name] = kind
+    return kind
+
+
+def names() -> tuple[str, ...]:
+    return tuple(DATA_KINDS)
+
+
+def builtins() -> dict[str, Mapping[str, Any]]:
+    """Built-in data name -> its resolved data config, over every kind."""
+    return {n: c for k in DATA_KINDS.values() for n, c in k.builtins.items()}

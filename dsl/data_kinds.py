@@ -4,7 +4,8 @@ A record names the pydantic model of the table as written (`dsl.spec` builds its
 these), the module that resolves a validated table into the data config jobs carry
 (`dsl.data_resolvers`, docs/jobs.md "Data config"), whether the kind is a finite set of real
 images (null sizes then mean "all of them", and it is never rendered) with the split sizes a task
-gets when it leaves them unset, and the built-in data names it provides.
+gets when it leaves them unset, the labels a task on it may use, the built-in data names it
+provides, and the engine function that makes its pixels.
 
 Core layer: no torch, nothing above it; models and resolvers are "module:attribute" / module
 strings, imported by whoever uses them. A kind registered from outside (`register`) must be
@@ -33,36 +34,43 @@ class DataKind:
     sizes: Mapping[str, int | None] = field(default_factory=lambda: dict(GENERATED))
     labels: tuple[str, ...] = ("class",)  # the labels a task on it may use
     builtins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # name -> config
+    # "module:function" (config, seed, sizes, data root, sub) -> the engine's image source
+    # (engine.data.sources); `sub` builds a nested config's source. None: plan-only.
+    source: str | None = None
 
 
 _CIFAR_SIZES = {"train": None, "val": CIFAR_VAL, "test": None}
+_RESOLVE = "dsl.data_resolvers."
+_SOURCE = "engine.data.generation:"
 
 DATA_KINDS: dict[str, DataKind] = {k.name: k for k in [
-    DataKind("transforms2d", "dsl.spec:Transforms2dData", "dsl.data_resolvers.transforms2d",
-             "objects on backgrounds, one class per object, under drawn transforms"),
-    DataKind("random_patterns", "dsl.spec:RandomPatternsData",
-             "dsl.data_resolvers.random_patterns", "fixed random patterns, one class each"),
-    DataKind("cifar10", "dsl.spec:CifarData", "dsl.data_resolvers.cifar",
+    DataKind("transforms2d", "dsl.spec:Transforms2dData", _RESOLVE + "transforms2d",
+             "objects on backgrounds, one class per object, under drawn transforms",
+             source=_SOURCE + "transforms2d_source"),
+    DataKind("random_patterns", "dsl.spec:RandomPatternsData", _RESOLVE + "random_patterns",
+             "fixed random patterns, one class each",
+             source=_SOURCE + "random_patterns_source"),
+    DataKind("cifar10", "dsl.spec:CifarData", _RESOLVE + "cifar",
              "CIFAR-10 (local files), optionally a subset of its classes",
-             real=True, sizes=_CIFAR_SIZES,
+             real=True, sizes=_CIFAR_SIZES, source=_SOURCE + "cifar_source",
              builtins={"cifar10": {"kind": "cifar10", "classes": None, "transforms": [],
                                    "resolution": 32}}),
-    DataKind("cifar100", "dsl.spec:CifarData", "dsl.data_resolvers.cifar",
+    DataKind("cifar100", "dsl.spec:CifarData", _RESOLVE + "cifar",
              "CIFAR-100 (local files), optionally a subset of its classes",
-             real=True, sizes=_CIFAR_SIZES,
+             real=True, sizes=_CIFAR_SIZES, source=_SOURCE + "cifar_source",
              builtins={"cifar100": {"kind": "cifar100", "classes": None, "transforms": [],
                                     "resolution": 32}}),
-    DataKind("image_folder", "dsl.spec:ImageFolderData", "dsl.data_resolvers.image_folder",
+    DataKind("image_folder", "dsl.spec:ImageFolderData", _RESOLVE + "image_folder",
              "a local folder with one sub-folder of images per class",
-             real=True, sizes={"train": None, "val": None, "test": None}),
-    DataKind("composite", "dsl.spec:CompositeData", "dsl.data_resolvers.composite",
+             real=True, sizes={"train": None, "val": None, "test": None},
+             source=_SOURCE + "image_folder_source"),
+    DataKind("composite", "dsl.spec:CompositeData", _RESOLVE + "composite",
              "a foreground pasted on a background, each labelled",
-             labels=("class", "foreground", "background")),
-    DataKind("solid", "dsl.spec:SolidData", "dsl.data_resolvers.solid",
-             "one colour, one class",
+             labels=("class", "foreground", "background"), source=_SOURCE + "composite_source"),
+    DataKind("solid", "dsl.spec:SolidData", _RESOLVE + "solid", "one colour, one class",
+             source=_SOURCE + "solid_source",
              builtins={"black": {"kind": "solid", "color": [0, 0, 0], "resolution": 32}}),
 ]}
-
 
 def register(kind: DataKind) -> DataKind:
     """Add (or replace) a data kind; before `dsl.spec` is first imported."""

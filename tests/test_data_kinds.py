@@ -1,6 +1,6 @@
 """The data-kind registry (dsl.data_kinds) and the per-kind resolvers (dsl.data_resolvers):
 every shipped kind is registered once and reached only through the registry, and a plugin's kind
-(tests/fake_data_kind.py) is validated, resolved, sized, checked and planned."""
+(tests/fake_data_kind.py) is validated, resolved, sized, checked, planned and run."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from dsl import catalog, data_kinds, data_resolvers, spec
+from dsl import catalog, data_kinds, data_resolvers, kinds, spec
 from dsl.data_kinds import DATA_KINDS, DataKind
 
 TESTS = Path(__file__).resolve().parent
@@ -22,6 +22,7 @@ ROOT = TESTS.parent
 def test_every_kind_has_its_model_and_resolver():
     assert catalog.DATA_KINDS == data_kinds.names() == tuple(spec.DATA_MODELS)
     for name, k in DATA_KINDS.items():
+        assert k.source and callable(kinds.load(k.source)), name
         model = spec.DATA_MODELS[name]
         assert name in str(model.model_fields["kind"].annotation), name
         mod = importlib.import_module(k.resolver)
@@ -51,7 +52,7 @@ def test_nested_data_is_reached_through_the_registry(monkeypatch):
     assert data_resolvers.local_sources(data) == {"folder:/scans"}
 
 
-def test_a_plugin_data_kind_is_validated_and_planned(tmp_path):
+def test_a_plugin_data_kind_is_validated_planned_and_run(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)])}
     proc = subprocess.run([sys.executable, str(TESTS / "fake_data_kind.py"), str(tmp_path)],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -73,3 +74,7 @@ def test_a_plugin_data_kind_is_validated_and_planned(tmp_path):
         for k, n in ((2, 300), (3, 40), (5, 40))]  # k = 2: the built-in "zebra"
     assert out["classes"] == [3, 5]  # the model's head: the kind's class count
     assert out["jobs"] == sorted(["dataset"] * 3 + ["train", "features", "linear"] * 2)
+    # the engine renders it with the kind's own source, and trains and probes on it
+    assert out["ran"] == {"ok": True, "count": 9}
+    assert out["zebra"]["shape"] == [60, 3, 16, 16] and out["zebra"]["classes"] == [0, 1]
+    assert out["zebra"]["columns"] == {"0": [0] * 8 + [255] * 8, "1": ([0] * 4 + [255] * 4) * 2}

@@ -4,8 +4,9 @@ A record names the pydantic model of the table as written (`dsl.spec` builds its
 these), the module that resolves a validated table into the data config jobs carry
 (`dsl.data_resolvers`, docs/jobs.md "Data config"), whether the kind is a finite set of real
 images (null sizes then mean "all of them", and it is never rendered) with the split sizes a task
-gets when it leaves them unset, the labels a task on it may use, the built-in data names it
-provides, and the engine function that makes its pixels.
+gets when it leaves them unset, the labels a task on it may use, which of its fields hold other
+data or may name a draw (the language's static checks and factor analysis read these), the
+built-in data names it provides, and the engine function that makes its pixels.
 
 Core layer: no torch, nothing above it; models and resolvers are "module:attribute" / module
 strings, imported by whoever uses them. A kind registered from outside (`register`) must be
@@ -33,6 +34,11 @@ class DataKind:
     # val, the dataset job's own share of the training pool)
     sizes: Mapping[str, int | None] = field(default_factory=lambda: dict(GENERATED))
     labels: tuple[str, ...] = ("class",)  # the labels a task on it may use
+    # fields of its table, as key paths, that hold other data (<data ref>s: a composite's parts)
+    nested: tuple[tuple[str, ...], ...] = ()
+    # fields of its table, as key paths, that may name a draw -> the draw's sort (a classes
+    # draw must be of this kind)
+    draws: Mapping[tuple[str, ...], str] = field(default_factory=dict)
     builtins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # name -> config
     # "module:function" (config, seed, sizes, data root, sub) -> the engine's image source
     # (engine.data.sources); `sub` builds a nested config's source. None: plan-only.
@@ -46,18 +52,20 @@ _SOURCE = "engine.data.generation:"
 DATA_KINDS: dict[str, DataKind] = {k.name: k for k in [
     DataKind("transforms2d", "dsl.spec:Transforms2dData", _RESOLVE + "transforms2d",
              "objects on backgrounds, one class per object, under drawn transforms",
-             source=_SOURCE + "transforms2d_source"),
+             draws={("objects",): "objects"}, source=_SOURCE + "transforms2d_source"),
     DataKind("random_patterns", "dsl.spec:RandomPatternsData", _RESOLVE + "random_patterns",
              "fixed random patterns, one class each",
-             source=_SOURCE + "random_patterns_source"),
+             draws={("patterns",): "patterns"}, source=_SOURCE + "random_patterns_source"),
     DataKind("cifar10", "dsl.spec:CifarData", _RESOLVE + "cifar",
              "CIFAR-10 (local files), optionally a subset of its classes",
-             real=True, sizes=_CIFAR_SIZES, source=_SOURCE + "cifar_source",
+             real=True, sizes=_CIFAR_SIZES, draws={("classes",): "classes"},
+             source=_SOURCE + "cifar_source",
              builtins={"cifar10": {"kind": "cifar10", "classes": None, "transforms": [],
                                    "resolution": 32}}),
     DataKind("cifar100", "dsl.spec:CifarData", _RESOLVE + "cifar",
              "CIFAR-100 (local files), optionally a subset of its classes",
-             real=True, sizes=_CIFAR_SIZES, source=_SOURCE + "cifar_source",
+             real=True, sizes=_CIFAR_SIZES, draws={("classes",): "classes"},
+             source=_SOURCE + "cifar_source",
              builtins={"cifar100": {"kind": "cifar100", "classes": None, "transforms": [],
                                     "resolution": 32}}),
     DataKind("image_folder", "dsl.spec:ImageFolderData", _RESOLVE + "image_folder",
@@ -66,7 +74,9 @@ DATA_KINDS: dict[str, DataKind] = {k.name: k for k in [
              source=_SOURCE + "image_folder_source"),
     DataKind("composite", "dsl.spec:CompositeData", _RESOLVE + "composite",
              "a foreground pasted on a background, each labelled",
-             labels=("class", "foreground", "background"), source=_SOURCE + "composite_source"),
+             labels=("class", "foreground", "background"),
+             nested=(("background",), ("foreground", "data")),
+             draws={("foreground", "objects"): "objects"}, source=_SOURCE + "composite_source"),
     DataKind("solid", "dsl.spec:SolidData", _RESOLVE + "solid", "one colour, one class",
              source=_SOURCE + "solid_source",
              builtins={"black": {"kind": "solid", "color": [0, 0, 0], "resolution": 32}}),
@@ -80,6 +90,15 @@ def register(kind: DataKind) -> DataKind:
 
 def names() -> tuple[str, ...]:
     return tuple(DATA_KINDS)
+
+
+def at(table: Any, path: tuple[str, ...]) -> Any:
+    """The value at a key path of a raw table (None where the path does not lead to one)."""
+    for key in path:
+        if not isinstance(table, dict):
+            return None
+        table = table.get(key)
+    return table
 
 
 def builtins() -> dict[str, Mapping[str, Any]]:

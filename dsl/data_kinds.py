@@ -40,6 +40,9 @@ class DataKind:
     # draw must be of this kind)
     draws: Mapping[tuple[str, ...], str] = field(default_factory=dict)
     builtins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # name -> config
+    # real data: images per class in its "train" and "test" pools, for the cost estimate of a
+    # null size (None: not known before the files are read)
+    per_class: Mapping[str, int] | None = None
     # "module:function" (config, seed, sizes, data root, sub) -> the engine's image source
     # (engine.data.sources); `sub` builds a nested config's source. None: plan-only.
     source: str | None = None
@@ -59,13 +62,13 @@ DATA_KINDS: dict[str, DataKind] = {k.name: k for k in [
     DataKind("cifar10", "dsl.spec:CifarData", _RESOLVE + "cifar",
              "CIFAR-10 (local files), optionally a subset of its classes",
              real=True, sizes=_CIFAR_SIZES, draws={("classes",): "classes"},
-             source=_SOURCE + "cifar_source",
+             per_class={"train": 5000, "test": 1000}, source=_SOURCE + "cifar_source",
              builtins={"cifar10": {"kind": "cifar10", "classes": None, "transforms": [],
                                    "resolution": 32}}),
     DataKind("cifar100", "dsl.spec:CifarData", _RESOLVE + "cifar",
              "CIFAR-100 (local files), optionally a subset of its classes",
              real=True, sizes=_CIFAR_SIZES, draws={("classes",): "classes"},
-             source=_SOURCE + "cifar_source",
+             per_class={"train": 500, "test": 100}, source=_SOURCE + "cifar_source",
              builtins={"cifar100": {"kind": "cifar100", "classes": None, "transforms": [],
                                     "resolution": 32}}),
     DataKind("image_folder", "dsl.spec:ImageFolderData", _RESOLVE + "image_folder",

@@ -364,7 +364,7 @@ class Resolver:
     def _vary(self, vary: Any, target: Task, seed: int, env, path: tuple
               ) -> tuple[dict[str, Any], tuple[str, ...]]:
         if vary in catalog.COMPONENTS:
-            if target.data["kind"] != "composite":
+            if vary not in data_resolvers.parts(target.data):  # a composite's components
                 raise self._fail(path, f"vary = '{vary}' needs composite data; task "
                                  f"'{target.name}' is {target.data['kind']}", None, env)
             return {"component": vary}, ()

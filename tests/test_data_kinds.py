@@ -78,3 +78,18 @@ def test_a_plugin_data_kind_is_validated_planned_and_run(tmp_path):
     assert out["ran"] == {"ok": True, "count": 9}
     assert out["zebra"]["shape"] == [60, 3, 16, 16] and out["zebra"]["classes"] == [0, 1]
     assert out["zebra"]["columns"] == {"0": [0] * 8 + [255] * 8, "1": ([0] * 4 + [255] * 4) * 2}
+
+
+def test_the_engine_builds_sources_through_the_registry(monkeypatch):
+    import pytest
+
+    from dsl.errors import DslError
+    from engine.data import generation
+
+    src = generation.build({"kind": "solid", "color": [255, 0, 0], "resolution": 8})
+    assert src.names == ["solid_255_0_0"]
+    with pytest.raises(DslError, match="unknown data kind 'sollid'; did you mean 'solid'"):
+        generation.build({"kind": "sollid"})
+    monkeypatch.setitem(DATA_KINDS, "sketch", DataKind("sketch", "m:M", "r", "plan-only"))
+    with pytest.raises(DslError, match="data kind 'sketch' has no image source"):
+        generation.build({"kind": "sketch"})

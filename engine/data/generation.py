@@ -44,9 +44,12 @@ def _build(config_json: str, seed: int, sizes_json: str, root: str) -> sources.S
 
     kind = cfg.get("kind")
     record = DATA_KINDS.get(kind) if isinstance(kind, str) else None
-    if record is None or record.source is None:
+    if record is None:
         hint = did_you_mean(str(kind), list(DATA_KINDS))
         raise DslError(f"unknown data kind '{kind}'" + (f"; {hint}" if hint else ""))
+    if record.source is None:
+        raise DslError(f"data kind '{kind}' has no image source (its record in dsl.data_kinds "
+                       "names none): it can be planned, not made")
     return load(record.source)(cfg, seed, sizes, root, sub)
 
 

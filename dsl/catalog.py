@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from dsl import kinds
+from dsl import data_kinds, kinds
 from dsl.archs import ARCHES
 
 ParamType = Literal["range", "prob", "float", "int"]
@@ -167,8 +167,7 @@ N_PATTERNS = 1000
 # in dsl.archs).
 ARCHS: dict[str, int] = {a.name: a.feature_dim for a in ARCHES.values()}
 
-DATA_KINDS = ("transforms2d", "random_patterns", "cifar10", "cifar100", "image_folder",
-              "composite", "solid")
+DATA_KINDS = data_kinds.names()  # from the data-kind registry, as registered at import
 CIFAR_CLASSES = {"cifar10": 10, "cifar100": 100}
 LABELS = ("class", "foreground", "background")
 PROBE_KINDS = kinds.probe_kinds()  # from the job-kind registry, as registered at import

@@ -14,7 +14,7 @@ import itertools
 import re
 from typing import Any, Iterator
 
-from dsl import catalog
+from dsl import catalog, data_kinds
 from dsl.claims import _show, check_claims
 from dsl.errors import Problem, did_you_mean
 from dsl.factors import text as factor_text
@@ -415,10 +415,9 @@ class _Checker:
         """The kind a <data ref> resolves to (None when unknown or undecidable)."""
         if isinstance(ref, dict):
             return ref.get("kind") if isinstance(ref.get("kind"), str) else None
-        if ref in ("cifar10", "cifar100") and ref not in self.datasets:
-            return ref
-        if ref == "black" and ref not in self.datasets:
-            return "solid"
+        builtin = data_kinds.builtins().get(ref) if isinstance(ref, str) else None
+        if builtin is not None and ref not in self.datasets:
+            return builtin["kind"]
         if isinstance(ref, str) and ref in self.datasets and ref not in seen:
             return self.data_kind(self.datasets[ref], seen + (ref,))
         return None
@@ -443,19 +442,18 @@ class _Checker:
         kind = d.get("kind")
         if "transforms" in d:
             self.check_transforms_ref(path + ("transforms",), d["transforms"])
-        if kind == "transforms2d":
-            self.check_objects_ref(path + ("objects",), d.get("objects"))
-        elif kind == "random_patterns" and isinstance(d.get("patterns"), str):
-            self.check_draw_ref(path + ("patterns",), d["patterns"], "patterns")
-        elif kind in ("cifar10", "cifar100") and isinstance(d.get("classes"), str):
-            self.check_draw_ref(path + ("classes",), d["classes"], "classes", of=kind)
-        elif kind == "composite":
-            self.check_data_ref(path + ("background",), d.get("background"))
-            fg = _table(d.get("foreground"))
-            if "data" in fg:
-                self.check_data_ref(path + ("foreground", "data"), fg["data"])
-            if "objects" in fg:
-                self.check_objects_ref(path + ("foreground", "objects"), fg["objects"])
+        record = data_kinds.DATA_KINDS.get(kind) if isinstance(kind, str) else None
+        if record is None:
+            return
+        for where in record.nested:
+            self.check_data_ref(path + where, data_kinds.at(d, where))
+        for where, sort in record.draws.items():
+            value = data_kinds.at(d, where)
+            if sort == "objects":
+                self.check_objects_ref(path + where, value)
+            else:
+                self.check_draw_ref(path + where, value, sort,
+                                    of=kind if sort == "classes" else None)
 
     def check_data_cycles(self) -> None:
         """A composite may not contain itself through named data (a -> b -> a)."""
@@ -489,7 +487,8 @@ class _Checker:
         if label in ("foreground", "background") and "data" in t:
             for ref, how in self.values_of(t["data"]):
                 kind = self.data_kind(ref)
-                if kind and kind != "composite":
+                record = data_kinds.DATA_KINDS.get(kind) if kind else None
+                if kind and (record is None or label not in record.labels):
                     self.add(path + ("label",), f"label '{label}' needs composite data; the "
                              f"data is {kind}{how}", "use label = \"class\"")
                     break
@@ -645,12 +644,11 @@ def _sort(draw: dict) -> str | None:
 
 
 def _data_refs(path: tuple, d: Any) -> Iterator[tuple[tuple, str]]:
-    """The named-data references (strings) inside a composite data definition."""
-    if not isinstance(d, dict) or d.get("kind") != "composite":
-        return
-    for key, sub in (("background", d.get("background")),
-                     ("foreground", _table(d.get("foreground")).get("data"))):
-        where = path + ((key,) if key == "background" else ("foreground", "data"))
+    """The named-data references (strings) inside a data definition (a composite's parts)."""
+    kind = d.get("kind") if isinstance(d, dict) else None
+    record = data_kinds.DATA_KINDS.get(kind) if isinstance(kind, str) else None
+    for nested in record.nested if record else ():
+        sub, where = data_kinds.at(d, nested), path + nested
         if isinstance(sub, str):
             yield where, sub
         elif isinstance(sub, dict):

@@ -22,9 +22,6 @@ ASSUMED_TFLOPS = 100.0  # sustained per GPU
 # Sustained per CPU core on these small models (float32): the quickstart's 8.3 TFLOP of training
 # took ~100 s on 2 cores of this project's machines, ~40 GFLOP/s a core; rounded down.
 ASSUMED_CPU_GFLOPS_PER_CORE = 30.0
-# Image counts of real data when a size is null ("all"): per class, per pool.
-REAL_PER_CLASS = {"cifar10": {"train": 5000, "test": 1000},
-                  "cifar100": {"train": 500, "test": 100}}
 UNKNOWN_FOLDER_SIZE = 10000  # an image folder's size is not known before it is read
 
 
@@ -35,18 +32,17 @@ def forward_flop(model: Mapping[str, Any], resolution: int = 32) -> float:
 
 def split_sizes(dataset_config: Mapping[str, Any]) -> dict[str, int]:
     """The number of images per split a dataset job makes (nulls estimated)."""
-    from dsl.resolve import class_count, real_kind
+    from dsl.data_resolvers import base, class_count, record
 
     data, sizes = dataset_config["data"], dataset_config["sizes"]
-    real = real_kind(data)
+    per_class = record(base(data)).per_class  # real data's pools, per class
     out = {}
     for split in ("train", "val", "test"):
         n = sizes.get(split)
         if n is None:
-            if real in REAL_PER_CLASS:
-                pool = REAL_PER_CLASS[real]["test" if split == "test" else "train"]
-                base = data["background"] if data["kind"] == "composite" else data
-                total = pool * class_count(base)
+            if per_class:
+                pool = per_class["test" if split == "test" else "train"]
+                total = pool * class_count(base(data))
                 n = total - (sizes.get("val") or 0) if split == "train" else total
                 n = min(n, 5000) if split == "val" else n
             else:
@@ -155,7 +151,7 @@ def accuracy_flop(job, jobs: Mapping[str, Any]) -> float:
 
 
 def _classes(dataset_config: Mapping[str, Any], label: str) -> int:
-    from dsl.resolve import class_count
+    from dsl.data_resolvers import class_count
 
     try:
         return class_count(dataset_config["data"], label)

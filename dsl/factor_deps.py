@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Mapping
 
+from dsl import data_kinds
 from dsl import factors as fx
 from dsl.errors import DslError
 
@@ -55,13 +56,13 @@ class FactorDeps:
         if not isinstance(value, dict):
             return [value]
         out = []
-        if value.get("kind") == "composite":
-            for ref in (value.get("background"),
-                        (value.get("foreground") or {}).get("data")
-                        if isinstance(value.get("foreground"), dict) else None):
-                if ref is None:
-                    continue
-                out.extend(self.data_refs(ref) if isinstance(ref, dict) else [ref])
+        kind = value.get("kind")
+        record = data_kinds.DATA_KINDS.get(kind) if isinstance(kind, str) else None
+        for path in record.nested if record else ():
+            ref = data_kinds.at(value, path)
+            if ref is None:
+                continue
+            out.extend(self.data_refs(ref) if isinstance(ref, dict) else [ref])
         return out
 
     def deps_of_data_ref(self, ref: Any, seen: tuple[str, ...]) -> frozenset[str]:

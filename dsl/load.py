@@ -23,7 +23,7 @@ from typing import Any, Iterable, Sequence
 import tomli
 from pydantic import BaseModel, ValidationError
 
-from dsl import catalog, limits
+from dsl import catalog, data_kinds, limits
 from dsl.checks import RESERVED_FACTOR_KEYS, check_document, misspelt_factors
 from dsl.errors import Problem, SpecError, did_you_mean
 from dsl.spec import DRAW_SORTS, Spec
@@ -649,7 +649,7 @@ def _problem(e: dict, path: KeyPath, prefix: KeyPath, root: Any, doc: Document) 
         if suggestion:  # the full listing is noise when a close match exists
             message = message.split(" (one of:")[0]
     elif kind in ("data_kind", "probe_kind"):
-        kinds = catalog.DATA_KINDS if kind == "data_kind" else catalog.PROBE_KINDS
+        kinds = data_kinds.names() if kind == "data_kind" else catalog.PROBE_KINDS
         what = "data kind" if kind == "data_kind" else "probe kind"
         if isinstance(value, dict) and "kind" in value:
             message = f"unknown {what} {_quote(value['kind'])} (one of: {', '.join(kinds)})"

@@ -8,7 +8,7 @@ inputs): replacing a CIFAR copy or editing an image folder re-runs what depends 
 the old results under their old ids, while the same CIFAR files under another data root change
 nothing (a folder's path is in its data config already).
 
-Sources (`dsl.resolve.local_sources`): "cifar10", "cifar100", and "folder:<path>" for an
+Sources (`dsl.data_resolvers.local_sources`): "cifar10", "cifar100", and "folder:<path>" for an
 image folder, a foreground folder or a background folder (every image file under it counts).
 Hashing reads the bytes (CIFAR-10: ~0.2 s) once: each file's hash is kept, keyed by its path,
 size, modification and change times and inode, in memory and in `file-hashes.sqlite` in the user

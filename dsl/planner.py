@@ -39,7 +39,8 @@ def plan_spec(path: str | os.PathLike, profile: str | None = None,
               overrides: Sequence[str] = (), files: Any = None) -> SpecPlan:
     """One spec's plan: its cells and its own unique jobs, dependencies first. `files` maps a
     local data source to its fingerprint (dsl.local_files.LocalFiles)."""
-    from dsl.resolve import Resolver, local_sources
+    from dsl.data_resolvers import local_sources
+    from dsl.resolve import Resolver
 
     prof = profiles.get(profile)
     doc, spec = _load(path, overrides)

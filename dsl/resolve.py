@@ -11,43 +11,35 @@ Speed: every section remembers which factors it can depend on (its own "{NAME}"s
 any task or data it may refer to, for every value of the factors in that reference), and its
 resolution is memoised per seed on just those factor values. A 10,000-job spec plans in well
 under two seconds because each distinct job is built and hashed once.
-Longer than 400 lines: that memoisation ties factor analysis, data resolution and task building
-to one Resolver; probe jobs are built by each kind's builder (dsl.probe_jobs, named by dsl.kinds).
+The Resolver keeps that memoisation, the draws and task building; each data kind's table is
+resolved, sized, counted and checked by its own module (dsl.data_resolvers, named by
+dsl.data_kinds), which factors a section may depend on is dsl.factor_deps', and probe jobs are
+built by each probe kind's builder (dsl.probe_jobs, named by dsl.kinds).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import ValidationError
 
-from dsl import catalog, kinds
+from dsl import catalog, data_kinds, data_resolvers, kinds
 from dsl import draws as drawlib
 from dsl import factors as fx
-from dsl.errors import DataMissing, DslError, SpecError, did_you_mean
+from dsl.data_resolvers import (FolderMissing, class_count, data_transform_names,
+                                 local_sources)
+from dsl.data_resolvers import transform as _transform
+from dsl.errors import DslError, SpecError, did_you_mean
 from dsl.factor_deps import FactorDeps
 from dsl.graph import Cell, Job, ProbeRef
 from dsl.job_configs import JobConfig, TrainConfig
 from dsl.profiles import Profile
-from dsl.spec import BUILTIN_DATA, SECTION_MODELS, TrainSpec, validate_section
-from dsl.local_files import FOLDER, folder_classes, folder_pools
+from dsl.spec import SECTION_MODELS, TrainSpec, validate_section
 
-GENERATED_SIZES = {"train": 50000, "val": 10000, "test": 10000}
-CIFAR_VAL = 5000  # taken from the training set; the test set is used whole
 CHAIN = re.compile(r"^(.+)\[(\d+)\]$")
-REAL_KINDS = ("cifar10", "cifar100", "image_folder")
 _TRAIN_FIELDS = frozenset(f.alias or n for n, f in TrainSpec.model_fields.items())
-MAX_GENERATED_BYTES = 64 * 2 ** 30  # one generated dataset, uint8 (500k at 32x32: 1.4 GiB)
-
-BUILTINS: dict[str, dict[str, Any]] = {
-    "cifar10": {"kind": "cifar10", "classes": None, "transforms": [], "resolution": 32},
-    "cifar100": {"kind": "cifar100", "classes": None, "transforms": [], "resolution": 32},
-    "black": {"kind": "solid", "color": [0, 0, 0], "resolution": 32},
-}
-assert set(BUILTINS) == set(BUILTIN_DATA)
 
 
 @dataclass(frozen=True)
@@ -75,101 +67,6 @@ def relation(train: Iterable[str], probe: Iterable[str]) -> str:
     if a > b:
         return "superset"
     return "other"
-
-
-def data_transform_names(data: Mapping[str, Any]) -> set[str]:
-    """Transform names a data config applies (a composite: those of both of its parts)."""
-    if data["kind"] == "composite":
-        return data_transform_names(data["background"]) | data_transform_names(data["foreground"])
-    return {tf["name"] for tf in data.get("transforms", ())}
-
-
-def real_kind(data: Mapping[str, Any]) -> str | None:
-    """The finite, real image source under a data config (a composite's is its background's)."""
-    if data["kind"] == "composite":
-        return real_kind(data["background"])
-    return data["kind"] if data["kind"] in REAL_KINDS else None
-
-
-def local_sources(data: Mapping[str, Any]) -> set[str]:
-    """The local files a data config reads, as fingerprint sources (dsl.local_files):
-    "cifar10", "cifar100", or "folder:<path>" for image, foreground and background folders."""
-    kind = data["kind"]
-    if kind == "composite":
-        return local_sources(data["background"]) | local_sources(data["foreground"])
-    if kind in catalog.CIFAR_CLASSES:
-        return {kind}
-    if kind == "image_folder":
-        return {FOLDER + str(data["path"])}
-    if kind == "transforms2d":
-        return {FOLDER + str(data[part]) for part, builtin in
-                (("foregrounds", ("openmoji",)), ("backgrounds", ("procedural", "none", None)))
-                if data.get(part) not in builtin}
-    return set()
-
-
-def _image_folders(data: Mapping[str, Any], main: bool = True
-                   ) -> Iterable[tuple[Mapping[str, Any], bool]]:
-    """The image folder configs a data config reads, each with whether its splits are the
-    data's own (a composite's sizes are its background's; a finite foreground is carved with
-    the same n_val, and its objects are picked, not counted)."""
-    if data["kind"] == "composite":
-        yield from _image_folders(data["background"], main)
-        yield from _image_folders(data["foreground"], False)
-    elif data["kind"] == "image_folder":
-        yield data, main
-
-
-class FolderMissing(DslError):
-    """An image folder whose classes are needed to plan is absent (a problem of its `path`)."""
-
-
-def class_count(data: Mapping[str, Any], label: str = "class") -> int:
-    """How many classes `label` has in a data config (raises DslError when it has none)."""
-    kind = data["kind"]
-    if kind == "composite":
-        part = data["foreground"] if label == "foreground" else data["background"]
-        return class_count(part, "class")
-    if label != "class":
-        raise DslError(f"label '{label}' needs composite data; this data is {kind}")
-    if kind == "transforms2d":
-        return len(data["objects"])
-    if kind == "random_patterns":
-        return len(data["patterns"])
-    if kind in catalog.CIFAR_CLASSES:
-        classes = data.get("classes")
-        return catalog.CIFAR_CLASSES[kind] if classes is None else len(classes)
-    if kind == "image_folder":
-        if data.get("classes") is not None:
-            return len(data["classes"])
-        path = os.path.expanduser(data["path"])  # as the engine reads it
-        if not os.path.isdir(path):
-            where = "" if os.path.isabs(path) else \
-                f" (relative paths start from the folder dsl runs in, {os.getcwd()})"
-            raise FolderMissing(f"image folder '{path}' not found{where}: list its classes in "
-                                "the spec (classes = [...]) or create it, so the model's class "
-                                "count is known")
-        return len(folder_classes(path))
-    if kind == "solid":
-        return 1
-    raise DslError(f"unknown data kind {kind!r}")  # pragma: no cover - validated earlier
-
-
-def _transform(name: str, overrides: Mapping[str, Any],
-               table: Mapping[str, catalog.TransformInfo] = catalog.TRANSFORMS) -> dict[str, Any]:
-    """{"name", "params"} with every catalog parameter present, typed by the catalog so that
-    `degrees = [0, 90]` and `[0.0, 90.0]` are one identity."""
-    params = {}
-    for pname, param in table[name].params.items():
-        value = overrides.get(pname, param.default)
-        if param.type == "range":
-            value = [float(value[0]), float(value[1])]
-        elif param.type == "int":
-            value = int(value)
-        else:
-            value = float(value)
-        params[pname] = value
-    return {"name": name, "params": params}
 
 
 class Resolver:
@@ -370,75 +267,19 @@ class Resolver:
     def data(self, ref: Any, seed: int, env: Mapping[str, Any], path: tuple) -> dict[str, Any]:
         """A <data ref> (a name, a built-in or an inline model) -> a DataConfig."""
         if not isinstance(ref, str):
-            return self._data_model(ref, seed, env, path)
+            return data_resolvers.resolve(self, ref, seed, env, path)
         if ref in self.raw_data:
             key = ("data", ref, seed, self._key(self.deps.data_deps(ref), env))
             if key not in self._memo:
                 dpath = ("data", ref)
                 model = self._section("data", dpath, self.raw_data[ref], env)
-                self._memo[key] = self._data_model(model, seed, env, dpath)
+                self._memo[key] = data_resolvers.resolve(self, model, seed, env, dpath)
             return self._memo[key]
-        if ref in BUILTINS:
-            return BUILTINS[ref]
+        builtins = data_kinds.builtins()
+        if ref in builtins:
+            return builtins[ref]
         raise self._fail(path, f"unknown data '{ref}'",
-                         did_you_mean(ref, list(self.raw_data) + list(BUILTINS)), env)
-
-    def _objects(self, ref: Any, seed: int, path: tuple, env) -> list[str]:
-        if isinstance(ref, str):
-            return list(self._draw(ref, "objects", seed, path, env))
-        return list(ref)
-
-    def _data_model(self, m: Any, seed: int, env, path: tuple) -> dict[str, Any]:
-        kind = m.kind
-        if kind == "transforms2d":
-            return {"kind": kind, "objects": self._objects(m.objects, seed, path + ("objects",), env),
-                    "transforms": self._transforms(m, seed, path, env),
-                    "resolution": int(m.resolution), "foregrounds": m.foregrounds,
-                    "backgrounds": m.backgrounds, "object_size": float(m.object_size)}
-        if kind == "random_patterns":
-            patterns = (list(self._draw(m.patterns, "patterns", seed, path + ("patterns",), env))
-                        if isinstance(m.patterns, str) else list(range(m.patterns)))
-            return {"kind": kind, "patterns": patterns,
-                    "transforms": self._transforms(m, seed, path, env),
-                    "resolution": int(m.resolution), "pattern_size": float(m.pattern_size)}
-        if kind in catalog.CIFAR_CLASSES:
-            classes = m.classes
-            if isinstance(classes, str):
-                d = self.draw_defs.get(classes)
-                if d is not None and d.sort == "classes" and d.of != kind:
-                    raise self._fail(path + ("classes",), f"draw '{classes}' is of {d.of}, the "
-                                     f"data is {kind}", None, env)
-                classes = list(self._draw(classes, "classes", seed, path + ("classes",), env))
-            if classes is not None and list(classes) == list(range(catalog.CIFAR_CLASSES[kind])):
-                classes = None  # every class in native order is the default: one identity
-            return {"kind": kind, "classes": None if classes is None else list(classes),
-                    "transforms": self._transforms(m, seed, path, env), "resolution": 32}
-        if kind == "image_folder":
-            return {"kind": kind, "path": m.path,
-                    "classes": None if m.classes is None else list(m.classes),
-                    "transforms": self._transforms(m, seed, path, env),
-                    "resolution": int(m.resolution)}
-        if kind == "solid":
-            return {"kind": kind, "color": [int(c) for c in m.color],
-                    "resolution": int(m.resolution)}
-        if kind == "composite":
-            background = self.data(m.background, seed, env, path + ("background",))
-            fg = m.foreground
-            resolution = int(background.get("resolution", 32))
-            if fg.data is not None:
-                foreground = self.data(fg.data, seed, env, path + ("foreground", "data"))
-            else:  # objects on a transparent canvas, untransformed
-                foreground = {"kind": "transforms2d",
-                              "objects": self._objects(fg.objects, seed,
-                                                       path + ("foreground", "objects"), env),
-                              "transforms": [], "resolution": resolution,
-                              "foregrounds": "openmoji", "backgrounds": "none",
-                              "object_size": 0.7}
-            return {"kind": "composite", "background": background, "foreground": foreground,
-                    "scale": float(fg.scale), "position": fg.position,
-                    "correlation": float(fg.correlation),
-                    "availability": float(fg.availability), "resolution": resolution}
-        raise DslError(f"unknown data kind {kind!r}")  # pragma: no cover - validated earlier
+                         did_you_mean(ref, list(self.raw_data) + list(builtins)), env)
 
     # --- tasks ----------------------------------------------------------------------------------
     def task(self, name: Any, seed: int, env: Mapping[str, Any], where: tuple) -> Task:
@@ -457,90 +298,14 @@ class Resolver:
             raise self._fail(self._data_path_of(name), str(err), None, env) from None
         except DslError as err:
             raise self._fail(path + ("label",), str(err), None, env) from None
-        sizes = self.sizes(data, m)
+        sizes = data_resolvers.sizes(data, m)
         dataset = self.job("dataset", self.with_files({"data": data, "sizes": sizes,
                                                        "seed": seed}))
-        self._check_folder_sizes(m, data, dataset.config["sizes"], path, env)
-        self._check_generated_bytes(data, dataset.config["sizes"], path, env)
+        data_resolvers.check(self, m, data, dataset.config["sizes"], path, env)
         task = Task(name, data, sizes, m.label, n_classes,
                     tuple(sorted(data_transform_names(data))), dataset)
         self._memo[key] = task
         return task
-
-    def _pool_sizes(self, data: Mapping[str, Any]) -> tuple[int, int] | None:
-        """(train pool, test pool) image counts of an image folder, or None when it (or a class
-        folder) is absent or a split has no images: the dataset job says so when it runs, and
-        `dsl run` skips a spec whose folder is absent."""
-        classes = data.get("classes")
-        key = ("pools", str(data["path"]), tuple(classes) if classes else None)
-        if key not in self._memo:
-            try:
-                _, files = folder_pools(data["path"], classes)
-                counts = (len(files["train"]), len(files["test"]))
-            except (DataMissing, OSError):
-                counts = None
-            self._memo[key] = counts if counts and all(counts) else None
-        return self._memo[key]
-
-    def _check_folder_sizes(self, m: Any, data: Mapping[str, Any],
-                            sizes: Mapping[str, int | None], path: tuple, env) -> None:
-        """The sizes a task's dataset job asks for (after the profile) against the image folders
-        it reads, where they exist now: the same arithmetic as the job's (engine.data.sources:
-        val is carved from the training pool, train is the rest, test is the test pool)."""
-        problems = []
-
-        def fail(field: str, message: str, suggestion: str) -> None:
-            problems.extend(self._fail(path + (field,), message, suggestion, env).problems)
-
-        def asked(field: str, split: str) -> str:
-            value, own = sizes.get(split), getattr(m, field)
-            text = f"{field} = {value}"
-            if self.profile is not None and value != own:
-                text += (f" (--profile {self.profile.name}'s cap; the spec "
-                         + (f"leaves {field} unset)" if own is None else f"says {own})"))
-            return text
-
-        keep = (f" (--profile {self.profile.name} keeps a smaller one)"
-                if self.profile is not None else "")
-        for folder, main in _image_folders(data):
-            counts = self._pool_sizes(folder)
-            if counts is None:
-                continue
-            pool, test = counts
-            where = f"image folder {folder['path']}"
-            more = f"or add images to {folder['path']}"
-            val = sizes.get("val")
-            n_val = min(CIFAR_VAL, pool // 10) if val is None else int(val)
-            if n_val >= pool:
-                fail("n_val", f"{asked('n_val', 'val')} but {where} has only {pool} training "
-                     "images: val is taken from them and must leave some to train on",
-                     f"set n_val below {pool}{keep}, {more}")
-            train = sizes.get("train") if main else None
-            if train is not None and n_val < pool and train > pool - n_val:
-                fail("n_train", f"{asked('n_train', 'train')} but {where} has only "
-                     f"{pool - n_val} training images left after the {n_val} taken for val",
-                     f"set n_train to at most {pool - n_val}{keep}, {more}")
-            elif train is not None and n_val >= pool and train >= pool:
-                fail("n_train", f"{asked('n_train', 'train')} but {where} has only {pool} "
-                     "training images, val included", f"set n_train to at most {pool} - n_val"
-                     f"{keep}, {more}")
-            n_test = sizes.get("test") if main else None
-            if n_test is not None and n_test > test:
-                fail("n_test", f"{asked('n_test', 'test')} but {where} has only {test} test "
-                     "images", f"set n_test to at most {test}{keep}, {more}")
-        if problems:
-            raise SpecError(problems)
-
-    @staticmethod
-    def sizes(data: Mapping[str, Any], m: Any) -> dict[str, int | None]:
-        real = real_kind(data)
-        if real is None:
-            return {"train": m.n_train or GENERATED_SIZES["train"],
-                    "val": m.n_val or GENERATED_SIZES["val"],
-                    "test": m.n_test or GENERATED_SIZES["test"]}
-        # real data: null = every image available (val is carved from the training set)
-        val = m.n_val if m.n_val is not None else (CIFAR_VAL if real != "image_folder" else None)
-        return {"train": m.n_train, "val": val, "test": m.n_test}
 
     # --- a cell ---------------------------------------------------------------------------------
     def train(self, seed: int, env: Mapping[str, Any]) -> tuple[Task, dict, Job]:
@@ -574,24 +339,6 @@ class Resolver:
         self._memo[key] = out
         return out
 
-    def _check_generated_bytes(self, data, sizes: Mapping[str, Any], path: tuple, env) -> None:
-        """Generated data is rendered once and kept whole as uint8 (in memory while it is made,
-        then in the store): a size typed with three zeros too many is a problem now, not an
-        out-of-memory error hours into a run."""
-        if real_kind(data) is not None:
-            return
-        r = int(data.get("resolution") or 32)
-        counts = {k: int(v or 0) for k, v in sizes.items()}
-        size = sum(counts.values()) * 3 * r * r
-        if size <= MAX_GENERATED_BYTES:
-            return
-        biggest = max(counts, key=lambda k: counts[k])
-        raise self._fail(path + (f"n_{biggest}",),
-                         f"{sum(counts.values()):,} images at {r}x{r} make a "
-                         f"{size / 2 ** 30:,.0f} GiB dataset (generated data is kept whole as "
-                         f"uint8; at most {MAX_GENERATED_BYTES // 2 ** 30} GiB)",
-                         "the paper's largest pretraining set is 500,000 images", env)
-
     def _data_path_of(self, task: str) -> tuple:
         """Where a task's image folder `path` is written: inline in the task, in the [data.X]
         it names, else the task's data line."""
@@ -612,7 +359,7 @@ class Resolver:
     def _vary(self, vary: Any, target: Task, seed: int, env, path: tuple
               ) -> tuple[dict[str, Any], tuple[str, ...]]:
         if vary in catalog.COMPONENTS:
-            if target.data["kind"] != "composite":
+            if vary not in data_resolvers.parts(target.data):  # a composite's components
                 raise self._fail(path, f"vary = '{vary}' needs composite data; task "
                                  f"'{target.name}' is {target.data['kind']}", None, env)
             return {"component": vary}, ()

@@ -26,7 +26,7 @@ from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PlainValidato
                       model_validator)
 from pydantic_core import PydanticCustomError
 
-from dsl import catalog, kinds
+from dsl import catalog, data_kinds, kinds
 
 # ---------------------------------------------------------------------------------------------
 # Placeholders and flexible scalar types
@@ -38,8 +38,8 @@ EXACT_PLACEHOLDER_RE = re.compile(r"^\{(" + FACTOR_NAME + r")\}$")
 PLACEHOLDER_SCHEMA = {"type": "string", "pattern": r"^\{[A-Za-z_][A-Za-z0-9_]*\}$",
                       "description": 'a factor placeholder "{NAME}"'}
 
-# Built-in data references usable wherever a <data ref> is expected.
-BUILTIN_DATA = ("cifar10", "cifar100", "black")
+# Built-in data references usable wherever a <data ref> is expected (from the data-kind registry).
+BUILTIN_DATA = tuple(data_kinds.builtins())
 # Sensitivity components and the special words of a <transforms ref>.
 TRANSFORM_WORDS = ("none", "all")
 # Metrics each job kind reports (docs/jobs.md); reports address them as "probe.metric".
@@ -474,12 +474,10 @@ class CompositeData(Raw):
     foreground: Foreground
 
 
+# Each data kind's model is named by its record in the registry; a kind registered after this
+# module is imported is not one a spec can name (dsl.data_kinds).
 DATA_MODELS: dict[str, type[Raw]] = {
-    "transforms2d": Transforms2dData, "random_patterns": RandomPatternsData,
-    "cifar10": CifarData, "cifar100": CifarData, "image_folder": ImageFolderData,
-    "solid": SolidData, "composite": CompositeData,
-}
-assert set(DATA_MODELS) == set(catalog.DATA_KINDS)
+    name: kinds.load(k.model) for name, k in data_kinds.DATA_KINDS.items()}
 
 
 def _data_tag(v: Any) -> str | None:
@@ -499,7 +497,7 @@ def _data_union(with_ref: bool) -> Any:
         members.insert(0, Annotated[str, Tag("ref")])
     return Annotated[Union[tuple(members)], Discriminator(
         _data_tag, custom_error_type="data_kind",
-        custom_error_message="a dataset needs kind = one of " + ", ".join(catalog.DATA_KINDS)
+        custom_error_message="a dataset needs kind = one of " + ", ".join(data_kinds.names())
         + (" (or is a data name)" if with_ref else ""))]
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import torch
 
+from dsl.data_kinds import DATA_KINDS
 from dsl.errors import DslError, did_you_mean
+from dsl.kinds import load
 from engine.data import kernels, rand, sources
 
 
@@ -41,28 +43,46 @@ def _build(config_json: str, seed: int, sizes_json: str, root: str) -> sources.S
         return _build(_canon(c), seed, sizes_json, root)
 
     kind = cfg.get("kind")
-    if kind == "transforms2d":
-        return sources.Transforms2D(cfg)
-    if kind == "random_patterns":
-        return sources.RandomPatterns(cfg)
-    if kind == "solid":
-        return sources.Solid(cfg)
-    if kind in ("cifar10", "cifar100"):
-        from engine.data import cifar
+    record = DATA_KINDS.get(kind) if isinstance(kind, str) else None
+    if record is None:
+        hint = did_you_mean(str(kind), list(DATA_KINDS))
+        raise DslError(f"unknown data kind '{kind}'" + (f"; {hint}" if hint else ""))
+    if record.source is None:
+        raise DslError(f"data kind '{kind}' has no image source (its record in dsl.data_kinds "
+                       "names none): it can be planned, not made")
+    return load(record.source)(cfg, seed, sizes, root, sub)
 
-        return sources.Finite(cifar.load(kind, root), cfg.get("classes"), cfg, seed, sizes)
-    if kind == "image_folder":
-        from engine.data import folders
 
-        pools = folders.load(cfg["path"], int(cfg.get("resolution", 32)),
-                             tuple(cfg["classes"]) if cfg.get("classes") else None)
-        return sources.Finite(pools, None, cfg, seed, sizes)
-    if kind == "composite":
-        return sources.Composite(cfg, sub)
-    from dsl.catalog import DATA_KINDS
+# Each shipped data kind's image source, named by its record in dsl.data_kinds:
+# (config, seed, sizes, data root, sub) -> Source, where `sub` builds a nested config's source.
+def transforms2d_source(cfg, seed, sizes, root, sub) -> sources.Source:
+    return sources.Transforms2D(cfg)
 
-    hint = did_you_mean(str(kind), DATA_KINDS)
-    raise DslError(f"unknown data kind '{kind}'" + (f"; {hint}" if hint else ""))
+
+def random_patterns_source(cfg, seed, sizes, root, sub) -> sources.Source:
+    return sources.RandomPatterns(cfg)
+
+
+def solid_source(cfg, seed, sizes, root, sub) -> sources.Source:
+    return sources.Solid(cfg)
+
+
+def cifar_source(cfg, seed, sizes, root, sub) -> sources.Source:
+    from engine.data import cifar
+
+    return sources.Finite(cifar.load(cfg["kind"], root), cfg.get("classes"), cfg, seed, sizes)
+
+
+def image_folder_source(cfg, seed, sizes, root, sub) -> sources.Source:
+    from engine.data import folders
+
+    pools = folders.load(cfg["path"], int(cfg.get("resolution", 32)),
+                         tuple(cfg["classes"]) if cfg.get("classes") else None)
+    return sources.Finite(pools, None, cfg, seed, sizes)
+
+
+def composite_source(cfg, seed, sizes, root, sub) -> sources.Source:
+    return sources.Composite(cfg, sub)
 
 
 def root_key(config: dict, seed: int, split: str) -> int:

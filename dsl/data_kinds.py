@@ -80,11 +80,20 @@ DATA_KINDS: dict[str, DataKind] = {k.name: k for k in [
              source=_SOURCE + "solid_source",
              builtins={"black": {"kind": "solid", "color": [0, 0, 0], "resolution": 32}}),
 ]}
+_SHIPPED = dict(DATA_KINDS)
+
 
 def register(kind: DataKind) -> DataKind:
     """Add (or replace) a data kind; before `dsl.spec` is first imported."""
     DATA_KINDS[kind.name] = kind
     return kind
+
+
+def plugins() -> tuple[DataKind, ...]:
+    """The records registered from outside (new kinds, or shipped ones replaced): what a worker
+    process registers again before it runs a job, since a job's config names a data kind but
+    not the module that registered it (records are plain data, so they travel with the task)."""
+    return tuple(k for name, k in DATA_KINDS.items() if _SHIPPED.get(name) is not k)
 
 
 def names() -> tuple[str, ...]:

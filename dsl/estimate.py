@@ -26,7 +26,7 @@ UNKNOWN_FOLDER_SIZE = 10000  # an image folder's size is not known before it is 
 
 
 def forward_flop(model: Mapping[str, Any], resolution: int = 32) -> float:
-    width = float(model.get("width", 1.0))
+    width = float(model["width"])  # always set: the resolved model config has every field
     return FORWARD_GFLOP[model["arch"]] * 1e9 * width ** 2 * (resolution / 32) ** 2
 
 

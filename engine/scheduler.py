@@ -16,6 +16,7 @@ from collections import Counter
 
 from rich.console import Console
 
+from dsl import data_kinds
 from dsl.graph import Job
 from engine import kinds as kinds_mod
 from engine import provenance
@@ -41,7 +42,8 @@ def _task(job: Job, plan_jobs, store: Store, *, data_root, compile: bool | str,
                                  str(store.paths.artifact(dep)))
     return Task(str(job.id), job.kind, kind.impl, dict(job.config), inputs, str(store.root),
                 gpu=kind.gpu, data_root=str(data_root) if data_root else None,
-                compile=compile, verbose=verbose, version=job.version)
+                compile=compile, verbose=verbose, version=job.version,
+                data_kinds=data_kinds.plugins())
 
 
 class Scheduler:

@@ -44,6 +44,9 @@ class Task:
     compile: bool | str = "auto"  # engine.compiled.mode_for decides per training
     verbose: bool = False
     version: str | None = None  # the kind's version, recorded in the artifact's manifest
+    # data kinds registered in the driver from outside dsl (dsl.data_kinds.plugins): a spawned
+    # worker, or a Ray or Slurm one, registers them before the job runs
+    data_kinds: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,14 @@ def resolve(impl: str):
     return getattr(importlib.import_module(module), fn)
 
 
+def _register(records) -> None:
+    from dsl import data_kinds
+
+    for record in records:
+        if data_kinds.DATA_KINDS.get(record.name) != record:
+            data_kinds.register(record)
+
+
 def _check_metrics(job_id: str, metrics: Any) -> tuple[tuple[str, str | None, float], ...]:
     """Turn what the job returned into plain tuples, refusing anything the store cannot hold."""
     from engine.jobs import Metric
@@ -100,6 +111,7 @@ def execute(task: Task) -> Result:
     started = time.time()
     staging: Path | None = None
     try:
+        _register(task.data_kinds)
         fn = resolve(task.impl)
         inputs = {role: Input(i.id, i.kind, i.config, Path(i.path))
                   for role, i in task.inputs.items()}

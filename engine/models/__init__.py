@@ -34,7 +34,7 @@ def build(model_config: Mapping[str, Any]) -> nn.Module:
     if arch not in BUILDERS:
         raise DslError(f"unknown arch '{arch}'; " + (did_you_mean(arch, BUILDERS) or
                                                      f"known: {', '.join(BUILDERS)}"))
-    return BUILDERS[arch](int(model_config["num_classes"]), float(model_config.get("width", 1.0)))
+    return BUILDERS[arch](int(model_config["num_classes"]), float(model_config["width"]))
 
 
 def seeded_build(model_config: Mapping[str, Any], seed: int) -> nn.Module:

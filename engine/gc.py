@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from engine.provenance import with_recorded_inputs
 
@@ -60,9 +60,9 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
-def _planned(paths: Sequence[str], store: Any, profiles: Iterable[str | None],
-             overrides: Sequence[str], data_root: Any) -> tuple[set[str], int]:
-    from dsl.planner import plan
+def _planned(plan: Callable[..., Any], paths: Sequence[str], store: Any,
+             profiles: Iterable[str | None], overrides: Sequence[str],
+             data_root: Any) -> tuple[set[str], int]:
     from engine.store import recorded_lookup
 
     jobs: set[str] = set()
@@ -83,11 +83,13 @@ def _live(store: Any, records: dict) -> set[str]:
     return held | with_recorded_inputs(store, named, records)
 
 
-def collect(store: Any, paths: Sequence[str], *, profile: str | None = None,
+def collect(store: Any, paths: Sequence[str], *, planner: Callable[..., Any],
+            profile: str | None = None,
             overrides: Sequence[str] = (), all_profiles: bool = False,
             keep_runs_days: float = 30.0, data_root: Any = None,
             now: float | None = None) -> GcPlan:
-    """What `dsl gc` would delete from `store` and why it keeps the rest; deletes nothing."""
+    """What `dsl gc` would delete from `store` and why it keeps the rest; deletes nothing.
+    `planner` is `dsl.planner.plan` (handed in from above: the engine does not plan)."""
     now = time.time() if now is None else now
     out = GcPlan()
     if not store.exists():
@@ -97,7 +99,7 @@ def collect(store: Any, paths: Sequence[str], *, profile: str | None = None,
     out.profiles = [profile]
     if all_profiles:
         out.profiles += sorted({r.profile for r in runs if r.profile != profile}, key=str)
-    planned, out.specs = _planned(paths, store, out.profiles, overrides, data_root)
+    planned, out.specs = _planned(planner, paths, store, out.profiles, overrides, data_root)
     recent = {j for r in runs if (r.started or 0) >= now - keep_runs_days * DAY_S
               for j in r.job_ids()}
     recent = with_recorded_inputs(store, recent, records)

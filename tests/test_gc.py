@@ -73,14 +73,14 @@ def test_gc_keeps_recent_runs_live_claims_and_other_profiles_when_asked(tmp_path
     run_id = store.record_run(pa.specs[0])
     store.finish_run(run_id, "done")
     a.unlink()
-    found = gc.collect(store, [str(specs)])
+    found = gc.collect(store, [str(specs)], planner=plan)
     assert not found.delete  # a's run is recent: its jobs stay
-    old = gc.collect(store, [str(specs)], now=time.time() + 31 * gc.DAY_S)
+    old = gc.collect(store, [str(specs)], planner=plan, now=time.time() + 31 * gc.DAY_S)
     assert set(old.delete) == set(pa.jobs) - set(pb.jobs)
     # A job claimed by a live driver stays, however old the run naming it.
     victim = sorted(old.delete)[0]
     assert store.claim(pa.jobs[victim], force=True)
-    held = gc.collect(store, [str(specs)], now=time.time() + 31 * gc.DAY_S)
+    held = gc.collect(store, [str(specs)], planner=plan, now=time.time() + 31 * gc.DAY_S)
     assert victim not in held.delete
     assert gc.delete(store, old)[0] == len(old.delete) - 1  # re-checked under the write lock
     assert store.job(victim).status == "running"
@@ -90,8 +90,8 @@ def test_gc_keeps_recent_runs_live_claims_and_other_profiles_when_asked(tmp_path
     store.finish_run(store.record_run(psmoke.specs[0], profile="smoke"), "done")
     later = time.time() + 31 * gc.DAY_S
     smoke_only = set(psmoke.jobs) - set(pb.jobs)
-    assert smoke_only <= set(gc.collect(store, [str(specs)], now=later).delete)
-    kept = gc.collect(store, [str(specs)], all_profiles=True, now=later)
+    assert smoke_only <= set(gc.collect(store, [str(specs)], planner=plan, now=later).delete)
+    kept = gc.collect(store, [str(specs)], planner=plan, all_profiles=True, now=later)
     assert not set(psmoke.jobs) & set(kept.delete) and kept.profiles == [None, "smoke"]
 
 
@@ -99,7 +99,7 @@ def test_an_interrupted_gc_leaves_folders_without_rows_that_the_next_one_removes
                                                                                   monkeypatch):
     specs, a, store, pa, pb = _filled(tmp_path)
     a.unlink()
-    found = gc.collect(store, [str(specs)])
+    found = gc.collect(store, [str(specs)], planner=plan)
     gone = set(found.delete)
 
     def crash(*args, **kw):
@@ -113,7 +113,7 @@ def test_an_interrupted_gc_leaves_folders_without_rows_that_the_next_one_removes
     monkeypatch.undo()
     assert store.finished(gone) == set()  # rows gone first: no result without its row
     assert store.finished(pb.jobs) == set(pb.jobs)
-    again = gc.collect(store, [str(specs)])
+    again = gc.collect(store, [str(specs)], planner=plan)
     assert set(again.orphans) == gone and not again.delete
     gc.delete(store, again)
     assert not any(store.paths.artifact(j).exists() for j in gone)
@@ -131,7 +131,7 @@ def test_gc_removes_leftovers_under_tmp_but_not_a_live_jobs_staging(tmp_path):
     (killed / "part.bin").write_bytes(b"z" * 100)
     cut_short = store.paths.tmp / f"{dead}.gc-0123abcd"
     cut_short.mkdir()
-    found = gc.collect(store, [str(specs)])
+    found = gc.collect(store, [str(specs)], planner=plan)
     assert set(found.debris) == {killed.name, cut_short.name} and found.bytes == 100
     gc.delete(store, found)
     assert staging.is_dir() and not killed.exists() and not cut_short.exists()

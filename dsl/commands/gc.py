@@ -35,6 +35,7 @@ def register(sub):
 def _run(args) -> int:
     from dsl.commands._common import no_store
     from dsl.errors import DslError
+    from dsl.planner import plan
     from engine.gc import collect, delete, size_text
     from engine.store import Store, resolve_root
 
@@ -44,7 +45,7 @@ def _run(args) -> int:
     if not store.exists():
         raise DslError(no_store(store.root))
     dry = (not sys.stdout.isatty()) if args.dry_run is None else args.dry_run
-    found = collect(store, args.paths, profile=args.profile, overrides=tuple(args.overrides),
+    found = collect(store, args.paths, planner=plan, profile=args.profile, overrides=tuple(args.overrides),
                     all_profiles=args.all_profiles, keep_runs_days=args.keep_runs_days,
                     data_root=args.data_root)
     profiles = ", ".join("full size" if p is None else p for p in found.profiles)

@@ -14,17 +14,22 @@ from typing import Any, Mapping
 class Rule:
     """Change the number at `path` of a config: "cap" (at most `value`; null = all counts as
     above any cap) or "scale" (multiply). `unless` skips configs whose value at a path is one of
-    the listed values (e.g. small_cnn keeps its width)."""
+    the listed values (e.g. small_cnn keeps its width); `only` applies the rule to those configs
+    alone (e.g. fewer epochs for the costliest architectures)."""
 
     path: tuple[str, ...]
     op: str  # "cap" | "scale"
     value: float | int
     unless: tuple[tuple[tuple[str, ...], tuple[Any, ...]], ...] = ()
     null_is_all: bool = True  # False: null means "not set" (e.g. a linear probe's n_train)
+    only: tuple[tuple[tuple[str, ...], tuple[Any, ...]], ...] = ()
 
     def apply(self, config: dict) -> None:
         for where, values in self.unless:
             if _get(config, where) in values:
+                return
+        for where, values in self.only:
+            if _get(config, where) not in values:
                 return
         parent = config
         for key in self.path[:-1]:

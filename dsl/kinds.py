@@ -58,19 +58,27 @@ _SMOKE_TRAIN = 512
 _WIDTH = Rule(("model", "width"), "scale", 0.125,
               unless=((("model", "arch"), tuple(a.name for a in ARCHES.values() if a.keeps_width)),))
 
-# Laptop: findings on a 2-core CPU in about 15 minutes a spec (docs/claims.md has the arithmetic):
-# 2,000 training images for 8 epochs, width-1/8 networks (a ResNet-18 step costs ~1.75 ms of one
-# core per image at that width, measured); the first 3 seeds (dsl.profiles.LAPTOP).
+# Laptop: findings on a 2-core CPU in about 15 minutes a spec, chosen by measurement (docs/claims.md
+# has the runs): 2,000 training images for 8 epochs, width-1/8 networks (a ResNet-18 step costs
+# ~1.6 ms of one core per image at that width), the first 5 seeds (dsl.profiles.LAPTOP).
+# Batch 32: on a CPU an image costs the same at batch 32 as at 128, so it buys four times the
+# optimizer steps (500 instead of 125) for free, and the models go from barely trained (0.52
+# target accuracy) to trained (0.80). ResNet-50 and DenseNet-121 cost 2-4x a ResNet-18 per image:
+# 4 epochs keep the architecture spec inside the budget.
 _LAPTOP_TRAIN = 2000
+_LAPTOP_BATCH = 32
+_LAPTOP_COSTLY_EPOCHS = Rule(("epochs",), "cap", 4,
+                             only=((("model", "arch"), ("resnet50", "densenet121")),))
 _LAPTOP = {
     "dataset": (Rule(("sizes", "train"), "cap", _LAPTOP_TRAIN), Rule(("sizes", "val"), "cap", 500),
                 Rule(("sizes", "test"), "cap", 1000)),
-    "train": (_WIDTH, Rule(("epochs",), "cap", 8), Rule(("batch_size",), "cap", 128),
+    "train": (_WIDTH, Rule(("epochs",), "cap", 8), _LAPTOP_COSTLY_EPOCHS,
+              Rule(("batch_size",), "cap", _LAPTOP_BATCH),
               Rule(("schedule", "warmup_epochs"), "cap", 1)),
     "features": (_WIDTH,),
     "linear": (Rule(("epochs",), "cap", 100),
                Rule(("n_train",), "cap", _LAPTOP_TRAIN, null_is_all=False)),
-    "finetune": (_WIDTH, Rule(("epochs",), "cap", 5), Rule(("batch_size",), "cap", 128),
+    "finetune": (_WIDTH, Rule(("epochs",), "cap", 5), Rule(("batch_size",), "cap", _LAPTOP_BATCH),
                  Rule(("schedule", "warmup_epochs"), "cap", 1),
                  Rule(("n_train",), "cap", _LAPTOP_TRAIN), Rule(("linear", "epochs"), "cap", 100),
                  Rule(("linear", "n_train"), "cap", _LAPTOP_TRAIN)),
@@ -174,7 +182,8 @@ def _rule_text(rule: Rule) -> str:
     path = ".".join(rule.path)
     text = f"{path} <= {rule.value}" if rule.op == "cap" else f"{path} x {rule.value}"
     return text + "".join(f" unless {'.'.join(w)} is {', '.join(map(str, v))}"
-                          for w, v in rule.unless)
+                          for w, v in rule.unless) + \
+        "".join(f" if {'.'.join(w)} is {', '.join(map(str, v))}" for w, v in rule.only)
 
 
 def markdown() -> str:

@@ -1,6 +1,9 @@
 """[[report]] charts: Altair line (with a 95% CI band), grouped bars and heatmaps of seed
 aggregates, exported to HTML, PNG and SVG with vl-convert (no browser needed).
 
+The interval is the tables' (scipy's percentile bootstrap over seeds, an accuracy's clipped to
+[0, 1] in the drawn and the exported numbers alike), so a chart and its table never disagree.
+
 Dims become the encodings' titles as written in the spec; the data are renamed to fixed field
 names first, because Vega-Lite reads "." and "[" in a field name as a path into nested data.
 Positions whose every job is missing are dropped from the picture (the table shows them); the
@@ -18,9 +21,10 @@ import altair as alt
 import polars as pl
 
 from dsl.errors import DslError
+from dsl.stats import bounded
 from engine.results.aggregate import aggregate
-from engine.results.frame import ValueRef, apply_filter, levels, pooled_note, select, slots
-from engine.results.tables import (default_title, open_store, options_note, spec_inputs,
+from engine.results.frame import apply_filter, levels, pooled_note, select, slots
+from engine.results.tables import (ci_text, default_title, open_store, options_note, spec_inputs,
                                    spec_plans)
 
 EXPORT_FORMATS = ("html", "png", "svg", "json")
@@ -84,7 +88,7 @@ def build_chart(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
     sel = sel.select(*[pl.col(d).alias(role) for role, d in dims.items()],
                      "seed", "value", "job", "status")
     orders = {role: [_key(v) for v in levels(sel, role, d)] for role, d in dims.items()}
-    data = aggregate(sel, list(dims)).select(
+    data = aggregate(sel, list(dims), ci="bootstrap", clip01=bounded(value)).select(
         *dims, "mean", "std", "n", "ci_low", "ci_high", "missing", "expected")
     missing = data.filter(pl.col("mean").is_null()).height
     partial = data.filter(pl.col("mean").is_not_null() & (pl.col("missing") > 0)).height
@@ -98,12 +102,8 @@ def build_chart(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, An
     for role in ("color", "column", "y" if heat else ""):
         if role in dims and not _numeric(drawn, role):  # categorical: labels as text
             drawn = drawn.with_columns(pl.col(role).cast(pl.String))
-    drawn, clipped = _clip_bounded(drawn, value)
-    if clipped:
-        notes.append(f"CI clipped to [0, 1] at {clipped} point(s): few seeds make it wider than "
-                     "the metric's range")
     one_seed = not drawn.height or drawn["n"].max() <= 1
-    what = "mean over seeds" if heat else "mean over seeds, 95% CI"
+    what = "mean over seeds" if heat else f"mean over seeds, {ci_text(drawn, value)}"
     if one_seed:
         what = "one seed: no CI (it needs two or more)"
     title = report.get("title") or default_title(report)
@@ -209,20 +209,6 @@ def _heatmap(frame, *, value, dims, orders, title, notes, what):
     layered = alt.layer(rect, text, data=_data(frame)).properties(
         width=min(40 * n, 600), height=min(30 * m, 600))
     return _finish(layered, dims, orders, title, notes, what)
-
-
-# Metrics that live in [0, 1]: a t interval from two or three seeds can run far past either end.
-BOUNDED_METRICS = ("accuracy", "linear_accuracy")
-
-
-def _clip_bounded(frame: pl.DataFrame, value: str) -> tuple[pl.DataFrame, int]:
-    """The frame with CI bounds of a [0, 1] metric clipped to that range, and how many points
-    needed it (the exported data and tables keep the unclipped interval)."""
-    if ValueRef.parse(value).metric not in BOUNDED_METRICS or not frame.height:
-        return frame, 0
-    outside = frame.filter((pl.col("ci_low") < 0) | (pl.col("ci_high") > 1)).height
-    return frame.with_columns(pl.col("ci_low").clip(0.0, 1.0),
-                              pl.col("ci_high").clip(0.0, 1.0)), outside
 
 
 def _midpoint(frame: pl.DataFrame) -> float:

@@ -51,13 +51,7 @@ class Table:
     def footer(self) -> str:
         """What the numbers are: "mean ± std over seeds; 95% CI: percentile bootstrap"."""
         what = "IQM (interquartile mean) ± std" if self.center == "iqm" else "mean ± std"
-        clipped = ", clipped to [0, 1]" if bounded(self.value) else ""
-        n = [k for k in self.data["n"].to_list() if k and k >= 2] if self.data.height else []
-        # simulated coverage of a 95% percentile bootstrap of a mean: ~50% at 2 seeds, ~75% at
-        # 3, ~85% at 5, ~91% at 10 (docs/claims.md); a reader must not take it for 95%
-        few = "; below 10 seeds it covers less than 95% (docs/claims.md)" \
-            if self.ci == "bootstrap" and n and min(n) < 10 else ""
-        return f"{self.value}: {what} over seeds; 95% CI: {CI_NAMES[self.ci]}{clipped}{few}"
+        return f"{self.value}: {what} over seeds; {ci_text(self.data, self.value, self.ci)}"
 
     def cell(self, row: Any, column: Any) -> dict | None:
         """The aggregate at one position, or None when no cell was planned there."""
@@ -146,6 +140,18 @@ def default_title(report: Mapping[str, Any]) -> str:
     if view.get("kind") == "heatmap":  # y (rows) x x (columns), as a table of it reads
         return f"{view.get('color')} by {view.get('y')} x {view.get('x')}"
     return f"{view.get('y')} by {view.get('x')}"
+
+
+def ci_text(data: pl.DataFrame, value: str, ci: str = "bootstrap") -> str:
+    """What an aggregate's interval is, for a footer or a chart's subtitle: "95% CI: percentile
+    bootstrap, clipped to [0, 1]; below 10 seeds it covers less than 95% (docs/claims.md)"."""
+    clipped = ", clipped to [0, 1]" if bounded(value) else ""
+    n = [k for k in data["n"].to_list() if k and k >= 2] if data.height else []
+    # simulated coverage of a 95% percentile bootstrap of a mean: ~50% at 2 seeds, ~75% at
+    # 3, ~85% at 5, ~91% at 10 (docs/claims.md); a reader must not take it for 95%
+    few = "; below 10 seeds it covers less than 95% (docs/claims.md)" \
+        if ci == "bootstrap" and n and min(n) < 10 else ""
+    return f"95% CI: {CI_NAMES[ci]}{clipped}{few}"
 
 
 def build_table(cells: Sequence[Mapping] | pl.DataFrame, report: Mapping[str, Any],

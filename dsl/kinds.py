@@ -86,6 +86,32 @@ _LAPTOP = {
     "accuracy": (_WIDTH,),
 }
 
+# GPU: a quick profile for one GPU (`dsl run specs/ --profile gpu --jobs 8 --per-gpu 8`), sized by
+# arithmetic, not yet measured on a GPU (benchmarks/device.sh quick measures it): the laptop
+# profile's 5 seeds with 5x its data, half-width networks (small_cnn whole) and twice its
+# training, so that a model can learn 8 transforms at once (the laptop profile's one claim that
+# cannot show: docs/claims.md). ResNet-18 at half width trains at roughly 2x the full-width
+# 22,800 images/s measured uncompiled on an H200 (packing.py), ~50k with 8 jobs sharing it.
+_GPU_TRAIN = 10000
+_GPU_WIDTH = Rule(("model", "width"), "scale", 0.5,
+                  unless=((("model", "arch"), tuple(a.name for a in ARCHES.values()
+                                                    if a.keeps_width)),))
+_GPU = {
+    "dataset": (Rule(("sizes", "train"), "cap", _GPU_TRAIN), Rule(("sizes", "val"), "cap", 1000),
+                Rule(("sizes", "test"), "cap", 2000)),
+    "train": (_GPU_WIDTH, Rule(("epochs",), "cap", 15), Rule(("batch_size",), "cap", 128),
+              Rule(("schedule", "warmup_epochs"), "cap", 1)),
+    "features": (_GPU_WIDTH,),
+    "linear": (Rule(("epochs",), "cap", 100),
+               Rule(("n_train",), "cap", _GPU_TRAIN, null_is_all=False)),
+    "finetune": (_GPU_WIDTH, Rule(("epochs",), "cap", 10), Rule(("batch_size",), "cap", 128),
+                 Rule(("schedule", "warmup_epochs"), "cap", 1),
+                 Rule(("n_train",), "cap", _GPU_TRAIN), Rule(("linear", "epochs"), "cap", 100),
+                 Rule(("linear", "n_train"), "cap", _GPU_TRAIN)),
+    "sensitivity": (_GPU_WIDTH, Rule(("pairs",), "cap", 1000)),
+    "accuracy": (_GPU_WIDTH,),
+}
+
 KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("dataset", "2", "engine.data.job:run", False,
          "generate or load a dataset into uint8 tensors per split",
@@ -93,7 +119,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
          profiles={"smoke": (Rule(("sizes", "train"), "cap", _SMOKE_TRAIN),
                              Rule(("sizes", "val"), "cap", 128),
                              Rule(("sizes", "test"), "cap", 128)),
-                   "laptop": _LAPTOP["dataset"]},
+                   "laptop": _LAPTOP["dataset"],
+                   "gpu": _GPU["dataset"]},
          config="dsl.job_configs:DatasetConfig"),
     Kind("train", "1", "engine.train:run", True,
          "train a source model on a task; writes the checkpoint",
@@ -101,20 +128,23 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
          profiles={"smoke": (_WIDTH, Rule(("epochs",), "cap", 2),
                              Rule(("batch_size",), "cap", 128),
                              Rule(("schedule", "warmup_epochs"), "cap", 1)),
-                   "laptop": _LAPTOP["train"]},
+                   "laptop": _LAPTOP["train"],
+                   "gpu": _GPU["train"]},
          config="dsl.job_configs:TrainConfig"),
     Kind("features", "1", "engine.features:run", True,
          "penultimate features of a trained model on every split of a dataset",
          arch=True, cost="dsl.estimate:features_flop", order=2,
          profiles={"smoke": (_WIDTH,),
-                   "laptop": _LAPTOP["features"]},
+                   "laptop": _LAPTOP["features"],
+                   "gpu": _GPU["features"]},
          config="dsl.job_configs:FeaturesConfig"),
     Kind("linear", "3", "engine.probes.linear:run", False,
          "a new linear head on cached features of a target task",
          metrics=("accuracy", "loss"), cost="dsl.estimate:linear_flop", order=3,
          profiles={"smoke": (Rule(("epochs",), "cap", 20),
                              Rule(("n_train",), "cap", _SMOKE_TRAIN, null_is_all=False)),
-                   "laptop": _LAPTOP["linear"]},
+                   "laptop": _LAPTOP["linear"],
+                   "gpu": _GPU["linear"]},
          probe="dsl.spec:LinearProbe", resolve="dsl.probe_jobs:linear_jobs",
          config="dsl.job_configs:LinearConfig"),
     Kind("finetune", "3", "engine.probes.finetune:run", True,
@@ -127,7 +157,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
                              Rule(("n_train",), "cap", _SMOKE_TRAIN),
                              Rule(("linear", "epochs"), "cap", 20),
                              Rule(("linear", "n_train"), "cap", _SMOKE_TRAIN)),
-                   "laptop": _LAPTOP["finetune"]},
+                   "laptop": _LAPTOP["finetune"],
+                   "gpu": _GPU["finetune"]},
          probe="dsl.spec:FinetuneProbe", resolve="dsl.probe_jobs:finetune_jobs",
          config="dsl.job_configs:FinetuneConfig"),
     Kind("sensitivity", "2", "engine.probes.sensitivity:run", True,
@@ -135,14 +166,16 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
          arch=True, metrics=("sensitivity", "pair_distance", "independent_distance"),
          reads_files=True, cost="dsl.estimate:sensitivity_flop", order=5,
          profiles={"smoke": (_WIDTH, Rule(("pairs",), "cap", 64)),
-                   "laptop": _LAPTOP["sensitivity"]},
+                   "laptop": _LAPTOP["sensitivity"],
+                   "gpu": _GPU["sensitivity"]},
          probe="dsl.spec:SensitivityProbe", resolve="dsl.probe_jobs:sensitivity_jobs",
          config="dsl.job_configs:SensitivityConfig"),
     Kind("accuracy", "1", "engine.probes.accuracy:run", True,
          "the source model's own head evaluated on a dataset",
          arch=True, metrics=("accuracy",), cost="dsl.estimate:accuracy_flop", order=6,
          profiles={"smoke": (_WIDTH,),
-                   "laptop": _LAPTOP["accuracy"]},
+                   "laptop": _LAPTOP["accuracy"],
+                   "gpu": _GPU["accuracy"]},
          probe="dsl.spec:AccuracyProbe", resolve="dsl.probe_jobs:accuracy_jobs",
          config="dsl.job_configs:AccuracyConfig"),
 ]}

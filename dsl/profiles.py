@@ -71,7 +71,17 @@ LAPTOP = Profile(
     max_seeds=5,
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, LAPTOP)}
+# A quick profile for one GPU, about 10 minutes for every spec that needs no CIFAR: sized by
+# arithmetic from the packing and training benchmarks, not yet run on a GPU (README says so).
+GPU = Profile(
+    "gpu",
+    f"one GPU, about 10 minutes for specs/ (not yet measured): first 5 seeds, <= 10000/1000/2000 "
+    f"samples, width x 0.5 (not {_KEPT}), train <= 15 epochs at batch <= 128, linear <= 100 "
+    "epochs, finetune <= 10 epochs, sensitivity <= 1000 pairs",
+    max_seeds=5,
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, LAPTOP, GPU)}
 
 
 def get(name: str | None) -> Profile | None:

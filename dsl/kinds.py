@@ -55,8 +55,16 @@ def load(ref: str) -> Any:
 
 # Smoke: CPU minutes. n_train may not exceed the (capped) training split it is taken from.
 _SMOKE_TRAIN = 512
-_WIDTH = Rule(("model", "width"), "scale", 0.125,
-              unless=((("model", "arch"), tuple(a.name for a in ARCHES.values() if a.keeps_width)),))
+
+
+def _width(scale: float) -> Rule:
+    """Scale every network's width, but those whose record keeps it (dsl.archs)."""
+    return Rule(("model", "width"), "scale", scale,
+                unless=((("model", "arch"), tuple(a.name for a in ARCHES.values()
+                                                  if a.keeps_width)),))
+
+
+_WIDTH = _width(0.125)
 
 # Laptop: findings on a 2-core CPU in about 15 minutes a spec, chosen by measurement (docs/claims.md
 # has the runs): 2,000 training images for 8 epochs, width-1/8 networks (a ResNet-18 step costs
@@ -93,9 +101,7 @@ _LAPTOP = {
 # cannot show: docs/claims.md). ResNet-18 at half width trains at roughly 2x the full-width
 # 22,800 images/s measured uncompiled on an H200 (packing.py), ~50k with 8 jobs sharing it.
 _GPU_TRAIN = 10000
-_GPU_WIDTH = Rule(("model", "width"), "scale", 0.5,
-                  unless=((("model", "arch"), tuple(a.name for a in ARCHES.values()
-                                                    if a.keeps_width)),))
+_GPU_WIDTH = _width(0.5)
 _GPU = {
     "dataset": (Rule(("sizes", "train"), "cap", _GPU_TRAIN), Rule(("sizes", "val"), "cap", 1000),
                 Rule(("sizes", "test"), "cap", 2000)),

@@ -75,12 +75,15 @@ _WIDTH = _width(0.125)
 # 4 epochs keep the architecture spec inside the budget.
 _LAPTOP_TRAIN = 2000
 _LAPTOP_BATCH = 32
-_LAPTOP_COSTLY_EPOCHS = Rule(("epochs",), "cap", 4,
-                             only=((("model", "arch"), ("resnet50", "densenet121")),))
+# one rule per epoch cap that architecture records set (dsl.archs: ResNet-50, DenseNet-121)
+_LAPTOP_COSTLY_EPOCHS = tuple(
+    Rule(("epochs",), "cap", cap, only=((("model", "arch"), tuple(
+        a.name for a in ARCHES.values() if a.laptop_epochs == cap)),))
+    for cap in sorted({a.laptop_epochs for a in ARCHES.values() if a.laptop_epochs}))
 _LAPTOP = {
     "dataset": (Rule(("sizes", "train"), "cap", _LAPTOP_TRAIN), Rule(("sizes", "val"), "cap", 500),
                 Rule(("sizes", "test"), "cap", 1000)),
-    "train": (_WIDTH, Rule(("epochs",), "cap", 8), _LAPTOP_COSTLY_EPOCHS,
+    "train": (_WIDTH, Rule(("epochs",), "cap", 8), *_LAPTOP_COSTLY_EPOCHS,
               Rule(("batch_size",), "cap", _LAPTOP_BATCH),
               Rule(("schedule", "warmup_epochs"), "cap", 1)),
     "features": (_WIDTH,),

@@ -2,7 +2,7 @@
 
 Datasets stay uint8 (4x smaller than float) and are converted per batch *on the device*: on a GPU
 the whole split is resident, so a training step never waits for a host-to-device copy or a
-DataLoader worker. On CPU the same calls run unchanged, without bf16 and channels_last.
+DataLoader worker. On CPU the same calls run unchanged, without bf16.
 """
 
 from __future__ import annotations
@@ -36,12 +36,13 @@ def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
 def normalise(images: torch.Tensor) -> torch.Tensor:
     """uint8 [N,3,H,W] -> float in [-1, 1]: (x/255 - 0.5)/0.5, the paper's normalisation.
 
-    channels_last on GPU: cuDNN's fastest bf16 convolution kernels want NHWC.
+    channels_last everywhere: cuDNN's fastest bf16 convolution kernels want NHWC, and so do
+    oneDNN's on CPU (2-core EPYC, one thread, width-1/8 networks at batch 32: training 1.25-1.4x
+    and inference 1.6-1.8x faster than NCHW for small_cnn, VGG-11, ResNet-18/50, DenseNet-121;
+    ViT unchanged).
     """
     x = images.float().mul_(2.0 / 255.0).sub_(1.0)
-    if images.is_cuda:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 def autocast(device: torch.device):
@@ -53,10 +54,8 @@ def autocast(device: torch.device):
 
 
 def prepare(model: nn.Module, device: torch.device) -> nn.Module:
-    model = model.to(device)
-    if is_cuda(device):
-        model = model.to(memory_format=torch.channels_last)
-    return model
+    """`model` on `device`, its weights channels_last to match `normalise`'s inputs."""
+    return model.to(device).to(memory_format=torch.channels_last)
 
 
 def batches(n: int, batch_size: int) -> Iterator[slice]:

@@ -4,8 +4,8 @@
 in one sitting (airbench style). Everything it does is decided by the resolved config (docs/jobs.md);
 the only freedom the engine takes is *how fast* it runs: on a GPU the uint8 dataset sits in GPU
 memory, batches are index permutations into it, normalisation happens on the device, and the
-forward/backward run in bf16 with channels_last (optionally torch.compile with CUDA graphs). On
-CPU the same code runs without those.
+forward/backward run in bf16 (optionally torch.compile with CUDA graphs); on CPU the same code runs
+in float32. Both use channels_last, the layout cuDNN's and oneDNN's fastest convolutions want.
 """
 
 from __future__ import annotations

@@ -46,6 +46,13 @@ def test_vit_heads_stay_valid_at_odd_widths(width):
     assert model(torch.randn(1, 3, 32, 32)).shape == (1, 3)
 
 
+@pytest.mark.parametrize("width, heads", [(1.0, 8), (0.5, 4), (0.125, 1)])
+def test_vit_heads_keep_their_width_as_the_network_shrinks(width, heads):
+    # ViT-Ti/S/B's rule: fewer heads of the same size, not 8 ever-thinner ones (engine.models.vit)
+    model = build({"arch": "vit", "width": width, "num_classes": 3})
+    assert model.blocks[0].heads == heads and model.feature_dim // heads == 48
+
+
 def test_vit_and_cnns_accept_another_resolution():
     for arch in ("vit", "small_cnn", "resnet18"):
         model = build({"arch": arch, "width": 0.125, "num_classes": 3}).eval()

@@ -55,5 +55,5 @@ def load_trained(model_input, device: str | torch.device = "cpu") -> nn.Module:
     model = build(model_input.config["model"])
     state = torch.load(Path(model_input.path) / CHECKPOINT, map_location="cpu", weights_only=True)
     model.load_state_dict(state)
-    from engine.device import prepare  # channels_last on GPU, as training used
+    from engine.device import prepare  # channels_last, as training used
     return prepare(model, device).eval()

@@ -91,3 +91,19 @@ def test_width_rounds_to_the_multiple_and_never_drops_below_one():
     assert scaled(64, 0.01, 8) == 8 and scaled(100, 0.3, 8) == 32
     with pytest.raises(ValueError):
         scaled(16, 0.0)
+
+
+def test_a_checkpoint_of_another_network_fails_clearly(tmp_path):
+    # A ViT trained with 8 heads at width 1/8 (before heads kept their width) has weights of the
+    # very shapes today's 1-head ViT has: only the recorded head count tells them apart.
+    from engine.models import CHECKPOINT
+
+    config = {"model": {"arch": "vit", "width": 0.125, "num_classes": 3}}
+    state = build(config["model"]).state_dict()
+    torch.save(state, tmp_path / CHECKPOINT)
+    assert load_trained(Input("train-new", "train", config, tmp_path)).attention_heads == 1
+    state.pop("attention_heads")
+    torch.save(state, tmp_path / CHECKPOINT)
+    with pytest.raises(DslError, match=r"train-old does not fit the vit.*attention_heads.*"
+                                       r"trained by other code.*--rerun stale"):
+        load_trained(Input("train-old", "train", config, tmp_path))

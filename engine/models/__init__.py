@@ -54,6 +54,13 @@ def load_trained(model_input, device: str | torch.device = "cpu") -> nn.Module:
         raise DslError(f"expected a train job as model input, got a '{model_input.kind}' job")
     model = build(model_input.config["model"])
     state = torch.load(Path(model_input.path) / CHECKPOINT, map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:  # another network than today's code builds for this config
+        first = str(err).strip().splitlines()[1].strip() if "\n" in str(err) else str(err)
+        raise DslError(
+            f"the checkpoint of {model_input.id} does not fit the {model_input.config['model']['arch']} "
+            f"today's code builds ({first}): it was trained by other code; train it again with "
+            f"`dsl run SPEC --rerun stale` (or `--rerun {model_input.id}`)") from None
     from engine.device import prepare  # channels_last, as training used
     return prepare(model, device).eval()

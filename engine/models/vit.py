@@ -6,6 +6,8 @@ a head keeps its 48 dimensions: hidden 48 (width 1/8) is one head, 192 four. Hea
 dimensions each are mostly overhead: at width 1/8 with 8 heads of 6, attention took 56% of a
 CPU training step and twice the time of one head of 48 (2026-12-05, 2-core EPYC). The count is
 rounded down to one that divides the hidden size, so every width is a valid attention layer.
+The count is kept in the checkpoint (`attention_heads`): no weight's shape depends on it, so
+without it weights trained with another count would load into a different network silently.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class ViT(nn.Module):
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos = nn.Parameter(torch.randn(1, grid * grid + 1, dim) * 0.02)
         self.blocks = nn.Sequential(*[Block(dim, heads, scaled(MLP, width)) for _ in range(DEPTH)])
+        self.register_buffer("attention_heads", torch.tensor(heads))
         self.norm = nn.LayerNorm(dim)
         self.feature_dim = dim
         self.head = nn.Linear(dim, num_classes)

@@ -68,11 +68,13 @@ _WIDTH = _width(0.125)
 
 # Laptop: findings on a 2-core CPU in about 15 minutes a spec, chosen by measurement (docs/claims.md
 # has the runs): 2,000 training images for 8 epochs, width-1/8 networks (a ResNet-18 step costs
-# ~1.6 ms of one core per image at that width), the first 5 seeds (dsl.profiles.LAPTOP).
+# ~1.1 ms of one core per image at that width, channels_last), the first 5 seeds
+# (dsl.profiles.LAPTOP).
 # Batch 32: on a CPU an image costs the same at batch 32 as at 128, so it buys four times the
 # optimizer steps (500 instead of 125) for free, and the models go from barely trained (0.52
-# target accuracy) to trained (0.80). ResNet-50 and DenseNet-121 cost 2-4x a ResNet-18 per image:
-# 4 epochs keep the architecture spec inside the budget.
+# target accuracy) to trained (0.80). ResNet-50 and DenseNet-121 cost ~3x a ResNet-18 per image:
+# their records in dsl.archs cap them at 4 epochs, which keeps the architecture spec inside the
+# budget (806 s).
 _LAPTOP_TRAIN = 2000
 _LAPTOP_BATCH = 32
 # one rule per epoch cap that architecture records set (dsl.archs: ResNet-50, DenseNet-121)

@@ -107,3 +107,19 @@ def test_a_checkpoint_of_another_network_fails_clearly(tmp_path):
     with pytest.raises(DslError, match=r"train-old does not fit the vit.*attention_heads.*"
                                        r"trained by other code.*--rerun stale"):
         load_trained(Input("train-old", "train", config, tmp_path))
+
+
+def test_cpu_inputs_and_weights_are_channels_last_and_compute_the_same(tmp_path):
+    # oneDNN's fast convolutions want NHWC on a CPU as cuDNN's do on a GPU (benchmarks/
+    # cpu_layout.py: 1.2-2x); the layout must change the speed only, not the function.
+    from engine import device as dev
+
+    images = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    x = dev.normalise(images)
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    model = seeded_build({"arch": "resnet18", "width": 0.125, "num_classes": 3}, 0).eval()
+    with torch.no_grad():
+        nchw = model.features(x.contiguous())
+        prepared = dev.prepare(model, torch.device("cpu"))
+        assert prepared.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(prepared.features(x), nchw, rtol=1e-4, atol=1e-5)

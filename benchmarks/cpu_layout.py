@@ -5,9 +5,9 @@ thinner heads, each pair measured in the same run.
     python benchmarks/cpu_layout.py [--width 0.125] [--batch 32] [--threads 1] [--steps 8]
 
 The defaults are the laptop profile's: width-1/8 networks trained at batch 32, one torch thread
-per worker (`dsl run --jobs 2` on 2 cores); small_cnn keeps its width, as under the profiles. Training is a forward, backward and SGD step on
-random images; inference is `features` at batch 1,024 in eval mode, as features and sensitivity
-jobs run it (engine.device.map_batches).
+per worker (`dsl run --jobs 2` on 2 cores); small_cnn keeps its width, as under the profiles.
+Training is a forward, backward and SGD step on random images; inference is `features` at batch
+1,024 in eval mode, as features and sensitivity jobs run it (engine.device.map_batches).
 """
 
 from __future__ import annotations

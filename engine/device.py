@@ -37,9 +37,9 @@ def normalise(images: torch.Tensor) -> torch.Tensor:
     """uint8 [N,3,H,W] -> float in [-1, 1]: (x/255 - 0.5)/0.5, the paper's normalisation.
 
     channels_last everywhere: cuDNN's fastest bf16 convolution kernels want NHWC, and so do
-    oneDNN's on CPU (2-core EPYC, one thread, the laptop profile's networks at batch 32: training 1.2-1.65x and
-    inference 1.65-2x faster than NCHW for small_cnn, VGG-11, ResNet-18/50, DenseNet-121; the
-    ViT unchanged; benchmarks/cpu_layout.py).
+    oneDNN's on CPU (2-core EPYC, one thread, the laptop profile's networks at batch 32:
+    training 1.2-1.65x and inference 1.65-2x as fast as NCHW for small_cnn, VGG-11,
+    ResNet-18/50 and DenseNet-121; the ViT unchanged; benchmarks/cpu_layout.py).
     """
     x = images.float().mul_(2.0 / 255.0).sub_(1.0)
     return x.contiguous(memory_format=torch.channels_last)

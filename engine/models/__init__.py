@@ -58,9 +58,10 @@ def load_trained(model_input, device: str | torch.device = "cpu") -> nn.Module:
         model.load_state_dict(state)
     except RuntimeError as err:  # another network than today's code builds for this config
         first = str(err).strip().splitlines()[1].strip() if "\n" in str(err) else str(err)
+        arch = model_input.config["model"]["arch"]
         raise DslError(
-            f"the checkpoint of {model_input.id} does not fit the {model_input.config['model']['arch']} "
-            f"today's code builds ({first}): it was trained by other code; train it again with "
+            f"the checkpoint of {model_input.id} does not fit the {arch} today's code builds "
+            f"({first}): it was trained by other code; train it again with "
             f"`dsl run SPEC --rerun stale` (or `--rerun {model_input.id}`)") from None
     from engine.device import prepare  # channels_last, as training used
     return prepare(model, device).eval()

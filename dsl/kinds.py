@@ -77,11 +77,10 @@ _WIDTH = _width(0.125)
 # budget (806 s).
 _LAPTOP_TRAIN = 2000
 _LAPTOP_BATCH = 32
-# one rule per epoch cap that architecture records set (dsl.archs: ResNet-50, DenseNet-121)
-_LAPTOP_COSTLY_EPOCHS = tuple(
-    Rule(("epochs",), "cap", cap, only=((("model", "arch"), tuple(
-        a.name for a in ARCHES.values() if a.laptop_epochs == cap)),))
-    for cap in sorted({a.laptop_epochs for a in ARCHES.values() if a.laptop_epochs}))
+# the epoch caps architecture records set (dsl.archs: ResNet-50, DenseNet-121), one rule each
+_LAPTOP_COSTLY_EPOCHS = tuple(Rule(("epochs",), "cap", a.laptop_epochs,
+                                   only=((("model", "arch"), (a.name,)),))
+                              for a in ARCHES.values() if a.laptop_epochs)
 _LAPTOP = {
     "dataset": (Rule(("sizes", "train"), "cap", _LAPTOP_TRAIN), Rule(("sizes", "val"), "cap", 500),
                 Rule(("sizes", "test"), "cap", 1000)),

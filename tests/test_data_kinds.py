@@ -5,18 +5,12 @@ every shipped kind is registered once and reached only through the registry, and
 from __future__ import annotations
 
 import importlib
-import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 from dsl import catalog, data_kinds, data_resolvers, kinds, spec
 from dsl.data_kinds import DATA_KINDS, DataKind
-
-TESTS = Path(__file__).resolve().parent
-ROOT = TESTS.parent
+from tests.plugin_script import run_plugin_script
 
 
 def test_every_kind_has_its_model_and_resolver():
@@ -53,11 +47,7 @@ def test_nested_data_is_reached_through_the_registry(monkeypatch):
 
 
 def test_a_plugin_data_kind_is_validated_planned_and_run(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)])}
-    proc = subprocess.run([sys.executable, str(TESTS / "fake_data_kind.py"), str(tmp_path)],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_plugin_script("fake_data_kind.py", tmp_path)
     assert out["bad_field"] == ("bad_field.toml:8 (data.lines.classes): expected an integer "
                                 ">= 1, got 'many'")
     assert out["bad_kind"].startswith("bad_kind.toml:7 (data.lines): unknown data kind "

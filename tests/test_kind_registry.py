@@ -4,19 +4,15 @@ tabulated like a shipped one."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from dsl import catalog, kinds, profiles, spec
 from dsl.kinds import KINDS, Kind
 from engine.resources import KIND_DEFAULTS, ResourcePolicy
 from engine.results.frame import KIND_METRICS
+from tests.plugin_script import run_plugin_script
 
-TESTS = Path(__file__).resolve().parent
-ROOT = TESTS.parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_shipped_probe_names_a_model_and_a_builder_that_exist():
@@ -58,11 +54,7 @@ def test_views_follow_a_kind_registered_later(monkeypatch):
 
 
 def test_a_plugin_probe_kind_goes_from_spec_to_table(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)])}
-    proc = subprocess.run([sys.executable, str(TESTS / "fake_probe.py"), str(tmp_path)],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_plugin_script("fake_probe.py", tmp_path)
     assert "probe 'count' has no metric 'scor' (it has score, calls)" in out["bad_metric"]
     assert "bad.toml:25" in out["bad_metric"]
     assert out["planned"] == [1.5, 3.0]

@@ -57,7 +57,8 @@ def load_trained(model_input, device: str | torch.device = "cpu") -> nn.Module:
     try:
         model.load_state_dict(state)
     except RuntimeError as err:  # another network than today's code builds for this config
-        first = str(err).strip().splitlines()[1].strip() if "\n" in str(err) else str(err)
+        # torch's message is a heading, then one line per problem: quote the first problem
+        first = (str(err).strip().splitlines()[1:] or [str(err)])[0].strip()
         arch = model_input.config["model"]["arch"]
         raise DslError(
             f"the checkpoint of {model_input.id} does not fit the {arch} today's code builds "

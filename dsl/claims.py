@@ -20,6 +20,9 @@ How a verdict is reached (docs/claims.md says it for users):
   end is below m. "<" mirrors it (high end below -m; low end above -m). "~" within d: supported
   when the whole interval lies inside (-d, d), contradicted when it lies wholly outside.
 - Fewer than MIN_PAIRS paired seeds: inconclusive.
+- Planned results that are absent (jobs not run yet, failed, skipped) are left out, and counted:
+  the verdict says it rests on part of the results ("judged on 2,052 of 6,156 results; 4,104
+  not run"), so a claim checked mid-run or past failed jobs is never mistaken for a whole one.
 - A claim with several parts (an ordering, `for_every`) is supported when every part is; that
   needs no multiple-comparison correction (an intersection-union test). It is contradicted when
   some part is, judged on its interval at confidence 1 - 0.05/k for k parts (Bonferroni), so
@@ -130,6 +133,7 @@ class Row:
     group: tuple = ()
     key: tuple = ()
     value: float | None = None
+    status: str = "ok"  # why `value` is None: not run, failed, skipped, running, no metric
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,22 @@ class Verdict:
     verdict: str
     parts: list[Part] = field(default_factory=list)
     method: str = "t"
+    results: int = 0  # the numbers it was judged on
+    missing: dict[str, int] = field(default_factory=dict)  # planned numbers absent, by why
+
+    @property
+    def partial(self) -> bool:
+        """Judged on only some of its planned results (a run not finished, failed jobs)."""
+        return bool(self.missing)
+
+    def coverage(self) -> str:
+        """"judged on 2,052 of 6,156 results; 4,104 not run" ('' when none is missing)."""
+        if not self.missing:
+            return ""
+        absent = sum(self.missing.values())
+        why = ", ".join(f"{n:,} {s}" for s, n in sorted(self.missing.items(),
+                                                          key=lambda kv: -kv[1]))
+        return f"judged on {self.results:,} of {self.results + absent:,} results; {why}"
 
     @property
     def test(self) -> str:
@@ -193,7 +213,7 @@ class Verdict:
         return {"index": self.index, "text": self.text, "metric": self.metric, "dim": self.dim,
                 "levels": self.levels, "expect": self.relations, "at_least": self.at_least,
                 "within": self.within, "verdict": self.verdict, "test": self.test,
-                "min_pairs": MIN_PAIRS,
+                "min_pairs": MIN_PAIRS, "results": self.results, "missing": dict(self.missing),
                 "parts": [{"where": dict(p.where), "first": p.first, "second": p.second,
                            "relation": p.relation, "effect": p.effect, "ci_low": p.low,
                            "ci_high": p.high, "seeds": p.n, "paired_cells": p.cells_paired,
@@ -226,10 +246,14 @@ def judge(claim: Mapping[str, Any], rows: Iterable[Row], *, index: int = 0,
     # seed -> level -> group -> key -> values (cells resolving to one job come in once already)
     table: dict[tuple, dict[int, dict[int, dict[tuple, list[float]]]]] = {}
     groups: dict[tuple, None] = {}
+    results, missing = 0, {}
     for r in rows:
         groups.setdefault(r.group, None)
         if r.value is None or r.value != r.value:
+            why = "NaN" if r.value is not None else r.status
+            missing[why] = missing.get(why, 0) + 1
             continue
+        results += 1
         table.setdefault(r.group, {}).setdefault(r.seed, {}).setdefault(r.level, {}) \
             .setdefault(r.key, []).append(float(r.value))
     pending = []
@@ -252,7 +276,7 @@ def judge(claim: Mapping[str, Any], rows: Iterable[Row], *, index: int = 0,
     else:
         verdict = "inconclusive"
     return Verdict(index, claim.get("text", ""), claim.get("metric", ""), dim, list(levels),
-                   relations, margin, within, verdict, parts, method)
+                   relations, margin, within, verdict, parts, method, results, missing)
 
 
 def _differences(seeds: Mapping[int, Mapping[int, Mapping[tuple, list[float]]]], x: int, y: int

@@ -116,6 +116,20 @@ def test_less_than_and_approximately_equal():
     assert judge(_claim(expect="~", within=0.11), rows).verdict == "inconclusive"
 
 
+def test_absent_results_are_counted_by_why_and_the_rest_still_judged():
+    rows = _rows([0.30, 0.32, 0.28, 0.31])
+    rows += [Row(4, 0, (), (), None, "failed"), Row(4, 1, (), (), None, "not run"),
+             Row(5, 0, (), (), float("nan")), Row(5, 1, (), (), None, "not run")]
+    v = judge(_claim(), rows)
+    assert v.verdict == "supported" and v.parts[0].n == 4
+    assert v.partial and v.results == 8
+    assert v.missing == {"failed": 1, "not run": 2, "NaN": 1}
+    assert v.coverage() == "judged on 8 of 12 results; 2 not run, 1 failed, 1 NaN"
+    assert v.to_json()["missing"] == {"failed": 1, "not run": 2, "NaN": 1}
+    whole = judge(_claim(), _rows([0.30, 0.32, 0.28]))
+    assert not whole.partial and whole.coverage() == "" and whole.results == 6
+
+
 def test_too_few_paired_seeds_is_inconclusive_whatever_the_effect():
     v = judge(_claim(), _rows([0.5])[: 2 * (MIN_PAIRS - 1)])
     assert v.verdict == "inconclusive" and "needs" in v.parts[0].why
@@ -241,8 +255,9 @@ def test_every_shipped_spec_states_claims_that_validate():
 
 # -- on a store -------------------------------------------------------------------------------
 
-def _filled(tmp_path, gap):
-    """The SPEC with CLAIM, planned, and a store where rotate beats hue by `gap` plus noise."""
+def _filled(tmp_path, gap, fail=lambda job: False):
+    """The SPEC with CLAIM, planned, and a store where rotate beats hue by `gap` plus noise
+    (the jobs `fail` picks failed instead)."""
     from dsl.planner import plan
     from engine.store import Store
     from results_fake import noise
@@ -259,7 +274,7 @@ def _filled(tmp_path, gap):
         tf = tf_of.get(model_of.get(job.id, job.id))
         return 0.5 + (gap if tf == "rotate" else 0.0) + 0.02 * noise(job.id + metric)
 
-    complete_plan(store, p, value=value)
+    complete_plan(store, p, value=value, fail=fail)
     return spec, store
 
 
@@ -281,6 +296,30 @@ def test_dsl_check_exit_status_follows_the_verdict(tmp_path, capsys):
     assert claim["verdict"] == "contradicted" and len(claim["parts"]) == 2
     assert all(p["seeds"] == 5 and p["ci_low"] < p["effect"] < p["ci_high"]
                for p in claim["parts"])
+
+
+def test_dsl_check_says_when_a_claim_rests_on_part_of_its_results(tmp_path, capsys):
+    """Failed jobs leave holes: the verdict is still given, on what is there, and says so;
+    --strict fails on it, as on an inconclusive claim."""
+    from dsl.cli import main
+
+    def fail(job):  # seed 4's probes (the last seed's results: 2 of them per compared level)
+        return job.kind == "linear" and job.config.get("seed") == 4
+
+    spec, store = _filled(tmp_path, 0.2, fail=fail)
+    assert main(["check", str(spec), "--store", str(store.root)]) == 0
+    out = capsys.readouterr()
+    text = " ".join(out.out.split())
+    assert "SUPPORTED" in text and "4 seeds" in text
+    assert "partial: judged on 16 of 20 results; 4 failed" in text
+    assert "1 judged on partial results" in out.err
+    assert main(["check", str(spec), "--store", str(store.root), "--strict"]) == 1
+    capsys.readouterr()
+    assert main(["check", str(spec), "--store", str(store.root), "-f", "md"]) == 0
+    assert "(partial: judged on 16 of 20 results; 4 failed)" in capsys.readouterr().out
+    assert main(["check", str(spec), "--store", str(store.root), "-f", "json"]) == 0
+    [claim] = json.loads(capsys.readouterr().out)["specs"][0]["claims"]
+    assert claim["results"] == 16 and claim["missing"] == {"failed": 4}
 
 
 def test_python_api_check_returns_the_verdicts_by_spec(tmp_path):

@@ -36,7 +36,7 @@ def claim_rows(cells: Sequence[Mapping] | pl.DataFrame, metrics: pl.DataFrame | 
                            maintain_order=True)
         for r in part.iter_rows(named=True):
             rows.append(Row(int(r["seed"]), i, tuple(r[d] for d in every),
-                            tuple(r[k] for k in keys), r["value"]))
+                            tuple(r[k] for k in keys), r["value"], r["status"]))
     return rows, every
 
 
@@ -96,6 +96,8 @@ def terminal_lines(spec: str, verdicts: Sequence[Verdict], details: bool = False
         out.append(f"  [{colour}]{v.verdict.upper():<12}[/] {v.text}")
         out.append(f"  {'':<12} {expectation(v)} on {v.metric}: "
                    f"{summary_line(v, _fmt).split(': ', 1)[1]}")
+        if v.partial:
+            out.append(f"  {'':<12} [yellow]partial: {v.coverage()}[/]")
         if details and len(v.parts) > 1:
             for p in v.parts:
                 ci = "" if p.low is None else f" [{_fmt(p.low)}, {_fmt(p.high)}]"
@@ -133,8 +135,9 @@ def to_markdown(spec: str, verdicts: Sequence[Verdict]) -> str:
         effect = "-" if p is None or p.effect is None else _fmt(p.effect)
         ci = "-" if p is None or p.low is None else f"[{_fmt(p.low)}, {_fmt(p.high)}]"
         where = f" ({p.label()})" if p is not None and len(v.parts) > 1 else ""
+        partial = f" (partial: {v.coverage()})" if v.partial else ""
         lines.append(f"| {_md(v.text)} | {_md(expectation(v))} on {_md(v.metric)} | "
-                     f"**{v.verdict}**{_md(where)} | {effect} | {ci} | "
+                     f"**{v.verdict}**{_md(where + partial)} | {effect} | {ci} | "
                      f"{0 if p is None else p.n} |")
     return "\n".join(lines) + "\n"
 
@@ -156,9 +159,10 @@ def to_html(verdicts: Sequence[Verdict]) -> str:
         effect = "-" if p is None or p.effect is None else _fmt(p.effect)
         ci = "-" if p is None or p.low is None else f"[{_fmt(p.low)}, {_fmt(p.high)}]"
         where = escape(p.label()) if p is not None else ""
+        partial = f"<br>partial: {escape(v.coverage())}" if v.partial else ""
         rows.append(f"<tr><td>{escape(v.text)}</td><td>{escape(expectation(v))} on "
                     f"{escape(v.metric)}</td><td style='color:{colour[v.verdict]}'><b>"
-                    f"{v.verdict}</b></td><td>{where}</td><td>{effect}</td><td>{ci}</td>"
+                    f"{v.verdict}</b>{partial}</td><td>{where}</td><td>{effect}</td><td>{ci}</td>"
                     f"<td>{0 if p is None else p.n}</td></tr>")
     return ("<h2>Claims</h2><table><tr><th>claim</th><th>expected</th><th>verdict</th>"
             "<th>part shown</th><th>effect</th><th>95% CI</th><th>seeds</th></tr>"

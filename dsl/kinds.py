@@ -66,6 +66,31 @@ def _width(scale: float) -> Rule:
 
 _WIDTH = _width(0.125)
 
+
+def _scaled(*, train: int, val: int, test: int, width: Rule, epochs: int, batch: int,
+            finetune_epochs: int, pairs: int, extra_train: tuple[Rule, ...] = ()
+            ) -> dict[str, tuple[Rule, ...]]:
+    """The rules of a profile that runs every spec at a chosen scale, per job kind: sizes of
+    the generated splits, network width, training epochs and batch, the probes' caps."""
+    return {
+        "dataset": (Rule(("sizes", "train"), "cap", train), Rule(("sizes", "val"), "cap", val),
+                    Rule(("sizes", "test"), "cap", test)),
+        "train": (width, Rule(("epochs",), "cap", epochs), *extra_train,
+                  Rule(("batch_size",), "cap", batch),
+                  Rule(("schedule", "warmup_epochs"), "cap", 1)),
+        "features": (width,),
+        "linear": (Rule(("epochs",), "cap", 100),
+                   Rule(("n_train",), "cap", train, null_is_all=False)),
+        "finetune": (width, Rule(("epochs",), "cap", finetune_epochs),
+                     Rule(("batch_size",), "cap", batch),
+                     Rule(("schedule", "warmup_epochs"), "cap", 1),
+                     Rule(("n_train",), "cap", train), Rule(("linear", "epochs"), "cap", 100),
+                     Rule(("linear", "n_train"), "cap", train)),
+        "sensitivity": (width, Rule(("pairs",), "cap", pairs)),
+        "accuracy": (width,),
+    }
+
+
 # Laptop: findings on a 2-core CPU in about 15 minutes a spec, chosen by measurement (docs/claims.md
 # has the runs): 2,000 training images for 8 epochs, width-1/8 networks (a ResNet-18 step costs
 # ~1.1 ms of one core per image at that width, channels_last), the first 5 seeds
@@ -81,22 +106,9 @@ _LAPTOP_BATCH = 32
 _LAPTOP_COSTLY_EPOCHS = tuple(Rule(("epochs",), "cap", a.laptop_epochs,
                                    only=((("model", "arch"), (a.name,)),))
                               for a in ARCHES.values() if a.laptop_epochs)
-_LAPTOP = {
-    "dataset": (Rule(("sizes", "train"), "cap", _LAPTOP_TRAIN), Rule(("sizes", "val"), "cap", 500),
-                Rule(("sizes", "test"), "cap", 1000)),
-    "train": (_WIDTH, Rule(("epochs",), "cap", 8), *_LAPTOP_COSTLY_EPOCHS,
-              Rule(("batch_size",), "cap", _LAPTOP_BATCH),
-              Rule(("schedule", "warmup_epochs"), "cap", 1)),
-    "features": (_WIDTH,),
-    "linear": (Rule(("epochs",), "cap", 100),
-               Rule(("n_train",), "cap", _LAPTOP_TRAIN, null_is_all=False)),
-    "finetune": (_WIDTH, Rule(("epochs",), "cap", 5), Rule(("batch_size",), "cap", _LAPTOP_BATCH),
-                 Rule(("schedule", "warmup_epochs"), "cap", 1),
-                 Rule(("n_train",), "cap", _LAPTOP_TRAIN), Rule(("linear", "epochs"), "cap", 100),
-                 Rule(("linear", "n_train"), "cap", _LAPTOP_TRAIN)),
-    "sensitivity": (_WIDTH, Rule(("pairs",), "cap", 500)),
-    "accuracy": (_WIDTH,),
-}
+_LAPTOP = _scaled(train=_LAPTOP_TRAIN, val=500, test=1000, width=_WIDTH, epochs=8,
+                  batch=_LAPTOP_BATCH, finetune_epochs=5, pairs=500,
+                  extra_train=_LAPTOP_COSTLY_EPOCHS)
 
 # GPU: a quick profile for one GPU (`dsl run specs/ --profile gpu --jobs 8 --per-gpu 8`), sized by
 # arithmetic, not yet measured on a GPU (benchmarks/device.sh quick measures it): the laptop
@@ -106,21 +118,8 @@ _LAPTOP = {
 # 22,800 images/s measured uncompiled on an H200 (packing.py), ~50k with 8 jobs sharing it.
 _GPU_TRAIN = 10000
 _GPU_WIDTH = _width(0.5)
-_GPU = {
-    "dataset": (Rule(("sizes", "train"), "cap", _GPU_TRAIN), Rule(("sizes", "val"), "cap", 1000),
-                Rule(("sizes", "test"), "cap", 2000)),
-    "train": (_GPU_WIDTH, Rule(("epochs",), "cap", 15), Rule(("batch_size",), "cap", 128),
-              Rule(("schedule", "warmup_epochs"), "cap", 1)),
-    "features": (_GPU_WIDTH,),
-    "linear": (Rule(("epochs",), "cap", 100),
-               Rule(("n_train",), "cap", _GPU_TRAIN, null_is_all=False)),
-    "finetune": (_GPU_WIDTH, Rule(("epochs",), "cap", 10), Rule(("batch_size",), "cap", 128),
-                 Rule(("schedule", "warmup_epochs"), "cap", 1),
-                 Rule(("n_train",), "cap", _GPU_TRAIN), Rule(("linear", "epochs"), "cap", 100),
-                 Rule(("linear", "n_train"), "cap", _GPU_TRAIN)),
-    "sensitivity": (_GPU_WIDTH, Rule(("pairs",), "cap", 1000)),
-    "accuracy": (_GPU_WIDTH,),
-}
+_GPU = _scaled(train=_GPU_TRAIN, val=1000, test=2000, width=_GPU_WIDTH, epochs=15, batch=128,
+               finetune_epochs=10, pairs=1000)
 
 KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("dataset", "2", "engine.data.job:run", False,

@@ -16,7 +16,7 @@ from engine import device as dev
 from engine.data import artifact
 from engine.divergence import check_finite
 from engine.jobs import Input, Metric, RunContext
-from engine.models import load_trained
+from engine.models import load_frozen
 
 
 def compute(model: torch.nn.Module, images, device: torch.device,
@@ -31,7 +31,7 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
         ctx: RunContext) -> list[Metric]:
     FeaturesConfig.parse(config)  # the model is the trained input's; its config says the same
     device = dev.resolve(ctx.device)
-    model = load_trained(inputs["model"], device)
+    model = load_frozen(inputs["model"], device)
     data = artifact.load(inputs["data"].path)
     splits = {}
     for name, split in data.splits.items():

@@ -123,3 +123,99 @@ def test_cpu_inputs_and_weights_are_channels_last_and_compute_the_same(tmp_path)
         prepared = dev.prepare(model, torch.device("cpu"))
         assert prepared.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
         torch.testing.assert_close(prepared.features(x), nchw, rtol=1e-4, atol=1e-5)
+
+
+def _with_running_stats(model: torch.nn.Module) -> torch.nn.Module:
+    """Batch norms with running statistics far from (0, 1), as after training."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(3 * torch.randn(16, 3, 32, 32) + 1)
+    return model.eval()
+
+
+@pytest.mark.parametrize("arch", sorted(BUILDERS))
+def test_folding_batch_norms_keeps_every_architectures_function(arch):
+    # features, sensitivity and accuracy jobs run their model folded (engine.models.fold): the
+    # same features and logits up to float rounding, and no batch norm left where a convolution
+    # fed it
+    from engine.models.fold import fold_batchnorm
+
+    model = _with_running_stats(seeded_build({"arch": arch, "width": 0.25, "num_classes": 3}, 0))
+    x = torch.randn(8, 3, 32, 32)
+    with torch.no_grad():
+        before_f, before_y = model.features(x), model(x)
+        n_bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+        fold_batchnorm(model)
+        torch.testing.assert_close(model.features(x), before_f, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(model(x), before_y, rtol=1e-4, atol=1e-4)
+    left = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert not model.training
+    if n_bn:  # every CNN here has convolutions that feed a batch norm
+        assert left < n_bn, f"{arch}: nothing folded"
+    else:
+        assert arch == "vit"
+
+
+def test_only_a_convolution_that_feeds_its_batch_norm_alone_is_folded():
+    from engine.models.fold import fold_batchnorm
+
+    class TwoUsers(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+            self.bn = torch.nn.BatchNorm2d(4)
+            self.conv2 = torch.nn.Conv2d(3, 4, 3, padding=1)
+            self.bn2 = torch.nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            y = self.conv(x)  # y is used twice: folding bn into conv would change the sum
+            return self.bn(y) + y + self.bn2(self.conv2(x))
+
+    model = _with_running_stats(TwoUsers())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = model(x)
+        fold_batchnorm(model)
+        torch.testing.assert_close(model(x), expected, rtol=1e-4, atol=1e-5)
+    assert isinstance(model.bn, torch.nn.BatchNorm2d)
+    assert isinstance(model.bn2, torch.nn.Identity)
+
+
+def test_a_model_fx_cannot_trace_is_left_as_it_is():
+    from engine.models.fold import fold_batchnorm
+
+    class DataDependent(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.bn = torch.nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            return self.bn(self.conv(x)) if x.sum() > 0 else x
+
+    model = fold_batchnorm(DataDependent())
+    assert isinstance(model.bn, torch.nn.BatchNorm2d) and not model.training
+
+
+def test_probes_load_their_model_folded_and_fine_tuning_keeps_batch_norm(tmp_path):
+    from engine.models import CHECKPOINT, load_frozen
+
+    cfg = {"model": {"arch": "resnet18", "width": 0.125, "num_classes": 3}}
+    torch.save(seeded_build(cfg["model"], 0).state_dict(), tmp_path / CHECKPOINT)
+    model_input = Input("train-x", "train", cfg, tmp_path)
+    frozen, trained = load_frozen(model_input), load_trained(model_input)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in frozen.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in trained.modules())
+    x = torch.randn(4, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        torch.testing.assert_close(frozen.features(x), trained.features(x), rtol=1e-4,
+                                   atol=1e-5)
+    import inspect
+
+    from engine import features
+    from engine.probes import accuracy, finetune, sensitivity
+
+    for module in (features, accuracy, sensitivity):
+        assert "load_frozen(" in inspect.getsource(module.run)
+    assert "load_trained(" in inspect.getsource(finetune.run)

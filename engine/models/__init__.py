@@ -66,3 +66,11 @@ def load_trained(model_input, device: str | torch.device = "cpu") -> nn.Module:
             f"`dsl run SPEC --rerun stale` (or `--rerun {model_input.id}`)") from None
     from engine.device import prepare  # channels_last, as training used
     return prepare(model, device).eval()
+
+
+def load_frozen(model_input, device: str | torch.device = "cpu") -> nn.Module:
+    """`load_trained` for a job that only runs the model forward (features, sensitivity,
+    accuracy): its batch norms folded into their convolutions (engine.models.fold)."""
+    from engine.models.fold import fold_batchnorm
+
+    return fold_batchnorm(load_trained(model_input, device))

@@ -16,7 +16,7 @@ from dsl.job_configs import AccuracyConfig
 from engine import device as dev
 from engine.data import artifact
 from engine.jobs import Input, Metric, RunContext
-from engine.models import load_trained
+from engine.models import load_frozen
 from engine.train import evaluate, labelled
 
 
@@ -24,7 +24,7 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
         ctx: RunContext) -> list[Metric]:
     c = AccuracyConfig.parse(config)
     device = dev.resolve(ctx.device)
-    model = load_trained(inputs["model"], device)
+    model = load_frozen(inputs["model"], device)
     data = artifact.load(inputs["data"].path)
     label = c.label
     n_model = int(inputs["model"].config["model"]["num_classes"])

@@ -19,7 +19,7 @@ from dsl.errors import DslError
 from dsl.job_configs import SensitivityConfig
 from engine import device as dev
 from engine.jobs import Input, Metric, RunContext
-from engine.models import load_trained
+from engine.models import load_frozen
 
 
 @torch.no_grad()
@@ -52,7 +52,7 @@ def run(config: Mapping[str, Any], inputs: Mapping[str, Input], out_dir: Path,
 
     c = SensitivityConfig.parse(config)
     device = dev.resolve(ctx.device)
-    model = load_trained(inputs["model"], device)
+    model = load_frozen(inputs["model"], device)
     x1, x2, xa, xb = sensitivity_pairs(c.data, c.vary.to_config(), c.pairs, c.seed, device,
                                        data_root=ctx.data_root)
     values = sensitivity(model, x1, x2, xa, xb, device)

@@ -2,6 +2,7 @@
 
 Jobs by kind and state (done, running, queued, failed, skipped), the Slurm jobs running now, an
 ETA from the durations the store measured, the last failures, and the driver (alive or not).
+A job a `--rerun` computes again counts as queued, not done, until this run has finished it anew.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def driver_state(store: Store, run: RunRecord) -> dict:
 def status(store: Store, run: RunRecord, failures: int = 5) -> dict:
     jobs = run_jobs(store, run)
     records = store.jobs(jobs)
+    # finished jobs this run computes again (--rerun) keep their old record until it does
+    info = runfiles.driver(store.root, run.run_id) or {}
+    redo, since = set(info.get("rerun") or ()), info.get("started") or run.started or 0.0
     counts: dict[str, Counter] = defaultdict(Counter)
     running, failed = [], []
     seconds: dict[str, list[float]] = defaultdict(list)
@@ -52,6 +56,8 @@ def status(store: Store, run: RunRecord, failures: int = 5) -> dict:
         state = "queued" if state == "pending" else state
         if state == "done" and not store.paths.artifact(jid).is_dir():
             state = "queued"  # its artifact was removed: the next run makes it again
+        if state == "done" and jid in redo and (rec.finished or 0.0) < since:
+            state = "queued"  # done before this run, which computes it again
         if state == "running" and run.status != "running" and rec.owner == run.owner:
             state = "queued"  # this run's driver is gone; its claim will be taken over
         counts[kind][state] += 1

@@ -18,6 +18,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Iterable
 
 
 def _write(path: Path, data: dict) -> None:
@@ -79,9 +80,11 @@ def driver_file(root: str | os.PathLike, run_id: str) -> Path:
 
 
 def note_driver(root: str | os.PathLike, runs: dict[str, dict[str, str]],
-                argv: list[str] | None = None) -> None:
+                argv: list[str] | None = None, rerun: Iterable[str] = ()) -> None:
     """Record this process as the driver of `runs` (run id -> {job id: kind}, every job the run
-    needs, inputs included: what `dsl status` counts)."""
+    needs, inputs included: what `dsl status` counts) and of the finished jobs among them it
+    computes again (`--rerun`): until this driver finishes one anew, `dsl status` counts it as
+    queued, not done."""
     import socket
 
     base = {"host": socket.gethostname(), "pid": os.getpid(),
@@ -91,8 +94,10 @@ def note_driver(root: str | os.PathLike, runs: dict[str, dict[str, str]],
             else None,
             "argv": list(sys.argv[1:] if argv is None else argv), "cwd": os.getcwd(),
             "log": os.environ.get("DSL_DRIVER_LOG"), "started": time.time()}
+    redo = set(rerun)
     for run_id, jobs in runs.items():
-        _write(driver_file(root, run_id), {**base, "jobs": jobs})
+        _write(driver_file(root, run_id), {**base, "jobs": jobs,
+                                           "rerun": sorted(j for j in jobs if j in redo)})
 
 
 def driver(root: str | os.PathLike, run_id: str) -> dict | None:

@@ -210,7 +210,8 @@ def run(plan_or_paths: Plan | str | os.PathLike | Sequence[str | os.PathLike], *
     from engine.runfiles import note_driver
 
     note_driver(store.root, {summary.run_ids[s.name]: {j: graph[j].kind for j in s.jobs
-                                                        if j in graph} for s in specs})
+                                                        if j in graph} for s in specs},
+                rerun=force)
     bar = Progress(Console(stderr=True), live=progress and echo,
                    parallel=ex.capacity if ex else 1, lines=not verbose)
     scheduler = Scheduler(graph, store, ex, bar, summary, console, data_root=data_root,

@@ -50,9 +50,9 @@ def train_ms(model: torch.nn.Module, fmt, batch: int, steps: int) -> float:
 def infer_ms(model: torch.nn.Module, fmt, batch: int = 1024, fold: bool = False,
              reps: int = 3) -> float:
     """The fastest of `reps` passes (after a warm-up one), per image."""
-    model = model.to(memory_format=fmt).eval()
     if fold:
         fold_batchnorm(model)
+    model = model.to(memory_format=fmt).eval()
     x = torch.randn(batch, 3, 32, 32).contiguous(memory_format=fmt)
     model.features(x)
     best = float("inf")

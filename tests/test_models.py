@@ -206,6 +206,8 @@ def test_probes_load_their_model_folded_and_fine_tuning_keeps_batch_norm(tmp_pat
     model_input = Input("train-x", "train", cfg, tmp_path)
     frozen, trained = load_frozen(model_input), load_trained(model_input)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in frozen.modules())
+    # the folded convolutions keep the layout the inputs come in (engine.device.prepare)
+    assert frozen.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in trained.modules())
     x = torch.randn(4, 3, 32, 32).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():

@@ -6,7 +6,8 @@ bootstrap) and the number of paired seeds; docs/claims.md says how the verdict i
 A claim whose planned results are not all in the store (a run not finished, failed jobs) is
 judged on those that are, and says so: "partial: judged on 2,052 of 6,156 results; 4,104 not
 run". Exit status: 1 when any claim is contradicted (with --strict, also when any is
-inconclusive or partial), else 0. Without --profile or --set, each spec is judged with the options of its last run.
+inconclusive or partial), else 0. Without --profile or --set, each spec is judged with the
+options of its last run.
 """
 
 from __future__ import annotations

@@ -71,6 +71,7 @@ def load_trained(model_input, device: str | torch.device = "cpu") -> nn.Module:
 def load_frozen(model_input, device: str | torch.device = "cpu") -> nn.Module:
     """`load_trained` for a job that only runs the model forward (features, sensitivity,
     accuracy): its batch norms folded into their convolutions (engine.models.fold)."""
+    from engine.device import prepare
     from engine.models.fold import fold_batchnorm
 
-    return fold_batchnorm(load_trained(model_input, device))
+    return prepare(fold_batchnorm(load_trained(model_input, device)), device)

@@ -14,6 +14,8 @@ A model fx cannot trace is left as it is.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
@@ -21,13 +23,11 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
     """`model` in eval mode with each Conv2d -> BatchNorm2d pair of its forward graph made one
-    Conv2d (in place; the BatchNorm2d becomes an Identity). Returns the model."""
+    Conv2d (in place; the BatchNorm2d becomes an Identity). Returns the model. The new weights
+    are in the default memory layout: set the layout after folding (`engine.device.prepare`)."""
     model.eval()
     for conv_name, bn_name in _conv_bn_pairs(model):
-        conv, bn = model.get_submodule(conv_name), model.get_submodule(bn_name)
-        fused = fuse_conv_bn_eval(conv, bn)
-        fused.weight.data = fused.weight.data.contiguous(
-            memory_format=_memory_format(conv.weight))
+        fused = fuse_conv_bn_eval(model.get_submodule(conv_name), model.get_submodule(bn_name))
         _set(model, conv_name, fused)
         _set(model, bn_name, nn.Identity())
     return model
@@ -39,27 +39,19 @@ def _conv_bn_pairs(model: nn.Module) -> list[tuple[str, str]]:
     except Exception:  # noqa: BLE001 - data-dependent control flow: keep the model unfolded
         return []
     modules = dict(model.named_modules())
+    calls = Counter(n.target for n in graph.nodes if n.op == "call_module")
     pairs = []
     for node in graph.nodes:
         if node.op != "call_module" or not isinstance(modules.get(node.target), nn.BatchNorm2d):
             continue
         src = node.args[0] if node.args else None
+        # a module called more than once (shared weights) is left alone
         if (isinstance(src, torch.fx.Node) and src.op == "call_module"
                 and isinstance(modules.get(src.target), nn.Conv2d) and len(src.users) == 1
-                and modules[node.target].track_running_stats):
+                and modules[node.target].track_running_stats
+                and calls[src.target] == 1 and calls[node.target] == 1):
             pairs.append((src.target, node.target))
-    # a module called twice appears in two nodes: fold it once, and only if every call pairs
-    # the same two modules
-    calls: dict[str, int] = {}
-    for node in graph.nodes:
-        if node.op == "call_module":
-            calls[node.target] = calls.get(node.target, 0) + 1
-    return [(c, b) for c, b in dict.fromkeys(pairs) if calls[c] == 1 and calls[b] == 1]
-
-
-def _memory_format(t: torch.Tensor) -> torch.memory_format:
-    return torch.channels_last if t.dim() == 4 and t.is_contiguous(
-        memory_format=torch.channels_last) and not t.is_contiguous() else torch.contiguous_format
+    return pairs
 
 
 def _set(model: nn.Module, name: str, module: nn.Module) -> None:

@@ -170,7 +170,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
                    "gpu": _GPU["finetune"]},
          probe="dsl.spec:FinetuneProbe", resolve="dsl.probe_jobs:finetune_jobs",
          config="dsl.job_configs:FinetuneConfig"),
-    Kind("sensitivity", "2", "engine.probes.sensitivity:run", True,
+    Kind("sensitivity", "3", "engine.probes.sensitivity:run", True,
          "Eq. 1: pair distance under a varied component over independent-pair distance",
          arch=True, metrics=("sensitivity", "pair_distance", "independent_distance"),
          reads_files=True, cost="dsl.estimate:sensitivity_flop", order=5,

@@ -190,4 +190,8 @@ def test_cifar_val_size_order_and_pairs_follow_the_seed(tmp_path):
     vary = {"transforms": [{"name": "hflip", "params": {"p": 0.0}}]}  # pixels kept as stored
     a = sensitivity_pairs(cfg(), vary, 8, 0, data_root=root)
     b = sensitivity_pairs(cfg(), vary, 8, 1, data_root=root)
-    assert not torch.equal(a[0][:, 0, 0, 0], b[0][:, 0, 0, 0])  # other test images per seed
+    assert not torch.equal(a.x1[:, 0, 0, 0], b.x1[:, 0, 0, 0])  # other test images per seed
+    assert not torch.equal(a.index, b.index)
+    # 8 draws from 10 test images: the index says which image each pair shows
+    assert ((a.index >= 0) & (a.index < 10)).all()
+    assert torch.equal(a.x1, generate(cfg(), "test", a.index.numpy(), 0, data_root=root)[0])

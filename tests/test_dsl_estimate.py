@@ -76,7 +76,7 @@ def test_flop_of_each_job_kind(planned):
     assert flop["train"] == pytest.approx(F64 * (3 * 100 * 3 + 10 * 3 + 20))
     # finetune: features once for its linear stage, 3 passes per epoch, val+test every epoch+1
     assert flop["finetune"] == pytest.approx(F64 * (50 + 3 * 50 * 2 + (10 + 20) * 3))
-    assert flop["sensitivity"] == pytest.approx(F64 * 4 * 100)  # four images per pair
+    assert flop["sensitivity"] == pytest.approx(F64 * 2 * 100)  # x1 and x2 of each pair
     assert flop["accuracy"] == pytest.approx(F64 * (20 + 10))  # only the listed splits
     # cifar10 with 3 classes and null sizes: train 3 x 5000 - 5000 val, test 3 x 1000
     features = p.jobs[probes["linear"].inputs["features"]]

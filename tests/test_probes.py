@@ -108,18 +108,58 @@ class Flatten(nn.Module):
 
 def test_sensitivity_is_eq1_on_known_tensors():
     g = torch.Generator().manual_seed(0)
-    x1, xa, xb = (torch.randint(0, 256, (20, 3, 4, 4), generator=g, dtype=torch.uint8)
-                  for _ in range(3))
+    x1 = torch.randint(0, 256, (20, 3, 4, 4), generator=g, dtype=torch.uint8)
     x2 = x1.clone()
     x2[:, 0] = 255 - x2[:, 0]  # vary the first channel only
-    out = sensitivity(Flatten(), x1, x2, xa, xb, batch_size=7)
-    norm = lambda a, b: (dev.normalise(a) - dev.normalise(b)).flatten(1).norm(dim=1).mean().item()
-    assert out["pair_distance"] == pytest.approx(norm(x1, x2), rel=1e-5)
-    assert out["independent_distance"] == pytest.approx(norm(xa, xb), rel=1e-5)
-    assert out["sensitivity"] == pytest.approx(norm(x1, x2) / norm(xa, xb), rel=1e-5)
-    assert sensitivity(Flatten(), x1, x1.clone(), xa, xb)["sensitivity"] == 0.0
+    out = sensitivity(Flatten(), x1, x2, batch_size=7)
+    f1, f2 = (dev.normalise(x).flatten(1).double() for x in (x1, x2))
+    pair = (f1 - f2).norm(dim=1).mean().item()
+    # the independent samples: x1[i] against x2[j] for every i != j, by hand
+    independent = sum((f1[i] - f2[j]).norm().item() for i in range(20) for j in range(20)
+                      if i != j) / (20 * 19)
+    assert out["pair_distance"] == pytest.approx(pair, rel=1e-9)
+    assert out["independent_distance"] == pytest.approx(independent, rel=1e-9)
+    assert out["sensitivity"] == pytest.approx(pair / independent, rel=1e-9)
+    assert sensitivity(Flatten(), x1, x1.clone())["sensitivity"] == 0.0
     with pytest.raises(DslError):
-        sensitivity(Flatten(), x1, x2[:3], xa, xb)
+        sensitivity(Flatten(), x1, x2[:3])
+
+
+def test_independent_pairs_are_of_two_different_samples():
+    """Finite test splits draw samples with replacement: two pairs of one sample are the same
+    image under two draws of the transform, not independent images, and must not be counted."""
+    g = torch.Generator().manual_seed(1)
+    x1 = torch.randint(0, 256, (6, 3, 4, 4), generator=g, dtype=torch.uint8)
+    x2 = 255 - x1
+    index = torch.tensor([4, 9, 4, 2, 9, 7])
+    f1, f2 = (dev.normalise(x).flatten(1).double() for x in (x1, x2))
+    others = [(i, j) for i in range(6) for j in range(6) if index[i] != index[j]]
+    expected = sum((f1[i] - f2[j]).norm().item() for i, j in others) / len(others)
+    out = sensitivity(Flatten(), x1, x2, index)
+    assert out["independent_distance"] == pytest.approx(expected, rel=1e-9)
+    assert out["independent_distance"] != pytest.approx(
+        sensitivity(Flatten(), x1, x2)["independent_distance"], rel=1e-6)
+    with pytest.raises(DslError, match="at least two different samples"):
+        sensitivity(Flatten(), x1, x2, torch.full((6,), 3))
+    with pytest.raises(DslError, match="index"):
+        sensitivity(Flatten(), x1, x2, index[:4])
+
+
+def test_independent_distance_in_row_blocks_equals_the_whole_matrix(monkeypatch):
+    """Large `pairs` go through cdist a block of rows at a time; the mean must not change."""
+    import engine.probes.sensitivity as module
+    g = torch.Generator().manual_seed(2)
+    f1, f2 = torch.randn(300, 8, generator=g).double(), torch.randn(300, 8, generator=g).double()
+    index = torch.randint(0, 200, (300,), generator=g)
+    whole = module._independent_distance(f1, f2, index)
+    d = torch.cdist(f1, f2)
+    assert whole == pytest.approx(d[index[:, None] != index[None, :]].mean().item(), rel=1e-12)
+    real_cdist = torch.cdist
+    rows = []
+    monkeypatch.setattr(module.torch, "cdist", lambda a, b: rows.append(len(a)) or real_cdist(a, b))
+    monkeypatch.setattr(module, "_BLOCK", 300 * 7)  # blocks of 7 rows
+    assert module._independent_distance(f1, f2, index) == pytest.approx(whole, rel=1e-12)
+    assert rows == [7] * 42 + [6]
 
 
 def test_a_model_trained_with_a_transform_is_less_sensitive_to_it(tmp_path):
@@ -130,10 +170,8 @@ def test_a_model_trained_with_a_transform_is_less_sensitive_to_it(tmp_path):
     ordinary = load_trained(trained(tmp_path, "ord", plain, epochs=6))
     x1 = torch.from_numpy(synthetic.images(256, seed=99)[0])
     x2 = 255 - x1
-    xa = torch.from_numpy(synthetic.images(256, seed=100)[0])
-    xb = torch.from_numpy(synthetic.images(256, seed=101)[0])
-    s_inv = sensitivity(invariant, x1, x2, xa, xb)["sensitivity"]
-    s_ord = sensitivity(ordinary, x1, x2, xa, xb)["sensitivity"]
+    s_inv = sensitivity(invariant, x1, x2)["sensitivity"]
+    s_ord = sensitivity(ordinary, x1, x2)["sensitivity"]
     assert s_inv < 0.75 * s_ord, (s_inv, s_ord)
 
 
@@ -181,8 +219,7 @@ def test_sensitivity_job_reports_eq1_of_the_pairs_it_is_given(tmp_path, monkeypa
     def pairs(data, vary, n, seed, device, data_root=None):
         seen.update(data=data, vary=vary, n=n, seed=seed)
         x1 = torch.from_numpy(synthetic.images(n, seed=seed)[0])
-        xa, xb = (torch.from_numpy(synthetic.images(n, seed=seed + k)[0]) for k in (1, 2))
-        return x1, 255 - x1, xa, xb
+        return x1, 255 - x1, torch.arange(n) % 8  # 8 samples, each in 4 pairs
 
     # setitem on the module dict: the lazy engine.data.__getattr__ must not run for the fake
     monkeypatch.setitem(vars(engine.data), "sensitivity_pairs", pairs)
@@ -192,8 +229,8 @@ def test_sensitivity_job_reports_eq1_of_the_pairs_it_is_given(tmp_path, monkeypa
     m = as_metrics(job.run(cfg, {"model": model_in}, tmp_path, CPU))
     assert seen == {"data": {"kind": "solid"}, "vary": {"component": "foreground"}, "n": 32, "seed": 5}
     assert set(m) == {("sensitivity", None), ("pair_distance", None), ("independent_distance", None)}
-    x1, x2, xa, xb = pairs(None, None, 32, 5, "cpu")
-    expected = sensitivity(load_trained(model_in), x1, x2, xa, xb)
+    x1, x2, index = pairs(None, None, 32, 5, "cpu")
+    expected = sensitivity(load_trained(model_in), x1, x2, index)
     assert m[("sensitivity", None)] == pytest.approx(expected["sensitivity"], rel=1e-5)
     assert m[("sensitivity", None)] == pytest.approx(
         m[("pair_distance", None)] / m[("independent_distance", None)])
@@ -363,12 +400,11 @@ def test_sensitivity_measures_the_model_in_eval_mode():
     function must measure the network as probes and the features job see it."""
     model = seeded_build(MODEL, 0)
     g = torch.Generator().manual_seed(0)
-    x1, xa, xb = (torch.randint(0, 256, (16, 3, 16, 16), generator=g, dtype=torch.uint8)
-                  for _ in range(3))
+    x1, xa = (torch.randint(0, 256, (16, 3, 16, 16), generator=g, dtype=torch.uint8)
+              for _ in range(2))
     x2 = 255 - x1
     with torch.no_grad():  # a few batches through BN in train mode: running stats move off 0/1
         for _ in range(3):
             model.train()(dev.normalise(xa))
-    expected = sensitivity(model.eval(), x1, x2, xa, xb)
-    assert sensitivity(model.train(), x1, x2, xa, xb, batch_size=5) == pytest.approx(expected,
-                                                                                    rel=1e-5)
+    expected = sensitivity(model.eval(), x1, x2)
+    assert sensitivity(model.train(), x1, x2, batch_size=5) == pytest.approx(expected, rel=1e-5)

@@ -1,13 +1,16 @@
-"""Sensitivity pairs (Eq. 1): (x1, x2) differ only in the varied part; (xa, xb) are independent.
+"""Sensitivity pairs (Eq. 1): (x1, x2) differ only in the varied part.
 
 x2 is sample i rendered again with the varied transforms' (or component's) draws re-keyed; every
 other draw (object, background, other transforms) hashes to the same numbers, so the pair shares
-everything else exactly. Pairs are taken from the test split.
+everything else exactly. Pairs are taken from the test split. Eq. 1's independent samples are the
+same images across pairs, x1[i] against x2[j] for two different test samples (`index`), so they
+cost no rendering and no forward pass of their own.
 """
 
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import torch
 
@@ -35,9 +38,17 @@ def with_transforms(cfg: dict, tfs: list[dict]) -> dict:
     return cfg
 
 
+class Pairs(NamedTuple):
+    """uint8 [n,3,H,W] images x1, x2 on the device, and `index` [n] (int64, CPU): the test sample
+    each pair renders. Pairs of equal index show the same sample, so they are not independent."""
+    x1: torch.Tensor
+    x2: torch.Tensor
+    index: torch.Tensor
+
+
 def sensitivity_pairs(data_config: dict, vary: dict, n: int, seed: int, device="cpu",
-                      data_root=None):
-    """(x1, x2, xa, xb), each uint8 [n,3,H,W] on `device`.
+                      data_root=None) -> Pairs:
+    """`Pairs` (x1, x2, index) of n test samples.
 
     vary = {"transforms": [TF...]} redraws only those transforms (adding them to the data if it
     lacks them); {"component": "background" | "foreground"} swaps only that part of a composite
@@ -59,15 +70,10 @@ def sensitivity_pairs(data_config: dict, vary: dict, n: int, seed: int, device="
     size = build(cfg, seed, None, data_root).size("test")
     key = rand.derive(rand.config_key(cfg, int(seed)), "pairs")
     i = torch.arange(int(n), dtype=torch.int64)
+    # unlimited data: samples 0..n-1; finite data: hashed draws from the test set
+    base = i if size is None else rand.randint(rand.derive(key, 0), i, size)
 
-    def indices(stream: int) -> torch.Tensor:
-        # unlimited data: fresh samples per stream; finite data: hashed draws from the test set
-        if size is None:
-            return i + stream * int(n)
-        return rand.randint(rand.derive(key, stream), i, size)
+    def gen(v=frozenset()):
+        return generate(cfg, "test", base, seed, device, data_root=data_root, vary=v)[0]
 
-    def gen(idx, v=frozenset()):
-        return generate(cfg, "test", idx, seed, device, data_root=data_root, vary=v)[0]
-
-    base = indices(0)
-    return gen(base), gen(base, varied), gen(indices(1)), gen(indices(2))
+    return Pairs(gen(), gen(varied), base)

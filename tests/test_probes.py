@@ -408,3 +408,21 @@ def test_sensitivity_measures_the_model_in_eval_mode():
             model.train()(dev.normalise(xa))
     expected = sensitivity(model.eval(), x1, x2)
     assert sensitivity(model.train(), x1, x2, batch_size=5) == pytest.approx(expected, rel=1e-5)
+
+
+def test_sensitivity_cost_benchmark_compares_both_estimators_on_the_same_pairs():
+    """benchmarks/sensitivity_cost.py runs end to end, tiny: version 2's separate independent
+    pairs against the engine's, timed and with the denominator's spread over draws."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "benchmarks/sensitivity_cost.py", "--pairs", "16",
+                          "--draws", "2", "--arch", "small_cnn"], cwd=root, check=True,
+                         capture_output=True, text=True, timeout=300).stdout
+    for row in ("version 2: n separate pairs", "version 3: the pairs own images"):
+        assert re.search(rf"^{row}\s+\d+\.\d{{3}}\s+\d+\.\d{{4}}$", out, re.M), out
+    assert re.search(r"^speed-up \d+\.\d\dx; denominator's spread \d+\.\dx smaller$", out,
+                     re.M), out

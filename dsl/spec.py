@@ -148,6 +148,8 @@ FFraction = flex(Fraction, "a number in [0, 1]")
 FOpenFraction = flex(OpenFraction, "a number in (0, 1]")
 FResolution = flex(Annotated[int, Field(ge=8, le=1024)], "an integer in [8, 1024]")
 FOptPosInt = flex(Union[PosInt, None], "an integer >= 1")
+# Eq. 1's independent samples are the images of two different pairs (engine/probes/sensitivity.py)
+FPairs = flex(Annotated[int, Field(ge=2)], "an integer >= 2")
 
 Arch = name_of("arch", tuple(catalog.ARCHS))
 Optimizer = name_of("optimizer", catalog.OPTIMIZERS)
@@ -608,7 +610,7 @@ class SensitivityProbe(_ProbeBase):
     kind: Literal["sensitivity"]
     task: str | None = Field(None, description="default: the train task")
     vary: TransformsRef = Field(description='a <transforms ref>, "background" or "foreground"')
-    pairs: FPosInt = 10000
+    pairs: FPairs = 10000
 
 
 class AccuracyProbe(_ProbeBase):

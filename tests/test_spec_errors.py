@@ -128,6 +128,9 @@ CASES = [
      "expected a range [low, high]", None),
     ("seeds = 2", "seeds = [1, 1]", "seeds = [1, 1]", "spec.seeds", "seeds must not repeat",
      None),
+    # Eq. 1's independent samples are two different pairs' images: one pair has none
+    ('task = "C+O->C"\n', 'task = "C+O->C"\n\n[[probe]]\nkind = "sensitivity"\nvary = "rotate"\n'
+     'pairs = 1\n', "pairs = 1", "probe[1].pairs", "expected an integer >= 2, got 1", None),
     # whole-document checks that say more than the draw resolver or the back end would
     ('disjoint_from = ["target_objects"]', 'disjoint_from = ["source_objects"]',
      "source_objects = {", "draw.source_objects.disjoint_from[0]",

@@ -9,8 +9,9 @@ Lower means more invariant; around 1 means the variation moves f as much as a ne
 
 The independent samples are the pairs' own images: (xa, xb) ranges over every (x1[i], x2[j]) of two
 different test samples, n(n-1) distances from the 2n forward passes the pairs need anyway (the
-reference implementation also drew them from its pairs, by a permutation). Half the forward passes
-of rendering separate independent images, and a steadier denominator than n separate pairs.
+reference implementation also drew them from its pairs, by a permutation): half the forward passes
+of rendering separate independent images, for a denominator at least as steady
+(benchmarks/sensitivity_cost.py).
 """
 
 from __future__ import annotations

@@ -17,10 +17,11 @@ from engine.store import RunRecord, Store, owner_alive
 STATES = ("done", "running", "queued", "failed", "skipped")
 
 
-def run_jobs(store: Store, run: RunRecord) -> dict[str, str]:
+def run_jobs(store: Store, run: RunRecord, info: dict | None = None) -> dict[str, str]:
     """Job id -> kind of every job the run needs: as its driver recorded it, else the jobs its
-    cells name plus their inputs the store knows of (runs of older versions)."""
-    info = runfiles.driver(store.root, run.run_id)
+    cells name plus their inputs the store knows of (runs of older versions). `info`: the
+    driver file, when the caller has read it already."""
+    info = runfiles.driver(store.root, run.run_id) if info is None else info
     if info and info.get("jobs"):
         return dict(info["jobs"])
     out: dict[str, str] = {}
@@ -34,18 +35,19 @@ def run_jobs(store: Store, run: RunRecord) -> dict[str, str]:
     return out
 
 
-def driver_state(store: Store, run: RunRecord) -> dict:
-    info = runfiles.driver(store.root, run.run_id) or {}
+def driver_state(store: Store, run: RunRecord, info: dict | None = None) -> dict:
+    info = (runfiles.driver(store.root, run.run_id) if info is None else info) or {}
     alive = owner_alive(run.owner) if run.status == "running" else False
     return {"owner": run.owner, "slurm_job": info.get("slurm_job"), "log": info.get("log"),
             "alive": alive}  # None: on another host, only its heartbeat tells
 
 
 def status(store: Store, run: RunRecord, failures: int = 5) -> dict:
-    jobs = run_jobs(store, run)
+    # the driver file, read once: the run's jobs, its reruns, its Slurm job and log
+    info = runfiles.driver(store.root, run.run_id) or {}
+    jobs = run_jobs(store, run, info)
     records = store.jobs(jobs)
     # finished jobs this run computes again (--rerun) keep their old record until it does
-    info = runfiles.driver(store.root, run.run_id) or {}
     redo, since = set(info.get("rerun") or ()), info.get("started") or run.started or 0.0
     counts: dict[str, Counter] = defaultdict(Counter)
     running, failed = [], []
@@ -81,7 +83,7 @@ def status(store: Store, run: RunRecord, failures: int = 5) -> dict:
             "running": running, "failures": failed[:failures],
             "eta_s": _eta(counts, seconds, max(1, len(running))) if run.status == "running"
             else None,
-            "driver": driver_state(store, run)}
+            "driver": driver_state(store, run, info)}
 
 
 def _eta(counts: dict[str, Counter], seconds: dict[str, list[float]], parallel: int):

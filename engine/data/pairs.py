@@ -68,10 +68,10 @@ def sensitivity_pairs(data_config: dict, vary: dict, n: int, seed: int, device="
     else:
         raise DslError(f"vary must name transforms or a component, got {vary!r}")
     size = build(cfg, seed, None, data_root).size("test")
-    key = rand.derive(rand.config_key(cfg, int(seed)), "pairs")
-    i = torch.arange(int(n), dtype=torch.int64)
-    # unlimited data: samples 0..n-1; finite data: hashed draws from the test set
-    base = i if size is None else rand.randint(rand.derive(key, 0), i, size)
+    base = torch.arange(int(n), dtype=torch.int64)  # unlimited data: samples 0..n-1
+    if size is not None:  # finite data: hashed draws from the test set
+        key = rand.derive(rand.config_key(cfg, int(seed)), "pairs")
+        base = rand.randint(rand.derive(key, 0), base, size)
 
     def gen(v=frozenset()):
         return generate(cfg, "test", base, seed, device, data_root=data_root, vary=v)[0]

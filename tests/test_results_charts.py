@@ -82,6 +82,36 @@ def test_heatmap_encodes_dims_and_value():
     assert rect["color"]["title"] == "linear.accuracy"
 
 
+def test_x_labels_slant_only_when_they_would_collide():
+    """Table 2's 18 transform names side by side overlap upright; two short levels do not."""
+    names = ["translate", "rotate", "scale", "shear", "vflip", "hflip", "hue", "brightness",
+             "grayscale", "posterize", "invert", "sharpen", "blur", "noise", "pixelate",
+             "elastic", "erasing", "contrast"]
+    cells, rows = [], []
+    for t in ["none", "hue"]:
+        for p in names:
+            job = f"sensitivity-{t}-{p}"
+            cells.append({"seed": 0, "factors": {"transform": t, "probed": p}, "train": f"t-{t}",
+                          "probes": [{"name": "sensitivity", "kind": "sensitivity", "job": job,
+                                      "derived": {}}], "derived": {}})
+            rows.append((job, "sensitivity", None, 0.5))
+    m = pl.DataFrame(rows, schema={"job_id": pl.String, "name": pl.String, "split": pl.String,
+                                   "value": pl.Float64}, orient="row")
+    wide = {"chart": {"x": "probed", "y": "transform", "color": "sensitivity",
+                      "kind": "heatmap"}}
+    tall = {"chart": {"x": "transform", "y": "probed", "color": "sensitivity",
+                      "kind": "heatmap"}}
+    bars = {"chart": {"x": "probed", "y": "sensitivity", "kind": "bar"}}
+    angle = [c.vegalite()["layer"][0]["encoding"]["x"]["axis"]["labelAngle"]
+             for c in build_charts(cells, [wide, tall, bars], m)]
+    assert angle == [-45, 0, -45]
+    # the fixture's two short levels of n stay upright, bars and heatmap alike
+    cells, m = _data()
+    _, bar, heat, _ = build_charts(cells, REPORTS, m)
+    assert [c.vegalite()["layer"][0]["encoding"]["x"]["axis"]["labelAngle"]
+            for c in (bar, heat)] == [0, 0]
+
+
 def test_wide_numeric_x_gets_a_log_axis_at_the_swept_values():
     """Training-set sizes 1k..500k (paper Fig. 2): a linear axis crushes 1k and 10k together."""
     cells, rows = [], []

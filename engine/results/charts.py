@@ -178,7 +178,7 @@ def _line(frame, *, value, dims, orders, title, notes, what):
 
 def _bar(frame, *, value, dims, orders, title, notes, what):
     x = alt.X("x", type="nominal", title=dims["x"], sort=orders["x"],
-              axis=alt.Axis(labelAngle=0))
+              axis=_x_axis(orders["x"], WIDTH))
     offset = {"xOffset": alt.XOffset("color", type="nominal", sort=orders["color"])} \
         if "color" in dims else {}
     base = alt.Chart().encode(x=x, **offset, **_color(dims, orders, frame))
@@ -193,8 +193,10 @@ def _bar(frame, *, value, dims, orders, title, notes, what):
 
 
 def _heatmap(frame, *, value, dims, orders, title, notes, what):
+    n = max(len(orders["x"]), 1)
+    m = max(len(orders["y"]), 1)
     x = alt.X("x", type="ordinal", title=dims["x"], sort=orders["x"],
-              axis=alt.Axis(labelAngle=0))
+              axis=_x_axis(orders["x"], min(40 * n, 600)))
     y = alt.Y("y", type="ordinal", title=dims["y"], sort=orders["y"])
     base = alt.Chart().encode(x=x, y=y)
     rect = base.mark_rect().encode(
@@ -204,11 +206,17 @@ def _heatmap(frame, *, value, dims, orders, title, notes, what):
         text=alt.Text("mean", type="quantitative", format=".2f"),
         color=alt.condition(alt.datum.mean > _midpoint(frame), alt.value("black"),
                             alt.value("white")))
-    n = max(len(orders["x"]), 1)
-    m = max(len(orders["y"]), 1)
     layered = alt.layer(rect, text, data=_data(frame)).properties(
         width=min(40 * n, 600), height=min(30 * m, 600))
     return _finish(layered, dims, orders, title, notes, what)
+
+
+def _x_axis(levels: Sequence[Any], width: int) -> alt.Axis:
+    """Level labels upright when each fits its share of the width (about 6 px a character at
+    the default font), slanted when they would run into each other (18 transform names)."""
+    longest = max((len(str(v)) for v in levels), default=0)
+    fits = longest * 6 <= width / max(len(levels), 1)
+    return alt.Axis(labelAngle=0 if fits else -45)
 
 
 def _midpoint(frame: pl.DataFrame) -> float:

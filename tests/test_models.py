@@ -221,3 +221,33 @@ def test_probes_load_their_model_folded_and_fine_tuning_keeps_batch_norm(tmp_pat
     for module in (features, accuracy, sensitivity):
         assert "load_frozen(" in inspect.getsource(module.run)
     assert "load_trained(" in inspect.getsource(finetune.run)
+
+
+def test_cpu_inference_runs_small_batches_with_the_same_result():
+    """A CPU maps 64 CIFAR-size images a call (fewer of larger ones): batches of 1,024 made each
+    activation a fresh zero-filled mapping (benchmarks/cpu_inference_batch.py). A GPU keeps the
+    caller's batch, and the result does not depend on the batching."""
+    from engine import device as dev
+
+    cpu = torch.device("cpu")
+    small = torch.zeros(1, 3, 32, 32, dtype=torch.uint8)
+    assert dev.inference_batch(small, cpu, 1024) == 64
+    assert dev.inference_batch(small, cpu, 16) == 16  # never above the caller's
+    assert dev.inference_batch(torch.zeros(1, 3, 64, 64, dtype=torch.uint8), cpu, 1024) == 16
+    assert dev.inference_batch(torch.zeros(1, 3, 512, 512, dtype=torch.uint8), cpu, 1024) == 1
+    assert dev.inference_batch(small, torch.device("cuda"), 1024) == 1024
+
+    torch.manual_seed(0)
+    model = dev.prepare(build({"arch": "small_cnn", "num_classes": 5, "width": 1.0}), cpu).eval()
+    images = torch.randint(0, 256, (150, 3, 32, 32), dtype=torch.uint8)
+    seen = []
+
+    def features(x):
+        seen.append(x.shape[0])
+        return model.features(x)
+
+    out = dev.map_batches(features, images, cpu, 1024)
+    assert seen == [64, 64, 22]
+    with torch.no_grad():
+        whole = model.features(dev.normalise(images))
+    assert torch.allclose(out, whole, atol=1e-5)

@@ -313,3 +313,42 @@ def test_one_seed_is_said_and_results_of_other_options_are_pointed_to(tmp_path):
     assert any("--profile smoke" in s for s in c.vegalite()["title"]["subtitle"])  # in the PNG
     smoke = table(spec, store=store, profile="smoke")
     assert not any("--profile smoke" in n for n in smoke[0].notes)
+
+
+def test_a_table_wider_than_the_terminal_is_pointed_to_not_cut(tmp_path):
+    """Table 2's 18 probed transforms as columns: in 80 characters rich would cut every cell to
+    '…'. After `dsl run` the terminal gets a line saying where the table fits; `dsl table`
+    renders it as wide as it needs."""
+    from rich.console import Console
+
+    from dsl.planner import plan
+    from engine.results.tables import natural_width, print_spec_tables
+    from engine.store import Store
+
+    probed = [f"transform_{i}" for i in range(18)]
+    cells, rows = [], []
+    for seed in (0, 1):
+        for p in probed:
+            job = f"linear-{seed}-{p}"
+            cells.append({"seed": seed, "factors": {"source": "C", "target": p}, "train": "t",
+                          "probes": [{"name": "linear", "kind": "linear", "job": job,
+                                      "derived": {}}], "derived": {}})
+            rows.append((job, "accuracy", "test", 0.5 + 0.01 * seed))
+    wide = build_tables(cells, [TABLE1], _metrics(rows))[0]
+    text = render([wide], "terminal")
+    assert natural_width(wide) > 200 and "…" not in text
+    assert all(p in text for p in probed) and text.count("0.505 ± 0.007") == 18
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(SPEC)
+    store = Store(tmp_path / "store")
+    p = plan([spec])
+    complete_plan(store, p, value=lambda job, m, s: 0.8 if job.kind == "linear" else 0.3)
+    for width, fits in ((200, True), (20, False)):
+        buf = io.StringIO()
+        print_spec_tables(p.specs[0], store, Console(file=buf, width=width, highlight=False))
+        out = buf.getvalue()
+        assert ("0.800" in out) == fits
+        assert ("wider than this terminal's 20 characters" in out) != fits
+        if not fits:
+            assert f"dsl table {p.specs[0].path} --format md" in out.replace("\n", " ")

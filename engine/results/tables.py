@@ -289,10 +289,33 @@ def print_spec_tables(spec_plan: Any, store: Any, console: Any = None) -> None:
     console = console or Console(highlight=False)
     store = open_store(store)
     for t in spec_tables(spec_plan, store):
-        console.print(rich_table(t))
+        if natural_width(t) <= console.width:
+            console.print(rich_table(t))
+            continue
+        # squeezed into fewer characters, rich cuts every cell to "…": say where it fits instead
+        title = f"{t.spec}: {t.title}" if t.spec else t.title
+        console.print(f"[bold]{title}[/]: {len(t.display().columns)} columns, wider than this "
+                      f"terminal's {console.width} characters; `dsl table {spec_plan.path} "
+                      "--format md` (or csv, json) or `dsl report` shows it whole",
+                      markup=True, highlight=False, soft_wrap=True)
 
 
 # -- renderings -------------------------------------------------------------------------------
+
+def _corner(t: Table) -> str:
+    """The header of the row labels' column: "rows \\ columns"."""
+    return t.rows + (f" \\ {t.columns}" if t.columns else "")
+
+
+def natural_width(t: Table) -> int:
+    """Characters the terminal rendering needs with no cell cut short: each column's widest
+    text (header included) with rich's padding and borders."""
+    d = t.display()
+    head = [_corner(t)] + d.columns[1:]
+    widths = [max([len(h)] + [len(str(v)) for v in d.get_column(c)])
+              for h, c in zip(head, d.columns)]
+    return sum(widths) + 3 * len(widths) + 1
+
 
 def rich_table(t: Table):
     from rich.table import Table as RichTable
@@ -302,7 +325,7 @@ def rich_table(t: Table):
     if t.notes:
         caption += "; " + "; ".join(t.notes)
     rt = RichTable(title=f"{t.spec}: {t.title}" if t.spec else t.title, caption=caption)
-    rt.add_column(t.rows + (f" \\ {t.columns}" if t.columns else ""), style="bold")
+    rt.add_column(_corner(t), style="bold")
     for name in d.columns[1:]:
         rt.add_column(name, justify="right")
     for row in d.iter_rows():
@@ -314,7 +337,7 @@ def to_markdown(tables: Sequence[Table]) -> str:
     parts = []
     for t in tables:
         d = t.display()
-        head = [t.rows + (f" \\ {t.columns}" if t.columns else "")] + d.columns[1:]
+        head = [_corner(t)] + d.columns[1:]
         title = f"{t.spec}: {t.title}" if t.spec else t.title  # as the terminal titles it
         lines = [f"### {_md(title)}", "", t.footer(), "",
                  "| " + " | ".join(_md(h) for h in head) + " |",
@@ -372,7 +395,9 @@ def render(tables: Sequence[Table], fmt: str) -> str | bytes:
         from rich.console import Console
 
         buf = io.StringIO()
-        console = Console(file=buf, width=200, highlight=False, force_terminal=False)
+        # as wide as the widest table needs (a file, a pager: nothing is cut), at least 200
+        width = max([200] + [natural_width(t) for t in tables])
+        console = Console(file=buf, width=width, highlight=False, force_terminal=False)
         for t in tables:
             console.print(rich_table(t))
         return buf.getvalue()

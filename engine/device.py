@@ -64,10 +64,11 @@ def batches(n: int, batch_size: int) -> Iterator[slice]:
 
 
 # Inference batches on a CPU: 64 images of 32x32 (fewer of larger images). At 1,024 a small
-# network's activations are tens of MiB each, past glibc's largest mmap threshold (32 MiB), so
-# every one is a fresh mapping the kernel zero-fills page by page (~50k page faults per 1,000
-# images), and none stays in cache. 64 was fastest or within 5% of it for every network
-# measured: 1.2-2x faster than 1,024 (benchmarks/cpu_inference_batch.py).
+# network's activations are tens of MiB each, and in a worker that has run other jobs glibc
+# often serves them as fresh mappings the kernel zero-fills page by page (~50k page faults per
+# 1,000 images); none stays in cache either. 64 was never slower, up to 1.65x faster a job (the
+# small ViT), 1.24x over invariance_transfer's 10,260 sensitivity jobs, and a laptop training
+# (its evaluations) 1.13x (benchmarks/cpu_inference_batch.py, README).
 CPU_BATCH_PIXELS = 64 * 32 * 32
 
 

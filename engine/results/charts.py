@@ -193,10 +193,10 @@ def _bar(frame, *, value, dims, orders, title, notes, what):
 
 
 def _heatmap(frame, *, value, dims, orders, title, notes, what):
-    n = max(len(orders["x"]), 1)
-    m = max(len(orders["y"]), 1)
+    width = min(40 * max(len(orders["x"]), 1), 600)
+    height = min(30 * max(len(orders["y"]), 1), 600)
     x = alt.X("x", type="ordinal", title=dims["x"], sort=orders["x"],
-              axis=_x_axis(orders["x"], min(40 * n, 600)))
+              axis=_x_axis(orders["x"], width))
     y = alt.Y("y", type="ordinal", title=dims["y"], sort=orders["y"])
     base = alt.Chart().encode(x=x, y=y)
     rect = base.mark_rect().encode(
@@ -207,7 +207,7 @@ def _heatmap(frame, *, value, dims, orders, title, notes, what):
         color=alt.condition(alt.datum.mean > _midpoint(frame), alt.value("black"),
                             alt.value("white")))
     layered = alt.layer(rect, text, data=_data(frame)).properties(
-        width=min(40 * n, 600), height=min(30 * m, 600))
+        width=width, height=height)
     return _finish(layered, dims, orders, title, notes, what)
 
 

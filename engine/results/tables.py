@@ -293,14 +293,18 @@ def print_spec_tables(spec_plan: Any, store: Any, console: Any = None) -> None:
             console.print(rich_table(t))
             continue
         # squeezed into fewer characters, rich cuts every cell to "…": say where it fits instead
-        title = f"{t.spec}: {t.title}" if t.spec else t.title
-        console.print(f"[bold]{title}[/]: {len(t.display().columns)} columns, wider than this "
-                      f"terminal's {console.width} characters; `dsl table {spec_plan.path} "
+        console.print(f"[bold]{_title(t)}[/]: {len(t.display().columns)} columns, wider than "
+                      f"this terminal's {console.width} characters; `dsl table {spec_plan.path} "
                       "--format md` (or csv, json) or `dsl report` shows it whole",
                       markup=True, highlight=False, soft_wrap=True)
 
 
 # -- renderings -------------------------------------------------------------------------------
+
+def _title(t: Table) -> str:
+    """"spec: title", as every rendering heads a table."""
+    return f"{t.spec}: {t.title}" if t.spec else t.title
+
 
 def _corner(t: Table) -> str:
     """The header of the row labels' column: "rows \\ columns"."""
@@ -324,7 +328,7 @@ def rich_table(t: Table):
     caption = t.footer()
     if t.notes:
         caption += "; " + "; ".join(t.notes)
-    rt = RichTable(title=f"{t.spec}: {t.title}" if t.spec else t.title, caption=caption)
+    rt = RichTable(title=_title(t), caption=caption)
     rt.add_column(_corner(t), style="bold")
     for name in d.columns[1:]:
         rt.add_column(name, justify="right")
@@ -338,7 +342,7 @@ def to_markdown(tables: Sequence[Table]) -> str:
     for t in tables:
         d = t.display()
         head = [_corner(t)] + d.columns[1:]
-        title = f"{t.spec}: {t.title}" if t.spec else t.title  # as the terminal titles it
+        title = _title(t)  # as the terminal titles it
         lines = [f"### {_md(title)}", "", t.footer(), "",
                  "| " + " | ".join(_md(h) for h in head) + " |",
                  "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]

@@ -18,7 +18,8 @@ profile (`dsl run ... --rerun sensitivity --only seed=0,source=images --only
 transform=translate --only transform=rotate --jobs 2`, each side twice, alternating): 28.9 s
 before, 24.5 s after (planning included), system time 10.6 s -> 2.2 s, page faults 4.6 M -> 0.44 M.
 
-    python benchmarks/cpu_inference_batch.py [--jobs 24] [--rounds 2] [--threads 1]
+    python benchmarks/cpu_inference_batch.py [--jobs 12] [--rounds 2] [--threads 1]
+                                             [--pairs 500] [--networks resnet18:0.125,vit:0.125]
 
 The defaults are the laptop profile's: width-1/8 networks (small_cnn keeps its width), 500 pairs,
 one torch thread per worker (`dsl run --jobs 2` on 2 cores). Compare the ratio, not the absolute
@@ -66,11 +67,12 @@ def checkpoints(root: Path, model: dict, n: int = 4) -> list[Input]:
     return out
 
 
-def run_jobs(models: list[Input], model: dict, jobs: int, out: Path) -> tuple[list[float], list[int]]:
+def run_jobs(models: list[Input], model: dict, jobs: int, out: Path, pairs: int = 500
+             ) -> tuple[list[float], list[int]]:
     """Seconds and page faults of each of `jobs` sensitivity jobs."""
     seconds, faults = [], []
     for k in range(jobs):
-        config = {"data": DATA, "model": model, "pairs": 500, "seed": k,
+        config = {"data": DATA, "model": model, "pairs": pairs, "seed": k,
                   "vary": {"transforms": [{"name": VARIED[k % len(VARIED)], "params": {}}]}}
         f0, t0 = _faults(), time.perf_counter()
         sensitivity.run(config, {"model": models[k % len(models)]}, out,
@@ -85,26 +87,31 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=12, help="jobs per round and batch size")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--pairs", type=int, default=500)
+    ap.add_argument("--networks", default=",".join(f"{a}:{w}" for a, w in NETWORKS),
+                    help="ARCH:WIDTH,... (default: %(default)s)")
     args = ap.parse_args()
+    networks = [(arch, float(width)) for arch, width in
+                (item.split(":") for item in args.networks.split(","))]
     torch.set_num_threads(args.threads)
     engine_pixels = dev.CPU_BATCH_PIXELS
     sizes = {"1024": BASELINE_PIXELS, str(engine_pixels // 1024): engine_pixels}
     print(f"torch {torch.__version__}, {args.threads} thread(s); {args.rounds} x {args.jobs} "
-          f"sensitivity jobs (500 pairs) per batch size; median seconds per job, mean page "
-          f"faults per job")
+          f"sensitivity jobs ({args.pairs} pairs) per batch size; median seconds per job, mean "
+          "page faults per job")
     print(f"{'network':<18} {'s @1024':>8} {'faults':>8} {'s @' + list(sizes)[1]:>8} "
           f"{'faults':>8} {'speed-up':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        for arch, width in NETWORKS:
+        for arch, width in networks:
             model = {"arch": arch, "num_classes": 30, "width": width}
             models = checkpoints(root, model)
-            run_jobs(models, model, 2, root)  # warm-up: assets, oneDNN
+            run_jobs(models, model, 2, root, args.pairs)  # warm-up: assets, oneDNN
             got: dict[str, tuple[list[float], list[int]]] = {k: ([], []) for k in sizes}
             for _ in range(args.rounds):
                 for name, pixels in sizes.items():
                     dev.CPU_BATCH_PIXELS = pixels
-                    s, f = run_jobs(models, model, args.jobs, root)
+                    s, f = run_jobs(models, model, args.jobs, root, args.pairs)
                     got[name][0].extend(s)
                     got[name][1].extend(f)
             dev.CPU_BATCH_PIXELS = engine_pixels

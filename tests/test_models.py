@@ -251,3 +251,21 @@ def test_cpu_inference_runs_small_batches_with_the_same_result():
     with torch.no_grad():
         whole = model.features(dev.normalise(images))
     assert torch.allclose(out, whole, atol=1e-5)
+
+
+def test_cpu_inference_batch_benchmark_runs_both_batch_sizes_on_real_jobs():
+    """benchmarks/cpu_inference_batch.py end to end, tiny: the same sensitivity jobs at batch
+    1,024 and at the engine's CPU batch, with a speed-up per network."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "benchmarks/cpu_inference_batch.py", "--jobs", "1",
+                          "--rounds", "1", "--pairs", "16", "--networks", "small_cnn:1.0"],
+                         cwd=root, check=True, capture_output=True, text=True,
+                         timeout=300).stdout
+    assert re.search(r"^network\s+s @1024\s+faults\s+s @64\s+faults\s+speed-up$", out, re.M), out
+    assert re.search(r"^small_cnn x1\.0\s+\d+\.\d{3}\s+\d+\s+\d+\.\d{3}\s+\d+\s+\d+\.\d\dx$", out,
+                     re.M), out
